@@ -1,0 +1,42 @@
+//! Password rule for 等保 2.0: at least 8 characters from at least 3 of the 4 classes
+//! (lower case, upper case, digits, other symbols).
+
+pub const MIN_LEN: usize = 8;
+pub const MAX_LEN: usize = 128;
+
+/// Returns the Chinese reason why `password` is not acceptable, or `None`.
+pub fn check_strength(password: &str, username: &str) -> Option<&'static str> {
+    let n = password.chars().count();
+    if n < MIN_LEN {
+        return Some("密码至少8位");
+    }
+    if n > MAX_LEN {
+        return Some("密码不能超过128位");
+    }
+    let classes = [
+        password.chars().any(|c| c.is_ascii_lowercase()),
+        password.chars().any(|c| c.is_ascii_uppercase()),
+        password.chars().any(|c| c.is_ascii_digit()),
+        password.chars().any(|c| !c.is_ascii_alphanumeric()),
+    ];
+    if classes.iter().filter(|b| **b).count() < 3 {
+        return Some("密码须包含大写字母、小写字母、数字、符号中的至少三类");
+    }
+    if !username.is_empty() && password.to_lowercase().contains(&username.to_lowercase()) {
+        return Some("密码不能包含用户名");
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    #[test]
+    fn eight_characters_three_classes() {
+        assert_eq!(check_strength("Ab1!", "u"), Some("密码至少8位"));
+        assert!(check_strength("abcdefgh1", "u").is_some());
+        assert!(check_strength("abcdefG1", "u").is_none());
+        assert!(check_strength("abcdef1!", "u").is_none());
+        assert!(check_strength("Zhang123!", "zhang").is_some());
+    }
+}
