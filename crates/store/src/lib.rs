@@ -1,1 +1,100 @@
+//! Storage of Roundtable: one `Db` over SQLite and PostgreSQL (sqlx, no compile-time macros),
+//! one module per aggregate, migrations embedded from `migrations/{sqlite,postgres}`.
 
+pub mod audit;
+pub mod db;
+pub mod links;
+pub mod migrate;
+pub mod orgs;
+pub mod people;
+pub mod units;
+pub mod users;
+
+pub use db::{Db, Exec, FromRow, Pool, Row, Sql, Tx, Val};
+
+use roundtable_core::FieldErrors;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("not found")]
+    NotFound,
+    /// A unique key is already taken: field and Chinese message.
+    #[error("{0:?}")]
+    Invalid(FieldErrors),
+    #[error("configuration: {0}")]
+    Config(String),
+    #[error("migration: {0}")]
+    Migration(String),
+}
+
+impl StoreError {
+    pub fn field(field: &str, message: impl Into<String>) -> Self {
+        let mut e = FieldErrors::new();
+        e.add(field, message);
+        StoreError::Invalid(e)
+    }
+    pub fn is_unique_violation(&self) -> bool {
+        matches!(self, StoreError::Database(sqlx::Error::Database(e)) if e.is_unique_violation())
+    }
+}
+
+/// A page of a list, 1-based, with the total count of matching rows.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct Paged<T> {
+    pub items: Vec<T>,
+    pub total: i64,
+    pub page: i64,
+    pub per_page: i64,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct PageReq {
+    pub page: i64,
+    pub per_page: i64,
+}
+
+impl PageReq {
+    pub fn new(page: Option<i64>, per_page: Option<i64>) -> Self {
+        PageReq { page: page.unwrap_or(1).max(1), per_page: per_page.unwrap_or(20).clamp(1, 200) }
+    }
+    pub fn offset(&self) -> i64 {
+        (self.page - 1) * self.per_page
+    }
+}
+
+/// Appends the `WHERE` condition of an access scope (roundtable_core::access::Scope) for rows
+/// whose organisation path is `path_col` and whose person id is `person_col`.
+pub fn push_scope(sql: &mut Sql, scope: &roundtable_core::access::Scope, path_col: &str, person_col: Option<&str>) {
+    if scope.everywhere {
+        sql.push("1=1");
+        return;
+    }
+    let mut parts = 0;
+    sql.push("(");
+    for id in &scope.org_ids {
+        if parts > 0 {
+            sql.push(" OR ");
+        }
+        sql.push(path_col).push(" LIKE ").arg(format!("%/{id}/%"));
+        parts += 1;
+    }
+    if let Some(col) = person_col {
+        for id in &scope.person_ids {
+            if parts > 0 {
+                sql.push(" OR ");
+            }
+            sql.push(col).push(" = ").arg(*id);
+            parts += 1;
+        }
+    }
+    if parts == 0 {
+        sql.push("1=0");
+    }
+    sql.push(")");
+}
+
+pub fn now() -> chrono::DateTime<chrono::Utc> {
+    chrono::Utc::now()
+}

@@ -1,0 +1,338 @@
+//! One storage handle over two databases (ENGINEERING.md "Storage"). SQL is written once with
+//! `$1…$N` placeholders; `Val` carries the few value types both backends share, `Row` reads a
+//! column from either, and `Sql` assembles a statement with numbered arguments.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous};
+use sqlx::{AssertSqlSafe, Postgres, Sqlite};
+use std::str::FromStr;
+use std::time::Duration;
+
+use crate::StoreError;
+
+#[derive(Clone, Debug)]
+pub enum Db {
+    Sqlite(sqlx::SqlitePool),
+    Postgres(sqlx::PgPool),
+}
+
+pub enum Tx {
+    Sqlite(sqlx::Transaction<'static, Sqlite>),
+    Postgres(sqlx::Transaction<'static, Postgres>),
+}
+
+/// A bound value. Row types use only these (ENGINEERING.md).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Val {
+    I64(Option<i64>),
+    Text(Option<String>),
+    Bool(bool),
+    Date(Option<NaiveDate>),
+    Time(Option<DateTime<Utc>>),
+}
+
+impl From<i64> for Val {
+    fn from(v: i64) -> Self {
+        Val::I64(Some(v))
+    }
+}
+impl From<Option<i64>> for Val {
+    fn from(v: Option<i64>) -> Self {
+        Val::I64(v)
+    }
+}
+impl From<&str> for Val {
+    fn from(v: &str) -> Self {
+        Val::Text(Some(v.to_string()))
+    }
+}
+impl From<String> for Val {
+    fn from(v: String) -> Self {
+        Val::Text(Some(v))
+    }
+}
+impl From<&String> for Val {
+    fn from(v: &String) -> Self {
+        Val::Text(Some(v.clone()))
+    }
+}
+impl From<Option<String>> for Val {
+    fn from(v: Option<String>) -> Self {
+        Val::Text(v)
+    }
+}
+impl From<Option<&str>> for Val {
+    fn from(v: Option<&str>) -> Self {
+        Val::Text(v.map(str::to_string))
+    }
+}
+impl From<bool> for Val {
+    fn from(v: bool) -> Self {
+        Val::Bool(v)
+    }
+}
+impl From<NaiveDate> for Val {
+    fn from(v: NaiveDate) -> Self {
+        Val::Date(Some(v))
+    }
+}
+impl From<Option<NaiveDate>> for Val {
+    fn from(v: Option<NaiveDate>) -> Self {
+        Val::Date(v)
+    }
+}
+impl From<DateTime<Utc>> for Val {
+    fn from(v: DateTime<Utc>) -> Self {
+        Val::Time(Some(v))
+    }
+}
+impl From<Option<DateTime<Utc>>> for Val {
+    fn from(v: Option<DateTime<Utc>>) -> Self {
+        Val::Time(v)
+    }
+}
+
+/// A statement being assembled: `arg` appends the next `$N` and remembers its value.
+#[derive(Debug, Clone, Default)]
+pub struct Sql {
+    pub text: String,
+    pub args: Vec<Val>,
+}
+
+impl Sql {
+    pub fn new(text: &str) -> Self {
+        Sql { text: text.to_string(), args: Vec::new() }
+    }
+    /// A statement whose text already numbers its arguments `$1…$N`.
+    pub fn with(text: &str, args: Vec<Val>) -> Self {
+        Sql { text: text.to_string(), args }
+    }
+    /// `prefix` (no arguments of its own) followed by `rest` with its arguments.
+    pub fn prefixed(prefix: &str, rest: &Sql) -> Self {
+        Sql { text: format!("{prefix}{}", rest.text), args: rest.args.clone() }
+    }
+    pub fn push(&mut self, text: &str) -> &mut Self {
+        self.text.push_str(text);
+        self
+    }
+    pub fn arg(&mut self, v: impl Into<Val>) -> &mut Self {
+        self.args.push(v.into());
+        let n = self.args.len();
+        self.text.push_str(&format!("${n}"));
+        self
+    }
+}
+
+/// `args![a, b]` is `vec![Val::from(a), Val::from(b)]`.
+#[macro_export]
+macro_rules! args {
+    ($($v:expr),* $(,)?) => { vec![$($crate::Val::from($v)),*] };
+}
+
+/// A row of either backend.
+pub enum Row<'r> {
+    Sqlite(&'r SqliteRow),
+    Postgres(&'r PgRow),
+}
+
+pub trait Column: for<'r> sqlx::Decode<'r, Sqlite> + sqlx::Type<Sqlite> + for<'r> sqlx::Decode<'r, Postgres> + sqlx::Type<Postgres> {}
+impl<T> Column for T where T: for<'r> sqlx::Decode<'r, Sqlite> + sqlx::Type<Sqlite> + for<'r> sqlx::Decode<'r, Postgres> + sqlx::Type<Postgres> {}
+
+impl Row<'_> {
+    pub fn get<T: Column>(&self, col: &str) -> Result<T, StoreError> {
+        use sqlx::Row as _;
+        Ok(match self {
+            Row::Sqlite(r) => r.try_get(col)?,
+            Row::Postgres(r) => r.try_get(col)?,
+        })
+    }
+}
+
+/// Reads a row type from either backend, by column name.
+pub trait FromRow: Sized {
+    fn from_row(r: &Row<'_>) -> Result<Self, StoreError>;
+}
+
+impl FromRow for i64 {
+    fn from_row(r: &Row<'_>) -> Result<Self, StoreError> {
+        use sqlx::Row as _;
+        Ok(match r {
+            Row::Sqlite(r) => r.try_get(0)?,
+            Row::Postgres(r) => r.try_get(0)?,
+        })
+    }
+}
+
+impl FromRow for String {
+    fn from_row(r: &Row<'_>) -> Result<Self, StoreError> {
+        use sqlx::Row as _;
+        Ok(match r {
+            Row::Sqlite(r) => r.try_get(0)?,
+            Row::Postgres(r) => r.try_get(0)?,
+        })
+    }
+}
+
+macro_rules! bind_all {
+    ($q:expr, $args:expr) => {{
+        let mut q = $q;
+        for a in $args {
+            q = match a {
+                Val::I64(v) => q.bind(v),
+                Val::Text(v) => q.bind(v),
+                Val::Bool(v) => q.bind(v),
+                Val::Date(v) => q.bind(v),
+                Val::Time(v) => q.bind(v),
+            };
+        }
+        q
+    }};
+}
+
+/// A bound query of one backend and the executor to run it on.
+macro_rules! ops {
+    ($exec:expr, $db:ty, $sql:expr) => {{
+        let Sql { text, args } = $sql;
+        (bind_all!(sqlx::query::<$db>(AssertSqlSafe(text)), args), $exec)
+    }};
+}
+
+/// What a pool and a transaction can both do; repository functions take `&mut impl Exec` so the
+/// same function runs alone or inside a caller's transaction.
+pub trait Exec: Send {
+    fn execute(&mut self, sql: Sql) -> impl Future<Output = Result<u64, StoreError>> + Send;
+    fn fetch_all<T: FromRow + Send>(&mut self, sql: Sql) -> impl Future<Output = Result<Vec<T>, StoreError>> + Send;
+    fn fetch_optional<T: FromRow + Send>(&mut self, sql: Sql) -> impl Future<Output = Result<Option<T>, StoreError>> + Send;
+    fn fetch_one<T: FromRow + Send>(&mut self, sql: Sql) -> impl Future<Output = Result<T, StoreError>> + Send {
+        async move { self.fetch_optional(sql).await?.ok_or(StoreError::NotFound) }
+    }
+    fn is_postgres(&self) -> bool;
+}
+
+macro_rules! impl_ops {
+    ($ty:ty, $sqlite:pat => $se:expr, $pg:pat => $pe:expr) => {
+        impl Exec for $ty {
+            fn is_postgres(&self) -> bool {
+                #[allow(unused_variables)]
+                match self {
+                    $sqlite => false,
+                    $pg => true,
+                }
+            }
+
+            async fn execute(&mut self, sql: Sql) -> Result<u64, StoreError> {
+                Ok(match self {
+                    $sqlite => { let (q, e) = ops!($se, Sqlite, sql); q.execute(e).await?.rows_affected() }
+                    $pg => { let (q, e) = ops!($pe, Postgres, sql); q.execute(e).await?.rows_affected() }
+                })
+            }
+
+            async fn fetch_all<T: FromRow + Send>(&mut self, sql: Sql) -> Result<Vec<T>, StoreError> {
+                match self {
+                    $sqlite => {
+                        let (q, e) = ops!($se, Sqlite, sql);
+                        q.fetch_all(e).await?.iter().map(|r| T::from_row(&Row::Sqlite(r))).collect()
+                    }
+                    $pg => {
+                        let (q, e) = ops!($pe, Postgres, sql);
+                        q.fetch_all(e).await?.iter().map(|r| T::from_row(&Row::Postgres(r))).collect()
+                    }
+                }
+            }
+
+            async fn fetch_optional<T: FromRow + Send>(&mut self, sql: Sql) -> Result<Option<T>, StoreError> {
+                match self {
+                    $sqlite => {
+                        let (q, e) = ops!($se, Sqlite, sql);
+                        q.fetch_optional(e).await?.as_ref().map(|r| T::from_row(&Row::Sqlite(r))).transpose()
+                    }
+                    $pg => {
+                        let (q, e) = ops!($pe, Postgres, sql);
+                        q.fetch_optional(e).await?.as_ref().map(|r| T::from_row(&Row::Postgres(r))).transpose()
+                    }
+                }
+            }
+        }
+    };
+}
+
+/// Pool handle; `Clone` is cheap. Operations take `&mut self` only to share the macro with `Tx`.
+#[derive(Clone, Debug)]
+pub struct Pool(pub Db);
+
+impl_ops!(Pool, Pool(Db::Sqlite(p)) => &*p, Pool(Db::Postgres(p)) => &*p);
+impl_ops!(Tx, Tx::Sqlite(t) => &mut **t, Tx::Postgres(t) => &mut **t);
+
+impl Tx {
+    pub async fn commit(self) -> Result<(), StoreError> {
+        match self {
+            Tx::Sqlite(t) => t.commit().await?,
+            Tx::Postgres(t) => t.commit().await?,
+        }
+        Ok(())
+    }
+}
+
+impl Db {
+    /// Opens `sqlite://path` (created with its folder if missing) or `postgres://…`.
+    pub async fn connect(url: &str) -> Result<Db, StoreError> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let opts = PgConnectOptions::from_str(url)?;
+            let pool = PgPoolOptions::new()
+                .max_connections(16)
+                .acquire_timeout(Duration::from_secs(5))
+                .connect_with(opts)
+                .await?;
+            Ok(Db::Postgres(pool))
+        } else if let Some(rest) = url.strip_prefix("sqlite:") {
+            let path = rest.trim_start_matches("//");
+            if path != ":memory:"
+                && let Some(dir) = std::path::Path::new(path).parent()
+                && !dir.as_os_str().is_empty()
+            {
+                std::fs::create_dir_all(dir).map_err(|e| StoreError::Config(format!("cannot create {}: {e}", dir.display())))?;
+            }
+            let opts = SqliteConnectOptions::from_str(url)?
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .foreign_keys(true)
+                .busy_timeout(Duration::from_secs(5));
+            let pool = SqlitePoolOptions::new().max_connections(8).connect_with(opts).await?;
+            Ok(Db::Sqlite(pool))
+        } else {
+            Err(StoreError::Config(format!("DATABASE_URL must start with sqlite:// or postgres://, got `{url}`")))
+        }
+    }
+
+    pub fn pool(&self) -> Pool {
+        Pool(self.clone())
+    }
+
+    pub async fn begin(&self) -> Result<Tx, StoreError> {
+        Ok(match self {
+            Db::Sqlite(p) => Tx::Sqlite(p.begin().await?),
+            Db::Postgres(p) => Tx::Postgres(p.begin().await?),
+        })
+    }
+
+    pub fn backend(&self) -> &'static str {
+        match self {
+            Db::Sqlite(_) => "sqlite",
+            Db::Postgres(_) => "postgres",
+        }
+    }
+
+    /// /readyz: the database answers.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        self.pool().fetch_one::<i64>(Sql::new("SELECT 1")).await.map(|_| ())
+    }
+
+    pub async fn close(&self) {
+        match self {
+            Db::Sqlite(p) => p.close().await,
+            Db::Postgres(p) => p.close().await,
+        }
+    }
+}

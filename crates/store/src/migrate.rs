@@ -1,0 +1,79 @@
+//! Embedded migrations, applied in order inside one transaction each. The two folders hold the
+//! same numbered files; `tests/schema.rs` checks the resulting schemas match.
+
+use crate::db::{Db, Exec, Sql};
+use crate::StoreError;
+
+struct Migration {
+    version: i64,
+    name: &'static str,
+    sqlite: &'static str,
+    postgres: &'static str,
+}
+
+const MIGRATIONS: &[Migration] = &[Migration {
+    version: 1,
+    name: "foundation",
+    sqlite: include_str!("../migrations/sqlite/0001_foundation.sql"),
+    postgres: include_str!("../migrations/postgres/0001_foundation.sql"),
+}];
+
+/// Applies the migrations not yet applied; returns how many were. Safe with several instances
+/// starting together: PostgreSQL takes an advisory lock, SQLite an immediate write lock.
+pub async fn run(db: &Db) -> Result<usize, StoreError> {
+    let mut pool = db.pool();
+    let create = match db {
+        Db::Sqlite(_) => "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)",
+        Db::Postgres(_) => "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL)",
+    };
+    pool.execute(Sql::new(create)).await?;
+    let mut applied = 0;
+    for m in MIGRATIONS {
+        let mut tx = db.begin().await?;
+        if tx.is_postgres() {
+            tx.execute(Sql::new("SELECT pg_advisory_xact_lock(7242001)")).await?;
+        }
+        let done: Option<i64> = tx
+            .fetch_optional(Sql::with("SELECT version FROM schema_migrations WHERE version = $1", crate::args![m.version]))
+            .await?;
+        if done.is_some() {
+            continue;
+        }
+        let script = if tx.is_postgres() { m.postgres } else { m.sqlite };
+        for stmt in split_statements(script) {
+            tx.execute(Sql::new(&stmt))
+                .await
+                .map_err(|e| StoreError::Migration(format!("{:04}_{}: {e}", m.version, m.name)))?;
+        }
+        tx.execute(Sql::with(
+            "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
+            crate::args![m.version, m.name, crate::now()],
+        ))
+        .await?;
+        tx.commit().await?;
+        applied += 1;
+        tracing::info!(version = m.version, name = m.name, "migration applied");
+    }
+    Ok(applied)
+}
+
+/// Splits a script on `;` at line ends, dropping comment lines (our scripts hold no procedures).
+fn split_statements(script: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    for line in script.lines() {
+        let t = line.trim();
+        if t.starts_with("--") || t.is_empty() {
+            continue;
+        }
+        cur.push_str(line);
+        cur.push('\n');
+        if t.ends_with(';') {
+            out.push(std::mem::take(&mut cur));
+        }
+    }
+    if !cur.trim().is_empty() {
+        out.push(cur);
+    }
+    out
+}

@@ -1,0 +1,188 @@
+//! People and their kinds. Phone numbers are stored as entered (normalised); masking happens
+//! where they are shown (roundtable_core::privacy).
+
+use chrono::{DateTime, Utc};
+use roundtable_core::access::Scope;
+
+use crate::db::{Exec, FromRow, Row, Sql};
+use crate::{PageReq, Paged, StoreError, args, push_scope};
+
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct Person {
+    pub id: i64,
+    pub name: String,
+    pub phone: Option<String>,
+    pub org_id: i64,
+    pub org_name: String,
+    #[serde(skip)]
+    pub org_path: String,
+    pub unit_id: Option<i64>,
+    pub unit_name: Option<String>,
+    pub title: Option<String>,
+    pub deputy_type: Option<String>,
+    pub note: Option<String>,
+    /// Codes of roundtable_core::people::PersonKind.
+    pub kinds: Vec<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl FromRow for Person {
+    fn from_row(r: &Row<'_>) -> Result<Self, StoreError> {
+        Ok(Person {
+            id: r.get("id")?,
+            name: r.get("name")?,
+            phone: r.get("phone")?,
+            org_id: r.get("org_id")?,
+            org_name: r.get("org_name")?,
+            org_path: r.get("org_path")?,
+            unit_id: r.get("unit_id")?,
+            unit_name: r.get("unit_name")?,
+            title: r.get("title")?,
+            deputy_type: r.get("deputy_type")?,
+            note: r.get("note")?,
+            kinds: Vec::new(),
+            created_at: r.get("created_at")?,
+            updated_at: r.get("updated_at")?,
+        })
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct PersonFields {
+    pub name: String,
+    pub phone: Option<String>,
+    pub org_id: i64,
+    pub unit_id: Option<i64>,
+    pub title: Option<String>,
+    pub deputy_type: Option<String>,
+    pub note: Option<String>,
+    pub kinds: Vec<String>,
+}
+
+const FROM: &str = " FROM people p JOIN orgs o ON o.id = p.org_id LEFT JOIN units un ON un.id = p.unit_id";
+const COLS: &str = "SELECT p.id, p.name, p.phone, p.org_id, o.name AS org_name, o.path AS org_path, p.unit_id, un.name AS unit_name, p.title, p.deputy_type, p.note, p.created_at, p.updated_at";
+
+struct KindRow(i64, String);
+impl FromRow for KindRow {
+    fn from_row(r: &Row<'_>) -> Result<Self, StoreError> {
+        Ok(KindRow(r.get("person_id")?, r.get("kind")?))
+    }
+}
+
+/// Fills `kinds` of a page of people with one query.
+async fn attach_kinds(e: &mut impl Exec, people: &mut [Person]) -> Result<(), StoreError> {
+    if people.is_empty() {
+        return Ok(());
+    }
+    let mut sql = Sql::new("SELECT person_id, kind FROM person_kinds WHERE person_id IN (");
+    for (i, p) in people.iter().enumerate() {
+        if i > 0 {
+            sql.push(", ");
+        }
+        sql.arg(p.id);
+    }
+    sql.push(") ORDER BY person_id, kind");
+    let rows: Vec<KindRow> = e.fetch_all(sql).await?;
+    for p in people.iter_mut() {
+        p.kinds = rows.iter().filter(|k| k.0 == p.id).map(|k| k.1.clone()).collect();
+        p.kinds.sort_by_key(|k| roundtable_core::people::PersonKind::parse(k));
+    }
+    Ok(())
+}
+
+pub async fn get(e: &mut impl Exec, id: i64) -> Result<Option<Person>, StoreError> {
+    let p: Option<Person> = e.fetch_optional(Sql::with(&format!("{COLS}{FROM} WHERE p.id = $1"), args![id])).await?;
+    let Some(p) = p else { return Ok(None) };
+    let mut v = [p];
+    attach_kinds(e, &mut v).await?;
+    let [p] = v;
+    Ok(Some(p))
+}
+
+pub async fn by_phone(e: &mut impl Exec, phone: &str) -> Result<Option<Person>, StoreError> {
+    let id: Option<i64> = e.fetch_optional(Sql::with("SELECT id FROM people WHERE phone = $1", args![phone])).await?;
+    match id {
+        Some(id) => get(e, id).await,
+        None => Ok(None),
+    }
+}
+
+/// People of one node with one name (for imports of people without a phone).
+pub async fn by_name_in_org(e: &mut impl Exec, name: &str, org_id: i64) -> Result<Vec<i64>, StoreError> {
+    e.fetch_all(Sql::with("SELECT id FROM people WHERE name = $1 AND org_id = $2", args![name, org_id])).await
+}
+
+async fn replace_kinds(e: &mut impl Exec, id: i64, kinds: &[String]) -> Result<(), StoreError> {
+    e.execute(Sql::with("DELETE FROM person_kinds WHERE person_id = $1", args![id])).await?;
+    for k in kinds {
+        e.execute(Sql::with("INSERT INTO person_kinds (person_id, kind) VALUES ($1, $2)", args![id, k])).await?;
+    }
+    Ok(())
+}
+
+pub async fn insert(e: &mut impl Exec, f: &PersonFields) -> Result<i64, StoreError> {
+    let id: i64 = e
+        .fetch_one(Sql::with(
+            "INSERT INTO people (name, phone, org_id, unit_id, title, deputy_type, note, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) RETURNING id",
+            args![&f.name, f.phone.clone(), f.org_id, f.unit_id, f.title.clone(), f.deputy_type.clone(), f.note.clone(), crate::now()],
+        ))
+        .await?;
+    replace_kinds(e, id, &f.kinds).await?;
+    Ok(id)
+}
+
+pub async fn update(e: &mut impl Exec, id: i64, f: &PersonFields) -> Result<(), StoreError> {
+    e.execute(Sql::with(
+        "UPDATE people SET name = $1, phone = $2, org_id = $3, unit_id = $4, title = $5, deputy_type = $6, note = $7, updated_at = $8 WHERE id = $9",
+        args![&f.name, f.phone.clone(), f.org_id, f.unit_id, f.title.clone(), f.deputy_type.clone(), f.note.clone(), crate::now(), id],
+    ))
+    .await?;
+    replace_kinds(e, id, &f.kinds).await
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct PersonFilter {
+    /// Part of the name, or the start of the phone number.
+    pub q: Option<String>,
+    pub kind: Option<String>,
+    /// A node: its whole subtree.
+    pub org_id: Option<i64>,
+}
+
+pub async fn list(e: &mut impl Exec, scope: &Scope, f: &PersonFilter, page: PageReq) -> Result<Paged<Person>, StoreError> {
+    let mut filter = Sql::new(" WHERE ");
+    push_scope(&mut filter, scope, "o.path", Some("p.id"));
+    if let Some(q) = &f.q {
+        if q.chars().all(|c| c.is_ascii_digit()) {
+            filter.push(" AND p.phone LIKE ").arg(format!("{q}%"));
+        } else {
+            filter.push(" AND p.name LIKE ").arg(format!("%{q}%"));
+        }
+    }
+    if let Some(k) = &f.kind {
+        filter.push(" AND EXISTS (SELECT 1 FROM person_kinds pk WHERE pk.person_id = p.id AND pk.kind = ").arg(k).push(")");
+    }
+    if let Some(org) = f.org_id {
+        filter.push(" AND o.path LIKE ").arg(format!("%/{org}/%"));
+    }
+    let total: i64 = e.fetch_one(Sql::prefixed(&format!("SELECT COUNT(*){FROM}"), &filter)).await?;
+    let mut sql = Sql::prefixed(&format!("{COLS}{FROM}"), &filter);
+    sql.push(" ORDER BY p.org_id, p.name, p.id LIMIT ").arg(page.per_page).push(" OFFSET ").arg(page.offset());
+    let mut items: Vec<Person> = e.fetch_all(sql).await?;
+    attach_kinds(e, &mut items).await?;
+    Ok(Paged { items, total, page: page.page, per_page: page.per_page })
+}
+
+/// Every person, in pages of `per_page`, for export (streams page by page).
+pub async fn all_page(e: &mut impl Exec, after_id: i64, per_page: i64) -> Result<Vec<Person>, StoreError> {
+    let mut items: Vec<Person> = e
+        .fetch_all(Sql::with(&format!("{COLS}{FROM} WHERE p.id > $1 ORDER BY p.id LIMIT $2"), args![after_id, per_page]))
+        .await?;
+    attach_kinds(e, &mut items).await?;
+    Ok(items)
+}
+
+pub async fn count(e: &mut impl Exec) -> Result<i64, StoreError> {
+    e.fetch_one(Sql::new("SELECT COUNT(*) FROM people")).await
+}

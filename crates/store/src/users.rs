@@ -1,0 +1,275 @@
+//! Accounts, their roles (each for a node of the tree), sessions and authentication events.
+
+use chrono::{DateTime, Utc};
+use roundtable_core::access::Scope;
+
+use crate::db::{Exec, FromRow, Row, Sql};
+use crate::{PageReq, Paged, StoreError, args, push_scope};
+
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct User {
+    pub id: i64,
+    pub username: String,
+    #[serde(skip)]
+    pub password_hash: String,
+    pub display_name: String,
+    pub person_id: Option<i64>,
+    pub must_change_password: bool,
+    pub disabled: bool,
+    pub locked_until: Option<DateTime<Utc>>,
+    pub password_changed_at: DateTime<Utc>,
+    pub last_login_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl FromRow for User {
+    fn from_row(r: &Row<'_>) -> Result<Self, StoreError> {
+        Ok(User {
+            id: r.get("id")?,
+            username: r.get("username")?,
+            password_hash: r.get("password_hash")?,
+            display_name: r.get("display_name")?,
+            person_id: r.get("person_id")?,
+            must_change_password: r.get("must_change_password")?,
+            disabled: r.get("disabled")?,
+            locked_until: r.get("locked_until")?,
+            password_changed_at: r.get("password_changed_at")?,
+            last_login_at: r.get("last_login_at")?,
+            created_at: r.get("created_at")?,
+        })
+    }
+}
+
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct UserRole {
+    pub id: i64,
+    pub user_id: i64,
+    pub role: String,
+    pub org_id: Option<i64>,
+    pub org_name: Option<String>,
+    #[serde(skip)]
+    pub org_path: Option<String>,
+}
+
+impl FromRow for UserRole {
+    fn from_row(r: &Row<'_>) -> Result<Self, StoreError> {
+        Ok(UserRole {
+            id: r.get("id")?,
+            user_id: r.get("user_id")?,
+            role: r.get("role")?,
+            org_id: r.get("org_id")?,
+            org_name: r.get("org_name")?,
+            org_path: r.get("org_path")?,
+        })
+    }
+}
+
+const COLS: &str = "SELECT u.id, u.username, u.password_hash, u.display_name, u.person_id, u.must_change_password, u.disabled, u.locked_until, u.password_changed_at, u.last_login_at, u.created_at FROM users u";
+
+pub async fn get(e: &mut impl Exec, id: i64) -> Result<Option<User>, StoreError> {
+    e.fetch_optional(Sql::with(&format!("{COLS} WHERE u.id = $1"), args![id])).await
+}
+
+pub async fn by_username(e: &mut impl Exec, username: &str) -> Result<Option<User>, StoreError> {
+    e.fetch_optional(Sql::with(&format!("{COLS} WHERE u.username = $1"), args![username])).await
+}
+
+pub async fn insert(
+    e: &mut impl Exec,
+    username: &str,
+    password_hash: &str,
+    display_name: &str,
+    person_id: Option<i64>,
+    must_change_password: bool,
+) -> Result<i64, StoreError> {
+    let now = crate::now();
+    e.fetch_one(Sql::with(
+        "INSERT INTO users (username, password_hash, display_name, person_id, must_change_password, disabled, password_changed_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7) RETURNING id",
+        args![username, password_hash, display_name, person_id, must_change_password, false, now],
+    ))
+    .await
+}
+
+pub async fn set_password(e: &mut impl Exec, id: i64, password_hash: &str, must_change: bool) -> Result<(), StoreError> {
+    e.execute(Sql::with(
+        "UPDATE users SET password_hash = $1, must_change_password = $2, password_changed_at = $3 WHERE id = $4",
+        args![password_hash, must_change, crate::now(), id],
+    ))
+    .await?;
+    Ok(())
+}
+
+pub async fn set_disabled(e: &mut impl Exec, id: i64, disabled: bool) -> Result<(), StoreError> {
+    e.execute(Sql::with("UPDATE users SET disabled = $1, locked_until = NULL WHERE id = $2", args![disabled, id])).await?;
+    Ok(())
+}
+
+pub async fn set_locked_until(e: &mut impl Exec, id: i64, until: Option<DateTime<Utc>>) -> Result<(), StoreError> {
+    e.execute(Sql::with("UPDATE users SET locked_until = $1 WHERE id = $2", args![until, id])).await?;
+    Ok(())
+}
+
+pub async fn set_last_login(e: &mut impl Exec, id: i64) -> Result<(), StoreError> {
+    e.execute(Sql::with("UPDATE users SET last_login_at = $1, locked_until = NULL WHERE id = $2", args![crate::now(), id])).await?;
+    Ok(())
+}
+
+pub async fn update_profile(e: &mut impl Exec, id: i64, display_name: &str, person_id: Option<i64>) -> Result<(), StoreError> {
+    e.execute(Sql::with("UPDATE users SET display_name = $1, person_id = $2 WHERE id = $3", args![display_name, person_id, id])).await?;
+    Ok(())
+}
+
+/// Accounts whose roles or person lie in the scope.
+pub async fn list(e: &mut impl Exec, scope: &Scope, q: Option<&str>, page: PageReq) -> Result<Paged<User>, StoreError> {
+    let mut filter = Sql::new(" WHERE (");
+    if scope.everywhere {
+        filter.push("1=1");
+    } else {
+        filter.push("EXISTS (SELECT 1 FROM user_roles r JOIN orgs o ON o.id = r.org_id WHERE r.user_id = u.id AND ");
+        push_scope(&mut filter, scope, "o.path", None);
+        filter.push(") OR EXISTS (SELECT 1 FROM people p JOIN orgs o ON o.id = p.org_id WHERE p.id = u.person_id AND ");
+        push_scope(&mut filter, scope, "o.path", None);
+        filter.push(")");
+    }
+    filter.push(")");
+    if let Some(q) = q {
+        filter.push(" AND (u.username LIKE ").arg(format!("%{q}%")).push(" OR u.display_name LIKE ").arg(format!("%{q}%")).push(")");
+    }
+    let total: i64 = e.fetch_one(Sql::prefixed("SELECT COUNT(*) FROM users u", &filter)).await?;
+    let mut sql = Sql::prefixed(COLS, &filter);
+    sql.push(" ORDER BY u.username LIMIT ").arg(page.per_page).push(" OFFSET ").arg(page.offset());
+    let items = e.fetch_all(sql).await?;
+    Ok(Paged { items, total, page: page.page, per_page: page.per_page })
+}
+
+pub async fn count(e: &mut impl Exec) -> Result<i64, StoreError> {
+    e.fetch_one(Sql::new("SELECT COUNT(*) FROM users")).await
+}
+
+// ---- roles
+
+pub async fn roles(e: &mut impl Exec, user_id: i64) -> Result<Vec<UserRole>, StoreError> {
+    e.fetch_all(Sql::with(
+        "SELECT r.id, r.user_id, r.role, r.org_id, o.name AS org_name, o.path AS org_path FROM user_roles r LEFT JOIN orgs o ON o.id = r.org_id WHERE r.user_id = $1 ORDER BY r.id",
+        args![user_id],
+    ))
+    .await
+}
+
+pub async fn add_role(e: &mut impl Exec, user_id: i64, role: &str, org_id: Option<i64>) -> Result<i64, StoreError> {
+    e.fetch_one(Sql::with(
+        "INSERT INTO user_roles (user_id, role, org_id, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
+        args![user_id, role, org_id, crate::now()],
+    ))
+    .await
+}
+
+pub async fn get_role(e: &mut impl Exec, role_id: i64) -> Result<Option<UserRole>, StoreError> {
+    e.fetch_optional(Sql::with(
+        "SELECT r.id, r.user_id, r.role, r.org_id, o.name AS org_name, o.path AS org_path FROM user_roles r LEFT JOIN orgs o ON o.id = r.org_id WHERE r.id = $1",
+        args![role_id],
+    ))
+    .await
+}
+
+pub async fn remove_role(e: &mut impl Exec, role_id: i64) -> Result<(), StoreError> {
+    e.execute(Sql::with("DELETE FROM user_roles WHERE id = $1", args![role_id])).await?;
+    Ok(())
+}
+
+// ---- sessions (stored by the SHA-256 of the cookie value, never the value itself)
+
+pub struct SessionRow {
+    pub user_id: i64,
+    pub csrf_token: String,
+    pub last_seen_at: DateTime<Utc>,
+}
+
+impl FromRow for SessionRow {
+    fn from_row(r: &Row<'_>) -> Result<Self, StoreError> {
+        Ok(SessionRow { user_id: r.get("user_id")?, csrf_token: r.get("csrf_token")?, last_seen_at: r.get("last_seen_at")? })
+    }
+}
+
+pub async fn session_create(e: &mut impl Exec, token_hash: &str, user_id: i64, csrf: &str) -> Result<(), StoreError> {
+    e.execute(Sql::with(
+        "INSERT INTO sessions (token_hash, user_id, csrf_token, created_at, last_seen_at) VALUES ($1, $2, $3, $4, $4)",
+        args![token_hash, user_id, csrf, crate::now()],
+    ))
+    .await?;
+    Ok(())
+}
+
+pub async fn session_get(e: &mut impl Exec, token_hash: &str) -> Result<Option<SessionRow>, StoreError> {
+    e.fetch_optional(Sql::with("SELECT user_id, csrf_token, last_seen_at FROM sessions WHERE token_hash = $1", args![token_hash])).await
+}
+
+pub async fn session_touch(e: &mut impl Exec, token_hash: &str) -> Result<(), StoreError> {
+    e.execute(Sql::with("UPDATE sessions SET last_seen_at = $1 WHERE token_hash = $2", args![crate::now(), token_hash])).await?;
+    Ok(())
+}
+
+pub async fn session_delete(e: &mut impl Exec, token_hash: &str) -> Result<(), StoreError> {
+    e.execute(Sql::with("DELETE FROM sessions WHERE token_hash = $1", args![token_hash])).await?;
+    Ok(())
+}
+
+/// Ends every session of an account (password change, lock, disable).
+pub async fn sessions_delete_for_user(e: &mut impl Exec, user_id: i64) -> Result<(), StoreError> {
+    e.execute(Sql::with("DELETE FROM sessions WHERE user_id = $1", args![user_id])).await?;
+    Ok(())
+}
+
+pub async fn sessions_delete_idle(e: &mut impl Exec, before: DateTime<Utc>) -> Result<u64, StoreError> {
+    e.execute(Sql::with("DELETE FROM sessions WHERE last_seen_at < $1", args![before])).await
+}
+
+// ---- authentication events (login, logout, failures, lockouts)
+
+pub async fn auth_event(
+    e: &mut impl Exec,
+    event: &str,
+    username: &str,
+    user_id: Option<i64>,
+    ip: Option<&str>,
+    detail: Option<&str>,
+) -> Result<(), StoreError> {
+    e.execute(Sql::with(
+        "INSERT INTO auth_events (at, event, username, user_id, ip, detail) VALUES ($1, $2, $3, $4, $5, $6)",
+        args![crate::now(), event, username, user_id, ip, detail],
+    ))
+    .await?;
+    Ok(())
+}
+
+pub async fn failures_since(e: &mut impl Exec, username: &str, since: DateTime<Utc>) -> Result<i64, StoreError> {
+    e.fetch_one(Sql::with(
+        "SELECT COUNT(*) FROM auth_events WHERE username = $1 AND event = 'login_failed' AND at >= $2",
+        args![username, since],
+    ))
+    .await
+}
+
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct AuthEvent {
+    pub id: i64,
+    pub at: DateTime<Utc>,
+    pub event: String,
+    pub username: String,
+    pub ip: Option<String>,
+    pub detail: Option<String>,
+}
+
+impl FromRow for AuthEvent {
+    fn from_row(r: &Row<'_>) -> Result<Self, StoreError> {
+        Ok(AuthEvent { id: r.get("id")?, at: r.get("at")?, event: r.get("event")?, username: r.get("username")?, ip: r.get("ip")?, detail: r.get("detail")? })
+    }
+}
+
+pub async fn auth_events_for(e: &mut impl Exec, username: &str, limit: i64) -> Result<Vec<AuthEvent>, StoreError> {
+    e.fetch_all(Sql::with(
+        "SELECT id, at, event, username, ip, detail FROM auth_events WHERE username = $1 ORDER BY id DESC LIMIT $2",
+        args![username, limit],
+    ))
+    .await
+}
