@@ -8,6 +8,7 @@ pub mod migrate;
 pub mod orgs;
 pub mod people;
 pub mod units;
+pub mod testing;
 pub mod users;
 
 pub use db::{Db, Exec, FromRow, Pool, Row, Sql, Tx, Val};
