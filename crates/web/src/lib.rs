@@ -1,1 +1,175 @@
+//! HTTP of Roundtable: Chinese pages (`pages/`) and the JSON API (`api/`) over the same services
+//! (`services/`), one permission function (roundtable_core::access), one error type (`error`).
 
+pub mod api;
+pub mod auth;
+pub mod csrf;
+pub mod error;
+pub mod pages;
+pub mod render;
+pub mod services;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use roundtable_store::Db;
+use tower_http::set_header::SetResponseHeaderLayer;
+
+use crate::error::{ApiError, AppError};
+
+#[derive(Debug, Clone)]
+pub struct WebConfig {
+    /// Mark cookies `Secure` (set when served over TLS, directly or behind a proxy).
+    pub secure_cookies: bool,
+    /// A directory whose templates replace the embedded ones of the same name.
+    pub template_dir: Option<PathBuf>,
+    pub idle_timeout: chrono::Duration,
+    /// Largest request body (uploads included).
+    pub body_limit: usize,
+}
+
+impl Default for WebConfig {
+    fn default() -> Self {
+        WebConfig { secure_cookies: false, template_dir: None, idle_timeout: chrono::Duration::minutes(30), body_limit: 20 * 1024 * 1024 }
+    }
+}
+
+#[derive(Clone)]
+pub struct AppState {
+    pub db: Db,
+    pub config: Arc<WebConfig>,
+    pub templates: Arc<render::Templates>,
+    /// A real argon2 hash of nothing, verified against when the username is unknown.
+    pub dummy_hash: Arc<String>,
+}
+
+impl AppState {
+    pub fn new(db: Db, config: WebConfig) -> Result<Self, AppError> {
+        let templates = Arc::new(render::Templates::new(config.template_dir.clone()));
+        let dummy_hash = Arc::new(auth::hash_password(&auth::random_token())?);
+        Ok(AppState { db, config: Arc::new(config), templates, dummy_hash })
+    }
+}
+
+/// Why a request was turned away before its handler: JSON for the API, a redirect or a Chinese
+/// page otherwise.
+pub struct Rejection {
+    pub api: bool,
+    pub error: AppError,
+    pub next: String,
+}
+
+impl IntoResponse for Rejection {
+    fn into_response(self) -> Response {
+        if self.api {
+            return ApiError(self.error).into_response();
+        }
+        match self.error {
+            AppError::Unauthenticated => {
+                let next: String = serde_html_form::to_string([("next", self.next.as_str())]).unwrap_or_default();
+                Redirect::to(&format!("/login?{next}")).into_response()
+            }
+            AppError::PasswordChangeRequired => Redirect::to("/account/password").into_response(),
+            e => PageError(e).into_response(),
+        }
+    }
+}
+
+/// An error on a page: the response carries the error and `pages::render_errors` turns it into
+/// the Chinese error page (a response alone cannot reach the templates).
+#[derive(Debug)]
+pub struct PageError(pub AppError);
+
+impl<E: Into<AppError>> From<E> for PageError {
+    fn from(e: E) -> Self {
+        PageError(e.into())
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct ErrorPage {
+    pub status: StatusCode,
+    pub message: String,
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        let status = self.0.status();
+        let mut r = status.into_response();
+        r.extensions_mut().insert(ErrorPage { status, message: self.0.to_string() });
+        r
+    }
+}
+
+/// The whole application: pages, API, static files, health, with the security headers.
+pub fn router(state: AppState) -> Router {
+    let limit = state.config.body_limit;
+    let (api_router, _) = api::router().split_for_parts();
+    Router::new()
+        .merge(pages::router())
+        .nest("/api/v1", api_router)
+        .route("/healthz", axum::routing::get(|| async { "ok" }))
+        .route("/readyz", axum::routing::get(readyz))
+        .route("/static/app.css", axum::routing::get(static_css))
+        .fallback(pages::not_found)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), csrf::layer))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), pages::render_errors))
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(limit))
+        .layer(axum::extract::DefaultBodyLimit::max(limit))
+        .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
+        .layer(SetResponseHeaderLayer::overriding(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
+        .layer(SetResponseHeaderLayer::overriding(header::REFERRER_POLICY, HeaderValue::from_static("same-origin")))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'; form-action 'self'"),
+        ))
+        .layer(tower_http::catch_panic::CatchPanicLayer::new())
+        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+async fn readyz(axum::extract::State(state): axum::extract::State<AppState>) -> Response {
+    match state.db.ping().await {
+        Ok(()) => (StatusCode::OK, "ready").into_response(),
+        Err(e) => (StatusCode::SERVICE_UNAVAILABLE, format!("database unreachable: {e}")).into_response(),
+    }
+}
+
+async fn static_css() -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/css; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=3600")],
+        include_str!("../static/app.css"),
+    )
+        .into_response()
+}
+
+/// Serves until SIGTERM or Ctrl-C, then finishes the requests in flight.
+pub async fn serve(state: AppState, listener: tokio::net::TcpListener) -> std::io::Result<()> {
+    let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,122 @@
+//! One error type for the service layer, shown two ways: the JSON envelope of the API
+//! (`{"error":{"code","message","fields"}}`) and a Chinese page.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use roundtable_core::FieldErrors;
+use roundtable_store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("请先登录")]
+    Unauthenticated,
+    #[error("首次登录或密码已重置，请先修改密码")]
+    PasswordChangeRequired,
+    #[error("没有权限执行此操作")]
+    Forbidden,
+    #[error("找不到该记录")]
+    NotFound,
+    #[error("{}", .0.summary())]
+    Validation(FieldErrors),
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{0}")]
+    Locked(String),
+    #[error("用户名或密码错误")]
+    BadCredentials,
+    #[error("表单已过期，请刷新页面后重试")]
+    Csrf,
+    #[error("服务器内部错误")]
+    Internal(String),
+}
+
+impl AppError {
+    pub fn field(field: &str, message: impl Into<String>) -> Self {
+        let mut e = FieldErrors::new();
+        e.add(field, message);
+        AppError::Validation(e)
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            AppError::Unauthenticated | AppError::BadCredentials => StatusCode::UNAUTHORIZED,
+            AppError::PasswordChangeRequired | AppError::Forbidden | AppError::Csrf => StatusCode::FORBIDDEN,
+            AppError::NotFound => StatusCode::NOT_FOUND,
+            AppError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            AppError::Locked(_) => StatusCode::LOCKED,
+            AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// Stable codes of the API envelope.
+    pub fn code(&self) -> &'static str {
+        match self {
+            AppError::Unauthenticated => "unauthenticated",
+            AppError::PasswordChangeRequired => "password_change_required",
+            AppError::Forbidden => "forbidden",
+            AppError::NotFound => "not_found",
+            AppError::Validation(_) => "validation_failed",
+            AppError::BadRequest(_) => "bad_request",
+            AppError::Locked(_) => "account_locked",
+            AppError::BadCredentials => "bad_credentials",
+            AppError::Csrf => "csrf_failed",
+            AppError::Internal(_) => "internal",
+        }
+    }
+
+    pub fn fields(&self) -> Option<&FieldErrors> {
+        match self {
+            AppError::Validation(f) => Some(f),
+            _ => None,
+        }
+    }
+}
+
+impl From<StoreError> for AppError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound => AppError::NotFound,
+            StoreError::Invalid(f) => AppError::Validation(f),
+            e if e.is_unique_violation() => AppError::BadRequest("记录与已有数据重复".into()),
+            e => {
+                tracing::error!(error = %e, "storage error");
+                AppError::Internal(e.to_string())
+            }
+        }
+    }
+}
+
+/// The API rendering of an error.
+#[derive(Debug)]
+pub struct ApiError(pub AppError);
+
+impl<E: Into<AppError>> From<E> for ApiError {
+    fn from(e: E) -> Self {
+        ApiError(e.into())
+    }
+}
+
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    pub code: String,
+    pub message: String,
+    #[schema(value_type = Option<Object>)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fields: Option<FieldErrors>,
+}
+
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct ErrorEnvelope {
+    pub error: ErrorBody,
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let e = self.0;
+        let body = ErrorEnvelope {
+            error: ErrorBody { code: e.code().to_string(), message: e.to_string(), fields: e.fields().cloned() },
+        };
+        (e.status(), axum::Json(body)).into_response()
+    }
+}

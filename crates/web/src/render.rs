@@ -1,0 +1,138 @@
+//! The one way to render a page: MiniJinja templates embedded in the binary, each overridable
+//! from the configured template directory (for the printed documents of later issues).
+
+use std::path::PathBuf;
+
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
+use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
+use minijinja::{Environment, Value};
+use roundtable_core::access::{Action, ResourceKind, Role, permit_somewhere};
+
+use crate::auth::Session;
+
+/// Asia/Shanghai: UTC+8 all year, no daylight saving.
+pub fn china() -> FixedOffset {
+    FixedOffset::east_opt(8 * 3600).expect("valid offset")
+}
+
+/// Today's civil date in China.
+pub fn today() -> NaiveDate {
+    Utc::now().with_timezone(&china()).date_naive()
+}
+
+macro_rules! embedded {
+    ($($name:literal),* $(,)?) => { &[$(($name, include_str!(concat!("../templates/", $name)))),*] };
+}
+
+pub const TEMPLATES: &[(&str, &str)] = embedded![
+    "base.html",
+    "macros.html",
+    "error.html",
+    "login.html",
+    "password.html",
+    "home.html",
+    "orgs.html",
+    "org.html",
+    "org_form.html",
+    "units.html",
+    "unit.html",
+    "unit_form.html",
+    "people.html",
+    "person.html",
+    "person_form.html",
+    "link_form.html",
+    "users.html",
+    "user.html",
+    "user_form.html",
+];
+
+pub struct Templates {
+    env: Environment<'static>,
+}
+
+impl Templates {
+    pub fn new(override_dir: Option<PathBuf>) -> Self {
+        let mut env = Environment::new();
+        env.set_loader(move |name| {
+            if let Some(dir) = &override_dir {
+                let path = dir.join(name);
+                if path.is_file() {
+                    return std::fs::read_to_string(&path)
+                        .map(Some)
+                        .map_err(|e| minijinja::Error::new(minijinja::ErrorKind::InvalidOperation, format!("{}: {e}", path.display())));
+                }
+            }
+            Ok(TEMPLATES.iter().find(|(n, _)| *n == name).map(|(_, s)| s.to_string()))
+        });
+        env.add_filter("label", label);
+        env.add_filter("mask", |s: Option<String>| s.map(|s| roundtable_core::privacy::mask_phone(&s)).unwrap_or_default());
+        env.add_filter("dt", |s: String| {
+            s.parse::<DateTime<Utc>>().map(|d| d.with_timezone(&china()).format("%Y-%m-%d %H:%M").to_string()).unwrap_or(s)
+        });
+        Templates { env }
+    }
+
+    pub fn render(&self, name: &str, ctx: Value) -> Result<String, minijinja::Error> {
+        self.env.get_template(name)?.render(ctx)
+    }
+}
+
+/// `{{ code | label("org_kind") }}`: the Chinese name of a stored code.
+fn label(code: Option<String>, set: &str) -> String {
+    use roundtable_core::{access, links, org, people};
+    let Some(code) = code else { return String::new() };
+    let l = match set {
+        "org_kind" => org::OrgKind::parse(&code).map(|v| v.label()),
+        "unit_type" => org::UnitType::parse(&code).map(|v| v.label()),
+        "person_kind" => people::PersonKind::parse(&code).map(|v| v.label()),
+        "deputy_type" => people::DeputyType::parse(&code).map(|v| v.label()),
+        "link_kind" => links::LinkKind::parse(&code).map(|v| v.label()),
+        "group_role" => links::GroupRole::parse(&code).map(|v| v.label()),
+        "role" => access::Role::parse(&code).map(|v| v.label()),
+        _ => None,
+    };
+    l.map(str::to_string).unwrap_or(code)
+}
+
+/// `[{code, label}]` of a domain enum, for select boxes.
+pub fn options<T: Copy>(all: &[T], code: fn(T) -> &'static str, label: fn(T) -> &'static str) -> Vec<Value> {
+    all.iter().map(|v| minijinja::context! { code => code(*v), label => label(*v) }).collect()
+}
+
+/// What every page knows: who is signed in, what the menu offers, the CSRF token.
+pub fn base(session: Option<&Session>, csrf: &str) -> Value {
+    let Some(s) = session else {
+        return minijinja::context! { csrf => csrf };
+    };
+    let a = &s.actor;
+    let roles: Vec<&str> = a.grants.iter().map(|g| g.role.label()).collect();
+    minijinja::context! {
+        csrf => csrf,
+        me => minijinja::context! { username => s.user.username, display_name => s.user.display_name, roles => roles, id => s.user.id },
+        nav => minijinja::context! {
+            orgs => permit_somewhere(a, Action::View, ResourceKind::Org),
+            units => permit_somewhere(a, Action::View, ResourceKind::Unit),
+            people => permit_somewhere(a, Action::View, ResourceKind::Person),
+            users => permit_somewhere(a, Action::View, ResourceKind::User),
+            import => permit_somewhere(a, Action::Import, ResourceKind::Person),
+            admin => a.has_role(Role::SystemAdmin) || a.has_role(Role::DistrictAdmin),
+        },
+    }
+}
+
+/// Renders a page. A template error is logged and shown as a plain 500 page (a bug, never input).
+pub fn page(state: &crate::AppState, name: &str, session: Option<&Session>, csrf: &str, ctx: Value) -> Response {
+    page_with_status(state, StatusCode::OK, name, session, csrf, ctx)
+}
+
+pub fn page_with_status(state: &crate::AppState, status: StatusCode, name: &str, session: Option<&Session>, csrf: &str, ctx: Value) -> Response {
+    let ctx = minijinja::context! { ..ctx, ..base(session, csrf) };
+    match state.templates.render(name, ctx) {
+        Ok(html) => (status, Html(html)).into_response(),
+        Err(e) => {
+            tracing::error!(template = name, error = %e, "template error");
+            (StatusCode::INTERNAL_SERVER_ERROR, Html("<h1>页面渲染失败</h1>".to_string())).into_response()
+        }
+    }
+}

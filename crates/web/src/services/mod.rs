@@ -1,0 +1,43 @@
+//! The operations of Roundtable, shared by the pages and the API: each validates its input
+//! (field errors in Chinese), asks the one permission function, and writes the change with its
+//! audit record in one transaction.
+
+pub mod links;
+pub mod orgs;
+pub mod people;
+pub mod units;
+pub mod users;
+
+use roundtable_core::access::{Action, Actor, ResourceKind, permit};
+
+use crate::error::AppError;
+
+/// Deserialises an optional id from a number, a numeric string or an empty string (forms send
+/// strings; an empty select means "none").
+pub mod opt_id {
+    use serde::{Deserialize, Deserializer};
+
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        N(i64),
+        S(String),
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+        match Option::<Raw>::deserialize(d)? {
+            None => Ok(None),
+            Some(Raw::N(n)) => Ok(Some(n)),
+            Some(Raw::S(s)) if s.trim().is_empty() => Ok(None),
+            Some(Raw::S(s)) => s.trim().parse().map(Some).map_err(|_| serde::de::Error::custom(format!("`{s}` 不是有效的编号"))),
+        }
+    }
+}
+
+pub fn require(actor: &Actor, action: Action, kind: ResourceKind, org_path: &str, person_id: Option<i64>) -> Result<(), AppError> {
+    if permit(actor, action, kind, org_path, person_id) { Ok(()) } else { Err(AppError::Forbidden) }
+}
+
+pub fn json<T: serde::Serialize>(v: &T) -> serde_json::Value {
+    serde_json::to_value(v).unwrap_or(serde_json::Value::Null)
+}

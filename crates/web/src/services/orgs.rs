@@ -1,0 +1,143 @@
+//! The organisation tree (R-ORG-1).
+
+use roundtable_core::FieldErrors;
+use roundtable_core::access::{Action, Actor, ResourceKind, scope};
+use roundtable_core::org::OrgKind;
+use roundtable_core::validate::required_text;
+use roundtable_store::orgs::{self, Org, OrgFields};
+use roundtable_store::{Db, Exec, audit};
+
+use super::{json, require};
+use crate::error::AppError;
+
+#[derive(Debug, Clone, Default, serde::Deserialize, serde::Serialize, utoipa::ToSchema)]
+#[serde(default)]
+pub struct OrgInput {
+    /// Parent node; empty for a district.
+    #[serde(deserialize_with = "super::opt_id::deserialize")]
+    pub parent_id: Option<i64>,
+    /// district / street / town / community / village (or 区/街道/镇/社区/村)
+    pub kind: String,
+    pub name: String,
+    /// Unique code, e.g. the administrative division code.
+    pub code: String,
+    #[serde(deserialize_with = "super::opt_id::deserialize")]
+    pub sort_order: Option<i64>,
+}
+
+/// Checks an input against the tree; returns the fields to store and the parent's path.
+async fn validate(e: &mut impl Exec, input: &OrgInput, editing: Option<&Org>) -> Result<(OrgFields, Option<String>), AppError> {
+    let mut errors = FieldErrors::new();
+    let name = required_text(&mut errors, "name", "名称", &input.name, 50);
+    let code = required_text(&mut errors, "code", "编码", &input.code, 32);
+    let kind = OrgKind::parse(&input.kind);
+    if kind.is_none() {
+        errors.add("kind", "请选择类型：区、街道、镇、社区或村");
+    }
+    let parent_id = match editing {
+        Some(o) => o.parent_id,
+        None => input.parent_id,
+    };
+    let parent = match parent_id {
+        Some(id) => match orgs::get(e, id).await? {
+            Some(p) => Some(p),
+            None => {
+                errors.add("parent_id", "上级组织不存在");
+                None
+            }
+        },
+        None => None,
+    };
+    if let Some(k) = kind
+        && (parent.is_some() || parent_id.is_none())
+        && let Err(msg) = k.check_parent(parent.as_ref().and_then(|p| OrgKind::parse(&p.kind)))
+    {
+        errors.add(if editing.is_some() { "kind" } else { "parent_id" }, msg);
+    }
+    if !code.is_empty()
+        && let Some(other) = orgs::by_code(e, &code).await?
+        && editing.is_none_or(|o| o.id != other.id)
+    {
+        errors.add("code", format!("编码已被「{}」使用", other.name));
+    }
+    errors.into_result().map_err(AppError::Validation)?;
+    let fields = OrgFields {
+        parent_id,
+        kind: kind.map(|k| k.code().to_string()).unwrap_or_default(),
+        name,
+        code,
+        sort_order: input.sort_order.unwrap_or(0),
+    };
+    Ok((fields, parent.map(|p| p.path)))
+}
+
+pub async fn create(db: &Db, actor: &Actor, input: &OrgInput) -> Result<Org, AppError> {
+    let mut tx = db.begin().await?;
+    let (fields, parent_path) = validate(&mut tx, input, None).await?;
+    require(actor, Action::Edit, ResourceKind::Org, parent_path.as_deref().unwrap_or("/"), None)?;
+    let id = orgs::insert(&mut tx, &fields, parent_path.as_deref()).await?;
+    let org = orgs::get(&mut tx, id).await?.ok_or(AppError::NotFound)?;
+    audit::record(&mut tx, Some(actor.user_id), "org.create", "org", Some(id), None, Some(&json(&org))).await?;
+    tx.commit().await?;
+    Ok(org)
+}
+
+pub async fn update(db: &Db, actor: &Actor, id: i64, input: &OrgInput) -> Result<Org, AppError> {
+    let mut tx = db.begin().await?;
+    let before = orgs::get(&mut tx, id).await?.ok_or(AppError::NotFound)?;
+    require(actor, Action::Edit, ResourceKind::Org, &before.path, None)?;
+    let (fields, _) = validate(&mut tx, input, Some(&before)).await?;
+    if OrgKind::parse(&before.kind).map(OrgKind::level) != OrgKind::parse(&fields.kind).map(OrgKind::level) {
+        return Err(AppError::field("kind", "只能在同一级别内更改类型（如街道改为镇）"));
+    }
+    orgs::update(&mut tx, id, &fields).await?;
+    let after = orgs::get(&mut tx, id).await?.ok_or(AppError::NotFound)?;
+    audit::record(&mut tx, Some(actor.user_id), "org.update", "org", Some(id), Some(&json(&before)), Some(&json(&after))).await?;
+    tx.commit().await?;
+    Ok(after)
+}
+
+pub async fn get(db: &Db, actor: &Actor, id: i64) -> Result<Org, AppError> {
+    let org = orgs::get(&mut db.pool(), id).await?.ok_or(AppError::NotFound)?;
+    require(actor, Action::View, ResourceKind::Org, &org.path, None)?;
+    Ok(org)
+}
+
+/// The nodes the actor may see, parents before children.
+pub async fn visible(db: &Db, actor: &Actor) -> Result<Vec<Org>, AppError> {
+    Ok(orgs::list_in_scope(&mut db.pool(), &scope(actor, Action::View, ResourceKind::Org)).await?)
+}
+
+/// The nodes under which the actor may create or edit `kind` (for select boxes).
+pub async fn editable(db: &Db, actor: &Actor, kind: ResourceKind) -> Result<Vec<Org>, AppError> {
+    Ok(orgs::list_in_scope(&mut db.pool(), &scope(actor, Action::Edit, kind)).await?)
+}
+
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct OrgNode {
+    #[serde(flatten)]
+    pub org: Org,
+    /// 1 district, 2 street/town, 3 community/village
+    pub level: u8,
+    #[schema(no_recursion)]
+    pub children: Vec<OrgNode>,
+}
+
+/// The visible nodes as a tree. A node whose parent is not visible becomes a root.
+pub fn as_tree(list: Vec<Org>) -> Vec<OrgNode> {
+    fn build(parent: Option<i64>, all: &[Org], ids: &std::collections::HashSet<i64>) -> Vec<OrgNode> {
+        all.iter()
+            .filter(|o| match parent {
+                Some(p) => o.parent_id == Some(p),
+                None => o.parent_id.is_none_or(|p| !ids.contains(&p)),
+            })
+            .map(|o| OrgNode {
+                org: o.clone(),
+                level: OrgKind::parse(&o.kind).map(|k| k.level() as u8).unwrap_or(0),
+                children: build(Some(o.id), all, ids),
+            })
+            .collect()
+    }
+    let ids = list.iter().map(|o| o.id).collect();
+    build(None, &list, &ids)
+}
