@@ -110,7 +110,7 @@ pub fn router(state: AppState) -> Router {
     let (api_router, _) = api::router().split_for_parts();
     Router::new()
         .merge(pages::router())
-        .nest("/api/v1", api_router)
+        .nest("/api/v1", api_router.route("/openapi.json", axum::routing::get(api::openapi_json)).fallback(api::not_found))
         .route("/healthz", axum::routing::get(|| async { "ok" }))
         .route("/readyz", axum::routing::get(readyz))
         .route("/static/app.css", axum::routing::get(static_css))

@@ -1,1 +1,340 @@
-pub fn router() -> utoipa_axum::router::OpenApiRouter<crate::AppState> { utoipa_axum::router::OpenApiRouter::new() }
+//! The JSON API under /api/v1: the same services as the pages, the error envelope of
+//! `error::ApiError`, and an OpenAPI document generated from these handlers (utoipa).
+
+use axum::Json;
+use axum::extract::{FromRequest, Path, Query, Request, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use roundtable_store::links::{Link, LinkFilter};
+use roundtable_store::orgs::Org;
+use roundtable_store::people::{Person, PersonFilter};
+use roundtable_store::units::{Unit, UnitFilter};
+use roundtable_store::users::User;
+use roundtable_store::{PageReq, Paged};
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::auth::{self, Session};
+use crate::error::{ApiError, AppError, ErrorEnvelope};
+use crate::services::links::LinkInput;
+use crate::services::orgs::{OrgInput, OrgNode};
+use crate::services::people::PersonInput;
+use crate::services::units::UnitInput;
+use crate::services::users::{CreatedUser, RoleInput, UserDetail, UserInput};
+use crate::services::{self, links, orgs, people, units, users};
+use crate::AppState;
+
+#[derive(OpenApi)]
+#[openapi(info(title = "Roundtable 圆桌 API", version = "1"), components(schemas(ErrorEnvelope)))]
+struct ApiDoc;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(login))
+        .routes(routes!(logout))
+        .routes(routes!(me))
+        .routes(routes!(change_password))
+        .routes(routes!(org_tree, org_create))
+        .routes(routes!(org_get, org_update))
+        .routes(routes!(org_links))
+        .routes(routes!(unit_list, unit_create))
+        .routes(routes!(unit_get, unit_update))
+        .routes(routes!(person_list, person_create))
+        .routes(routes!(person_get, person_update))
+        .routes(routes!(link_list, link_create))
+        .routes(routes!(link_get, link_update))
+        .routes(routes!(link_end))
+        .routes(routes!(user_list, user_create))
+        .routes(routes!(user_get))
+        .routes(routes!(user_add_role))
+        .routes(routes!(user_remove_role))
+        .routes(routes!(user_lock))
+        .routes(routes!(user_unlock))
+        .routes(routes!(user_reset_password))
+}
+
+/// The OpenAPI document, served at /api/v1/openapi.json.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    let (_, mut doc) = router().split_for_parts();
+    doc.servers = Some(vec![utoipa::openapi::Server::new("/api/v1")]);
+    doc
+}
+
+pub async fn openapi_json() -> Response {
+    Json(openapi()).into_response()
+}
+
+pub async fn not_found() -> ApiError {
+    ApiError(AppError::NotFound)
+}
+
+/// A JSON body whose rejection (wrong type, missing field, not JSON) is the error envelope.
+pub struct ApiJson<T>(pub T);
+
+impl<T: serde::de::DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match Json::<T>::from_request(req, state).await {
+            Ok(Json(v)) => Ok(ApiJson(v)),
+            Err(e) => Err(ApiError(AppError::BadRequest(format!("请求体不是有效的JSON或字段类型不符：{}", e.body_text())))),
+        }
+    }
+}
+
+type ApiResult<T> = Result<Json<T>, ApiError>;
+
+#[derive(serde::Deserialize, utoipa::ToSchema)]
+struct LoginBody {
+    username: String,
+    password: String,
+}
+
+#[derive(serde::Serialize, utoipa::ToSchema)]
+struct Me {
+    user: User,
+    /// Role codes with the node each is held for.
+    grants: Vec<roundtable_store::users::UserRole>,
+}
+
+/// Starts a session (cookie `rt_session`) for an API client.
+#[utoipa::path(post, path = "/auth/login", tag = "auth", request_body = LoginBody,
+    responses((status = 200, body = Me), (status = 401, body = ErrorEnvelope), (status = 423, body = ErrorEnvelope)))]
+async fn login(State(state): State<AppState>, headers: HeaderMap, ApiJson(b): ApiJson<LoginBody>) -> Result<Response, ApiError> {
+    let ip = headers.get("x-forwarded-for").and_then(|v| v.to_str().ok()).map(str::to_string);
+    let done = auth::login(&state, &b.username, &b.password, ip.as_deref()).await?;
+    let grants = roundtable_store::users::roles(&mut state.db.pool(), done.user.id).await?;
+    let mut r = Json(Me { user: done.user, grants }).into_response();
+    if let Ok(v) = auth::session_cookie(&state, &done.token).parse() {
+        r.headers_mut().append(header::SET_COOKIE, v);
+    }
+    Ok(r)
+}
+
+#[utoipa::path(post, path = "/auth/logout", tag = "auth", responses((status = 204)))]
+async fn logout(State(state): State<AppState>, session: Session) -> Result<StatusCode, ApiError> {
+    auth::logout(&state, &session).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(get, path = "/auth/me", tag = "auth", responses((status = 200, body = Me), (status = 401, body = ErrorEnvelope)))]
+async fn me(State(state): State<AppState>, session: Session) -> ApiResult<Me> {
+    let grants = roundtable_store::users::roles(&mut state.db.pool(), session.user.id).await?;
+    Ok(Json(Me { user: session.user, grants }))
+}
+
+#[derive(serde::Deserialize, utoipa::ToSchema)]
+struct PasswordBody {
+    current_password: String,
+    new_password: String,
+}
+
+#[utoipa::path(post, path = "/auth/password", tag = "auth", request_body = PasswordBody, responses((status = 204), (status = 422, body = ErrorEnvelope)))]
+async fn change_password(State(state): State<AppState>, session: Session, ApiJson(b): ApiJson<PasswordBody>) -> Result<StatusCode, ApiError> {
+    auth::change_password(&state, &session, &b.current_password, &b.new_password, &b.new_password).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+// ---- organisation
+
+#[utoipa::path(get, path = "/orgs", tag = "organisation", responses((status = 200, body = Vec<OrgNode>)))]
+async fn org_tree(State(state): State<AppState>, session: Session) -> ApiResult<Vec<OrgNode>> {
+    Ok(Json(orgs::as_tree(orgs::visible(&state.db, &session.actor).await?)))
+}
+
+#[utoipa::path(post, path = "/orgs", tag = "organisation", request_body = OrgInput, responses((status = 201, body = Org), (status = 422, body = ErrorEnvelope)))]
+async fn org_create(State(state): State<AppState>, session: Session, ApiJson(b): ApiJson<OrgInput>) -> Result<(StatusCode, Json<Org>), ApiError> {
+    Ok((StatusCode::CREATED, Json(orgs::create(&state.db, &session.actor, &b).await?)))
+}
+
+#[utoipa::path(get, path = "/orgs/{id}", tag = "organisation", params(("id" = i64, Path)), responses((status = 200, body = Org), (status = 404, body = ErrorEnvelope)))]
+async fn org_get(State(state): State<AppState>, session: Session, Path(id): Path<i64>) -> ApiResult<Org> {
+    Ok(Json(orgs::get(&state.db, &session.actor, id).await?))
+}
+
+#[utoipa::path(put, path = "/orgs/{id}", tag = "organisation", params(("id" = i64, Path)), request_body = OrgInput, responses((status = 200, body = Org), (status = 422, body = ErrorEnvelope)))]
+async fn org_update(State(state): State<AppState>, session: Session, Path(id): Path<i64>, ApiJson(b): ApiJson<OrgInput>) -> ApiResult<Org> {
+    Ok(Json(orgs::update(&state.db, &session.actor, id, &b).await?))
+}
+
+#[derive(serde::Deserialize, utoipa::IntoParams)]
+struct DateParam {
+    /// YYYY-MM-DD, default today
+    date: Option<String>,
+}
+
+/// R-ORG-2: who was linked to the node on a date.
+#[utoipa::path(get, path = "/orgs/{id}/links", tag = "organisation", params(("id" = i64, Path), DateParam), responses((status = 200, body = Vec<Link>)))]
+async fn org_links(State(state): State<AppState>, session: Session, Path(id): Path<i64>, Query(q): Query<DateParam>) -> ApiResult<Vec<Link>> {
+    let mut errors = roundtable_core::FieldErrors::new();
+    let date = roundtable_core::validate::optional_date(&mut errors, "date", "日期", q.date.as_deref()).unwrap_or_else(crate::render::today);
+    errors.into_result().map_err(AppError::Validation)?;
+    orgs::get(&state.db, &session.actor, id).await?;
+    Ok(Json(links::linked_on(&state.db, &session.actor, id, date).await?))
+}
+
+// ---- lists
+
+#[derive(serde::Deserialize, utoipa::IntoParams, Default)]
+#[serde(default)]
+struct ListParams {
+    /// Name (or, for people, the start of the phone number)
+    q: Option<String>,
+    /// Person kind code (people) or unit type code (units)
+    kind: Option<String>,
+    /// Only this node and below
+    #[serde(deserialize_with = "services::opt_id::deserialize")]
+    org_id: Option<i64>,
+    #[serde(deserialize_with = "services::opt_id::deserialize")]
+    page: Option<i64>,
+    #[serde(deserialize_with = "services::opt_id::deserialize")]
+    per_page: Option<i64>,
+}
+
+#[utoipa::path(get, path = "/units", tag = "units", params(ListParams), responses((status = 200, body = Paged<Unit>)))]
+async fn unit_list(State(state): State<AppState>, session: Session, Query(q): Query<ListParams>) -> ApiResult<Paged<Unit>> {
+    let f = UnitFilter { q: q.q, unit_type: q.kind, org_id: q.org_id };
+    Ok(Json(units::list(&state.db, &session.actor, &f, PageReq::new(q.page, q.per_page)).await?))
+}
+
+#[utoipa::path(post, path = "/units", tag = "units", request_body = UnitInput, responses((status = 201, body = Unit), (status = 422, body = ErrorEnvelope)))]
+async fn unit_create(State(state): State<AppState>, session: Session, ApiJson(b): ApiJson<UnitInput>) -> Result<(StatusCode, Json<Unit>), ApiError> {
+    Ok((StatusCode::CREATED, Json(units::create(&state.db, &session.actor, &b).await?)))
+}
+
+#[utoipa::path(get, path = "/units/{id}", tag = "units", params(("id" = i64, Path)), responses((status = 200, body = Unit)))]
+async fn unit_get(State(state): State<AppState>, session: Session, Path(id): Path<i64>) -> ApiResult<Unit> {
+    Ok(Json(units::get(&state.db, &session.actor, id).await?))
+}
+
+#[utoipa::path(put, path = "/units/{id}", tag = "units", params(("id" = i64, Path)), request_body = UnitInput, responses((status = 200, body = Unit)))]
+async fn unit_update(State(state): State<AppState>, session: Session, Path(id): Path<i64>, ApiJson(b): ApiJson<UnitInput>) -> ApiResult<Unit> {
+    Ok(Json(units::update(&state.db, &session.actor, id, &b).await?))
+}
+
+#[utoipa::path(get, path = "/people", tag = "people", params(ListParams), responses((status = 200, body = Paged<Person>)))]
+async fn person_list(State(state): State<AppState>, session: Session, Query(q): Query<ListParams>) -> ApiResult<Paged<Person>> {
+    let f = PersonFilter { q: q.q, kind: q.kind, org_id: q.org_id };
+    Ok(Json(people::list(&state.db, &session.actor, &f, PageReq::new(q.page, q.per_page)).await?))
+}
+
+#[utoipa::path(post, path = "/people", tag = "people", request_body = PersonInput, responses((status = 201, body = Person), (status = 422, body = ErrorEnvelope)))]
+async fn person_create(State(state): State<AppState>, session: Session, ApiJson(b): ApiJson<PersonInput>) -> Result<(StatusCode, Json<Person>), ApiError> {
+    Ok((StatusCode::CREATED, Json(people::create(&state.db, &session.actor, &b).await?)))
+}
+
+#[derive(serde::Deserialize, utoipa::IntoParams)]
+struct RevealParam {
+    /// `phone`: return the unmasked number (audited; only for roles allowed to)
+    reveal: Option<String>,
+}
+
+#[utoipa::path(get, path = "/people/{id}", tag = "people", params(("id" = i64, Path), RevealParam), responses((status = 200, body = Person)))]
+async fn person_get(State(state): State<AppState>, session: Session, Path(id): Path<i64>, Query(q): Query<RevealParam>) -> ApiResult<Person> {
+    Ok(Json(people::get(&state.db, &session.actor, id, q.reveal.as_deref() == Some("phone")).await?))
+}
+
+#[utoipa::path(put, path = "/people/{id}", tag = "people", params(("id" = i64, Path)), request_body = PersonInput, responses((status = 200, body = Person)))]
+async fn person_update(State(state): State<AppState>, session: Session, Path(id): Path<i64>, ApiJson(b): ApiJson<PersonInput>) -> ApiResult<Person> {
+    Ok(Json(people::update(&state.db, &session.actor, id, &b).await?))
+}
+
+// ---- links
+
+#[derive(serde::Deserialize, utoipa::IntoParams, Default)]
+#[serde(default)]
+struct LinkParams {
+    #[serde(deserialize_with = "services::opt_id::deserialize")]
+    org_id: Option<i64>,
+    #[serde(deserialize_with = "services::opt_id::deserialize")]
+    person_id: Option<i64>,
+    #[serde(deserialize_with = "services::opt_id::deserialize")]
+    unit_id: Option<i64>,
+    kind: Option<String>,
+    /// YYYY-MM-DD: only links valid that day
+    date: Option<String>,
+}
+
+#[utoipa::path(get, path = "/links", tag = "links", params(LinkParams), responses((status = 200, body = Vec<Link>)))]
+async fn link_list(State(state): State<AppState>, session: Session, Query(q): Query<LinkParams>) -> ApiResult<Vec<Link>> {
+    let mut errors = roundtable_core::FieldErrors::new();
+    let valid_on = roundtable_core::validate::optional_date(&mut errors, "date", "日期", q.date.as_deref());
+    errors.into_result().map_err(AppError::Validation)?;
+    let f = LinkFilter { org_id: q.org_id, subtree: false, person_id: q.person_id, unit_id: q.unit_id, kind: q.kind, valid_on };
+    Ok(Json(links::list(&state.db, &session.actor, &f).await?))
+}
+
+#[utoipa::path(post, path = "/links", tag = "links", request_body = LinkInput, responses((status = 201, body = Link), (status = 422, body = ErrorEnvelope)))]
+async fn link_create(State(state): State<AppState>, session: Session, ApiJson(b): ApiJson<LinkInput>) -> Result<(StatusCode, Json<Link>), ApiError> {
+    Ok((StatusCode::CREATED, Json(links::create(&state.db, &session.actor, &b).await?)))
+}
+
+#[utoipa::path(get, path = "/links/{id}", tag = "links", params(("id" = i64, Path)), responses((status = 200, body = Link)))]
+async fn link_get(State(state): State<AppState>, session: Session, Path(id): Path<i64>) -> ApiResult<Link> {
+    Ok(Json(links::get(&state.db, &session.actor, id).await?))
+}
+
+#[utoipa::path(put, path = "/links/{id}", tag = "links", params(("id" = i64, Path)), request_body = LinkInput, responses((status = 200, body = Link)))]
+async fn link_update(State(state): State<AppState>, session: Session, Path(id): Path<i64>, ApiJson(b): ApiJson<LinkInput>) -> ApiResult<Link> {
+    Ok(Json(links::update(&state.db, &session.actor, id, &b).await?))
+}
+
+#[derive(serde::Deserialize, utoipa::ToSchema, Default)]
+#[serde(default)]
+struct EndBody {
+    /// YYYY-MM-DD, default today
+    end_date: Option<String>,
+}
+
+#[utoipa::path(post, path = "/links/{id}/end", tag = "links", params(("id" = i64, Path)), request_body = EndBody, responses((status = 200, body = Link)))]
+async fn link_end(State(state): State<AppState>, session: Session, Path(id): Path<i64>, ApiJson(b): ApiJson<EndBody>) -> ApiResult<Link> {
+    Ok(Json(links::end(&state.db, &session.actor, id, b.end_date.as_deref()).await?))
+}
+
+// ---- accounts
+
+#[utoipa::path(get, path = "/users", tag = "accounts", params(ListParams), responses((status = 200, body = Paged<User>)))]
+async fn user_list(State(state): State<AppState>, session: Session, Query(q): Query<ListParams>) -> ApiResult<Paged<User>> {
+    Ok(Json(users::list(&state.db, &session.actor, q.q.as_deref(), PageReq::new(q.page, q.per_page)).await?))
+}
+
+#[utoipa::path(post, path = "/users", tag = "accounts", request_body = UserInput, responses((status = 201, body = CreatedUser), (status = 422, body = ErrorEnvelope)))]
+async fn user_create(State(state): State<AppState>, session: Session, ApiJson(b): ApiJson<UserInput>) -> Result<(StatusCode, Json<CreatedUser>), ApiError> {
+    Ok((StatusCode::CREATED, Json(users::create(&state.db, &session.actor, &b).await?)))
+}
+
+#[utoipa::path(get, path = "/users/{id}", tag = "accounts", params(("id" = i64, Path)), responses((status = 200, body = UserDetail)))]
+async fn user_get(State(state): State<AppState>, session: Session, Path(id): Path<i64>) -> ApiResult<UserDetail> {
+    Ok(Json(users::get(&state.db, &session.actor, id).await?))
+}
+
+#[utoipa::path(post, path = "/users/{id}/roles", tag = "accounts", params(("id" = i64, Path)), request_body = RoleInput, responses((status = 200, body = UserDetail)))]
+async fn user_add_role(State(state): State<AppState>, session: Session, Path(id): Path<i64>, ApiJson(b): ApiJson<RoleInput>) -> ApiResult<UserDetail> {
+    Ok(Json(users::add_role(&state.db, &session.actor, id, &b).await?))
+}
+
+#[utoipa::path(delete, path = "/users/{id}/roles/{role_id}", tag = "accounts", params(("id" = i64, Path), ("role_id" = i64, Path)), responses((status = 200, body = UserDetail)))]
+async fn user_remove_role(State(state): State<AppState>, session: Session, Path((id, role_id)): Path<(i64, i64)>) -> ApiResult<UserDetail> {
+    Ok(Json(users::remove_role(&state.db, &session.actor, id, role_id).await?))
+}
+
+#[utoipa::path(post, path = "/users/{id}/lock", tag = "accounts", params(("id" = i64, Path)), responses((status = 200, body = UserDetail)))]
+async fn user_lock(State(state): State<AppState>, session: Session, Path(id): Path<i64>) -> ApiResult<UserDetail> {
+    Ok(Json(users::set_locked(&state.db, &session.actor, id, true).await?))
+}
+
+#[utoipa::path(post, path = "/users/{id}/unlock", tag = "accounts", params(("id" = i64, Path)), responses((status = 200, body = UserDetail)))]
+async fn user_unlock(State(state): State<AppState>, session: Session, Path(id): Path<i64>) -> ApiResult<UserDetail> {
+    Ok(Json(users::set_locked(&state.db, &session.actor, id, false).await?))
+}
+
+#[derive(serde::Serialize, utoipa::ToSchema)]
+struct NewPassword {
+    /// Shown once; the account must change it at next login.
+    password: String,
+}
+
+#[utoipa::path(post, path = "/users/{id}/reset-password", tag = "accounts", params(("id" = i64, Path)), responses((status = 200, body = NewPassword)))]
+async fn user_reset_password(State(state): State<AppState>, session: Session, Path(id): Path<i64>) -> ApiResult<NewPassword> {
+    Ok(Json(NewPassword { password: users::reset_password(&state.db, &session.actor, id, None).await? }))
+}
