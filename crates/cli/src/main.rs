@@ -1,1 +1,321 @@
-fn main() {}
+//! The `roundtable` binary. Thin: parses the command line and configuration, calls the
+//! library crates, prints. Configuration precedence: flags > environment > file > defaults.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result, bail};
+use clap::{Parser, Subcommand};
+use roundtable_store::{Db, PageReq, migrate, users};
+use roundtable_web::{AppState, WebConfig};
+
+#[derive(Parser)]
+#[command(name = "roundtable", version, about = "圆桌 — 幸福圆桌会 (Happiness Round Table) for a district")]
+struct Cli {
+    /// Configuration file (TOML). Default: ./roundtable.toml when it exists.
+    #[arg(long, env = "ROUNDTABLE_CONFIG", global = true)]
+    config: Option<PathBuf>,
+    /// Database: sqlite://PATH (default sqlite://data/roundtable.db) or postgres://…
+    #[arg(long, env = "DATABASE_URL", global = true)]
+    database_url: Option<String>,
+    /// Log format: text or json.
+    #[arg(long, env = "ROUNDTABLE_LOG_FORMAT", global = true)]
+    log_format: Option<String>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the pages and the API (applies pending migrations first).
+    Serve {
+        /// Address to listen on.
+        #[arg(long, env = "ROUNDTABLE_LISTEN")]
+        listen: Option<String>,
+    },
+    /// Apply pending database migrations.
+    Migrate,
+    /// Create (or reuse) ./data/demo.db with the demo district and serve it.
+    Demo {
+        #[arg(long, env = "ROUNDTABLE_LISTEN")]
+        listen: Option<String>,
+        /// Only create the database and print the logins; do not serve.
+        #[arg(long)]
+        no_serve: bool,
+    },
+    /// Manage accounts.
+    User {
+        #[command(subcommand)]
+        action: UserCommand,
+    },
+    /// Show the effective configuration (secrets hidden).
+    Config {
+        #[command(subcommand)]
+        action: ConfigCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Create an account; prints a one-time password unless --password is given.
+    Create {
+        username: String,
+        /// Role code: system_admin, district_admin, district_leader, street_admin,
+        /// community_secretary, community_staff, council_member, party_member
+        #[arg(long, default_value = "system_admin")]
+        role: String,
+        /// Code of the organisation node the role is held for (not for system_admin).
+        #[arg(long)]
+        org_code: Option<String>,
+        #[arg(long)]
+        display_name: Option<String>,
+        /// Initial password (must satisfy the password rule); generated when absent.
+        #[arg(long, env = "ROUNDTABLE_NEW_PASSWORD")]
+        password: Option<String>,
+    },
+    /// Set a new one-time password; the account must change it at next login.
+    Passwd { username: String },
+    /// List accounts.
+    List,
+    /// Disable an account and end its sessions.
+    Lock { username: String },
+    /// Enable an account and lift a failed-login lockout.
+    Unlock { username: String },
+}
+
+#[derive(Subcommand)]
+enum ConfigCommand {
+    Show,
+}
+
+/// The configuration file: every key optional.
+#[derive(Debug, Default, serde::Deserialize, serde::Serialize)]
+#[serde(default, deny_unknown_fields)]
+struct FileConfig {
+    database_url: Option<String>,
+    listen: Option<String>,
+    log_format: Option<String>,
+    secure_cookies: Option<bool>,
+    template_dir: Option<PathBuf>,
+    idle_timeout_minutes: Option<i64>,
+}
+
+#[derive(Debug, serde::Serialize)]
+struct Effective {
+    database_url: String,
+    listen: String,
+    log_format: String,
+    secure_cookies: bool,
+    template_dir: Option<PathBuf>,
+    idle_timeout_minutes: i64,
+    config_file: Option<PathBuf>,
+}
+
+fn load(cli: &Cli, listen_flag: Option<&String>, default_db: &str) -> Result<Effective> {
+    let path = cli.config.clone().or_else(|| Some(PathBuf::from("roundtable.toml")).filter(|p| p.exists()));
+    let file: FileConfig = match &path {
+        Some(p) => {
+            let text = std::fs::read_to_string(p).with_context(|| format!("cannot read configuration file {}", p.display()))?;
+            toml::from_str(&text).with_context(|| format!("invalid configuration file {}", p.display()))?
+        }
+        None => FileConfig::default(),
+    };
+    let log_format = cli.log_format.clone().or(file.log_format).unwrap_or_else(|| "text".into());
+    if !matches!(log_format.as_str(), "text" | "json") {
+        bail!("log_format must be text or json, got {log_format}");
+    }
+    Ok(Effective {
+        database_url: cli.database_url.clone().or(file.database_url).unwrap_or_else(|| default_db.into()),
+        listen: listen_flag.cloned().or(file.listen).unwrap_or_else(|| "127.0.0.1:8080".into()),
+        log_format,
+        secure_cookies: file.secure_cookies.unwrap_or(false),
+        template_dir: file.template_dir,
+        idle_timeout_minutes: file.idle_timeout_minutes.unwrap_or(30).clamp(1, 24 * 60),
+        config_file: path,
+    })
+}
+
+/// The database URL with any password replaced, for printing.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let creds = &url[s + 3..at];
+            match creds.split_once(':') {
+                Some((user, _)) => format!("{}://{user}:***@{}", &url[..s], &url[at + 1..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+fn init_logs(format: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("ROUNDTABLE_LOG").unwrap_or_else(|_| "info,sqlx=warn,tower_http=info".into());
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    if format == "json" {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+async fn open(cfg: &Effective) -> Result<Db> {
+    let db = Db::connect(&cfg.database_url).await.with_context(|| format!("cannot open database {}", redact(&cfg.database_url)))?;
+    let applied = migrate::run(&db).await.context("migrations failed")?;
+    if applied > 0 {
+        tracing::info!(applied, "migrations applied");
+    }
+    Ok(db)
+}
+
+async fn serve(cfg: &Effective, db: Db) -> Result<()> {
+    let web = WebConfig {
+        secure_cookies: cfg.secure_cookies,
+        template_dir: cfg.template_dir.clone(),
+        idle_timeout: chrono::Duration::minutes(cfg.idle_timeout_minutes),
+        ..WebConfig::default()
+    };
+    let state = AppState::new(db, web).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let listener = tokio::net::TcpListener::bind(&cfg.listen).await.with_context(|| format!("cannot listen on {}", cfg.listen))?;
+    tracing::info!(listen = %cfg.listen, "serving");
+    println!("圆桌 is ready at http://{}/", cfg.listen);
+    roundtable_web::serve(state, listener).await?;
+    Ok(())
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    let cli = Cli::parse();
+    match &cli.command {
+        Command::Serve { listen } => {
+            let cfg = load(&cli, listen.as_ref(), "sqlite://data/roundtable.db")?;
+            init_logs(&cfg.log_format);
+            let db = open(&cfg).await?;
+            serve(&cfg, db).await
+        }
+        Command::Migrate => {
+            let cfg = load(&cli, None, "sqlite://data/roundtable.db")?;
+            init_logs(&cfg.log_format);
+            let db = Db::connect(&cfg.database_url).await?;
+            let n = migrate::run(&db).await?;
+            println!("{n} migration(s) applied to {}", redact(&cfg.database_url));
+            Ok(())
+        }
+        Command::Demo { listen, no_serve } => {
+            let cfg = load(&cli, listen.as_ref(), "sqlite://data/demo.db")?;
+            init_logs(&cfg.log_format);
+            let db = open(&cfg).await?;
+            match roundtable_web::demo::seed(&db).await.map_err(|e| anyhow::anyhow!("{e}"))? {
+                Some(logins) => {
+                    std::fs::create_dir_all("data")?;
+                    let mut text = String::new();
+                    for l in &logins {
+                        text.push_str(&format!("{} {} {}\n", l.role, l.username, l.password));
+                    }
+                    std::fs::write("data/demo-logins.txt", &text)?;
+                    println!("演示数据已创建。登录账号（也已写入 data/demo-logins.txt）：\n{text}");
+                }
+                None => println!("使用已有的演示数据库；登录账号见 data/demo-logins.txt"),
+            }
+            if *no_serve {
+                return Ok(());
+            }
+            serve(&cfg, db).await
+        }
+        Command::User { action } => {
+            let cfg = load(&cli, None, "sqlite://data/roundtable.db")?;
+            init_logs(&cfg.log_format);
+            let db = open(&cfg).await?;
+            user_command(&db, action).await
+        }
+        Command::Config { action: ConfigCommand::Show } => {
+            let mut cfg = load(&cli, None, "sqlite://data/roundtable.db")?;
+            cfg.database_url = redact(&cfg.database_url);
+            println!("{}", toml::to_string(&cfg)?);
+            Ok(())
+        }
+    }
+}
+
+async fn user_command(db: &Db, action: &UserCommand) -> Result<()> {
+    use roundtable_web::auth::hash_password;
+    use roundtable_web::services::users::generate_password;
+    let mut pool = db.pool();
+    let find = |u: &str| {
+        let u = u.to_string();
+        let db = db.clone();
+        async move { users::by_username(&mut db.pool(), &u).await?.with_context(|| format!("no account named {u}")) }
+    };
+    match action {
+        UserCommand::Create { username, role, org_code, display_name, password } => {
+            let role_v = roundtable_core::access::Role::parse(role).with_context(|| format!("unknown role {role}"))?;
+            let org_id = match (role_v.needs_scope(), org_code) {
+                (false, _) => None,
+                (true, Some(code)) => Some(roundtable_store::orgs::by_code(&mut pool, code).await?.with_context(|| format!("no organisation with code {code}"))?.id),
+                (true, None) => bail!("role {role} needs --org-code"),
+            };
+            if users::by_username(&mut pool, username).await?.is_some() {
+                bail!("account {username} already exists");
+            }
+            let (clear, generated) = match password {
+                Some(p) => {
+                    if let Some(msg) = roundtable_core::password::check_strength(p, username) {
+                        bail!("password rejected: {msg}");
+                    }
+                    (p.clone(), false)
+                }
+                None => (generate_password(), true),
+            };
+            let hash = hash_password(&clear).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let mut tx = db.begin().await?;
+            let id = users::insert(&mut tx, username, &hash, display_name.as_deref().unwrap_or(username), None, true).await?;
+            users::add_role(&mut tx, id, role_v.code(), org_id).await?;
+            users::auth_event(&mut tx, "account_created", username, Some(id), None, Some("cli")).await?;
+            tx.commit().await?;
+            println!("created {username} ({})", role_v.label());
+            if generated {
+                println!("one-time password: {clear}\n(it must be changed at first login)");
+            }
+        }
+        UserCommand::Passwd { username } => {
+            let u = find(username).await?;
+            let clear = generate_password();
+            let hash = hash_password(&clear).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let mut tx = db.begin().await?;
+            users::set_password(&mut tx, u.id, &hash, true).await?;
+            users::sessions_delete_for_user(&mut tx, u.id).await?;
+            users::auth_event(&mut tx, "password_reset", username, Some(u.id), None, Some("cli")).await?;
+            tx.commit().await?;
+            println!("one-time password for {username}: {clear}\n(it must be changed at next login)");
+        }
+        UserCommand::List => {
+            let everywhere = roundtable_core::access::Scope { everywhere: true, ..Default::default() };
+            let mut page = 1;
+            loop {
+                let p = users::list(&mut pool, &everywhere, None, PageReq::new(Some(page), Some(200))).await?;
+                for u in &p.items {
+                    let roles = users::roles(&mut pool, u.id).await?;
+                    let roles: Vec<String> = roles.iter().map(|r| format!("{}@{}", r.role, r.org_name.as_deref().unwrap_or("*"))).collect();
+                    let state = if u.disabled { "locked" } else if u.must_change_password { "must-change-password" } else { "active" };
+                    println!("{}\t{}\t{}\t{}", u.username, u.display_name, state, roles.join(","));
+                }
+                if page * p.per_page >= p.total {
+                    break;
+                }
+                page += 1;
+            }
+        }
+        UserCommand::Lock { username } | UserCommand::Unlock { username } => {
+            let lock = matches!(action, UserCommand::Lock { .. });
+            let u = find(username).await?;
+            let mut tx = db.begin().await?;
+            users::set_disabled(&mut tx, u.id, lock).await?;
+            if lock {
+                users::sessions_delete_for_user(&mut tx, u.id).await?;
+            }
+            users::auth_event(&mut tx, if lock { "account_locked" } else { "account_unlocked" }, username, Some(u.id), None, Some("cli")).await?;
+            tx.commit().await?;
+            println!("{username} {}", if lock { "locked" } else { "unlocked" });
+        }
+    }
+    Ok(())
+}

@@ -4,6 +4,7 @@
 pub mod api;
 pub mod auth;
 pub mod csrf;
+pub mod demo;
 pub mod error;
 pub mod pages;
 pub mod render;
