@@ -214,10 +214,12 @@ impl FromRequestParts<AppState> for Session {
     type Rejection = crate::Rejection;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let api = parts.uri.path().starts_with("/api/");
-        let reject = |e: AppError| crate::Rejection { api, error: e, next: parts.uri.to_string() };
+        // Inside the nested API router `uri` lacks the /api/v1 prefix; the original has it.
+        let uri = parts.extensions.get::<axum::extract::OriginalUri>().map(|o| o.0.clone()).unwrap_or_else(|| parts.uri.clone());
+        let api = uri.path().starts_with("/api/");
+        let reject = |e: AppError| crate::Rejection { api, error: e, next: uri.to_string() };
         let session = load_session(state, &parts.headers).await.map_err(reject)?;
-        if session.user.must_change_password && !allowed_before_password_change(parts.uri.path()) {
+        if session.user.must_change_password && !allowed_before_password_change(uri.path()) {
             return Err(reject(AppError::PasswordChangeRequired));
         }
         Ok(session)
