@@ -9,7 +9,11 @@ use roundtable_store::{Db, PageReq, migrate, users};
 use roundtable_web::{AppState, WebConfig};
 
 #[derive(Parser)]
-#[command(name = "roundtable", version, about = "圆桌 — 幸福圆桌会 (Happiness Round Table) for a district")]
+#[command(
+    name = "roundtable",
+    version,
+    about = "圆桌 — 幸福圆桌会 (Happiness Round Table) for a district"
+)]
 struct Cli {
     /// Configuration file (TOML). Default: ./roundtable.toml when it exists.
     #[arg(long, env = "ROUNDTABLE_CONFIG", global = true)]
@@ -111,21 +115,37 @@ struct Effective {
 }
 
 fn load(cli: &Cli, listen_flag: Option<&String>, default_db: &str) -> Result<Effective> {
-    let path = cli.config.clone().or_else(|| Some(PathBuf::from("roundtable.toml")).filter(|p| p.exists()));
+    let path = cli
+        .config
+        .clone()
+        .or_else(|| Some(PathBuf::from("roundtable.toml")).filter(|p| p.exists()));
     let file: FileConfig = match &path {
         Some(p) => {
-            let text = std::fs::read_to_string(p).with_context(|| format!("cannot read configuration file {}", p.display()))?;
-            toml::from_str(&text).with_context(|| format!("invalid configuration file {}", p.display()))?
+            let text = std::fs::read_to_string(p)
+                .with_context(|| format!("cannot read configuration file {}", p.display()))?;
+            toml::from_str(&text)
+                .with_context(|| format!("invalid configuration file {}", p.display()))?
         }
         None => FileConfig::default(),
     };
-    let log_format = cli.log_format.clone().or(file.log_format).unwrap_or_else(|| "text".into());
+    let log_format = cli
+        .log_format
+        .clone()
+        .or(file.log_format)
+        .unwrap_or_else(|| "text".into());
     if !matches!(log_format.as_str(), "text" | "json") {
         bail!("log_format must be text or json, got {log_format}");
     }
     Ok(Effective {
-        database_url: cli.database_url.clone().or(file.database_url).unwrap_or_else(|| default_db.into()),
-        listen: listen_flag.cloned().or(file.listen).unwrap_or_else(|| "127.0.0.1:8080".into()),
+        database_url: cli
+            .database_url
+            .clone()
+            .or(file.database_url)
+            .unwrap_or_else(|| default_db.into()),
+        listen: listen_flag
+            .cloned()
+            .or(file.listen)
+            .unwrap_or_else(|| "127.0.0.1:8080".into()),
         log_format,
         secure_cookies: file.secure_cookies.unwrap_or(false),
         template_dir: file.template_dir,
@@ -149,7 +169,8 @@ fn redact(url: &str) -> String {
 }
 
 fn init_logs(format: &str) {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("ROUNDTABLE_LOG").unwrap_or_else(|_| "info,sqlx=warn,tower_http=info".into());
+    let filter = tracing_subscriber::EnvFilter::try_from_env("ROUNDTABLE_LOG")
+        .unwrap_or_else(|_| "info,sqlx=warn,tower_http=info".into());
     let builder = tracing_subscriber::fmt().with_env_filter(filter);
     if format == "json" {
         builder.json().init();
@@ -159,7 +180,9 @@ fn init_logs(format: &str) {
 }
 
 async fn open(cfg: &Effective) -> Result<Db> {
-    let db = Db::connect(&cfg.database_url).await.with_context(|| format!("cannot open database {}", redact(&cfg.database_url)))?;
+    let db = Db::connect(&cfg.database_url)
+        .await
+        .with_context(|| format!("cannot open database {}", redact(&cfg.database_url)))?;
     let applied = migrate::run(&db).await.context("migrations failed")?;
     if applied > 0 {
         tracing::info!(applied, "migrations applied");
@@ -175,7 +198,9 @@ async fn serve(cfg: &Effective, db: Db) -> Result<()> {
         ..WebConfig::default()
     };
     let state = AppState::new(db, web).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let listener = tokio::net::TcpListener::bind(&cfg.listen).await.with_context(|| format!("cannot listen on {}", cfg.listen))?;
+    let listener = tokio::net::TcpListener::bind(&cfg.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", cfg.listen))?;
     tracing::info!(listen = %cfg.listen, "serving");
     println!("圆桌 is ready at http://{}/", cfg.listen);
     roundtable_web::serve(state, listener).await?;
@@ -204,7 +229,10 @@ async fn main() -> Result<()> {
             let cfg = load(&cli, listen.as_ref(), "sqlite://data/demo.db")?;
             init_logs(&cfg.log_format);
             let db = open(&cfg).await?;
-            match roundtable_web::demo::seed(&db).await.map_err(|e| anyhow::anyhow!("{e}"))? {
+            match roundtable_web::demo::seed(&db)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?
+            {
                 Some(logins) => {
                     std::fs::create_dir_all("data")?;
                     let mut text = String::new();
@@ -227,7 +255,9 @@ async fn main() -> Result<()> {
             let db = open(&cfg).await?;
             user_command(&db, action).await
         }
-        Command::Config { action: ConfigCommand::Show } => {
+        Command::Config {
+            action: ConfigCommand::Show,
+        } => {
             let mut cfg = load(&cli, None, "sqlite://data/roundtable.db")?;
             cfg.database_url = redact(&cfg.database_url);
             println!("{}", toml::to_string(&cfg)?);
@@ -243,14 +273,30 @@ async fn user_command(db: &Db, action: &UserCommand) -> Result<()> {
     let find = |u: &str| {
         let u = u.to_string();
         let db = db.clone();
-        async move { users::by_username(&mut db.pool(), &u).await?.with_context(|| format!("no account named {u}")) }
+        async move {
+            users::by_username(&mut db.pool(), &u)
+                .await?
+                .with_context(|| format!("no account named {u}"))
+        }
     };
     match action {
-        UserCommand::Create { username, role, org_code, display_name, password } => {
-            let role_v = roundtable_core::access::Role::parse(role).with_context(|| format!("unknown role {role}"))?;
+        UserCommand::Create {
+            username,
+            role,
+            org_code,
+            display_name,
+            password,
+        } => {
+            let role_v = roundtable_core::access::Role::parse(role)
+                .with_context(|| format!("unknown role {role}"))?;
             let org_id = match (role_v.needs_scope(), org_code) {
                 (false, _) => None,
-                (true, Some(code)) => Some(roundtable_store::orgs::by_code(&mut pool, code).await?.with_context(|| format!("no organisation with code {code}"))?.id),
+                (true, Some(code)) => Some(
+                    roundtable_store::orgs::by_code(&mut pool, code)
+                        .await?
+                        .with_context(|| format!("no organisation with code {code}"))?
+                        .id,
+                ),
                 (true, None) => bail!("role {role} needs --org-code"),
             };
             if users::by_username(&mut pool, username).await?.is_some() {
@@ -267,9 +313,25 @@ async fn user_command(db: &Db, action: &UserCommand) -> Result<()> {
             };
             let hash = hash_password(&clear).map_err(|e| anyhow::anyhow!("{e}"))?;
             let mut tx = db.begin().await?;
-            let id = users::insert(&mut tx, username, &hash, display_name.as_deref().unwrap_or(username), None, true).await?;
+            let id = users::insert(
+                &mut tx,
+                username,
+                &hash,
+                display_name.as_deref().unwrap_or(username),
+                None,
+                true,
+            )
+            .await?;
             users::add_role(&mut tx, id, role_v.code(), org_id).await?;
-            users::auth_event(&mut tx, "account_created", username, Some(id), None, Some("cli")).await?;
+            users::auth_event(
+                &mut tx,
+                "account_created",
+                username,
+                Some(id),
+                None,
+                Some("cli"),
+            )
+            .await?;
             tx.commit().await?;
             println!("created {username} ({})", role_v.label());
             if generated {
@@ -283,20 +345,54 @@ async fn user_command(db: &Db, action: &UserCommand) -> Result<()> {
             let mut tx = db.begin().await?;
             users::set_password(&mut tx, u.id, &hash, true).await?;
             users::sessions_delete_for_user(&mut tx, u.id).await?;
-            users::auth_event(&mut tx, "password_reset", username, Some(u.id), None, Some("cli")).await?;
+            users::auth_event(
+                &mut tx,
+                "password_reset",
+                username,
+                Some(u.id),
+                None,
+                Some("cli"),
+            )
+            .await?;
             tx.commit().await?;
-            println!("one-time password for {username}: {clear}\n(it must be changed at next login)");
+            println!(
+                "one-time password for {username}: {clear}\n(it must be changed at next login)"
+            );
         }
         UserCommand::List => {
-            let everywhere = roundtable_core::access::Scope { everywhere: true, ..Default::default() };
+            let everywhere = roundtable_core::access::Scope {
+                everywhere: true,
+                ..Default::default()
+            };
             let mut page = 1;
             loop {
-                let p = users::list(&mut pool, &everywhere, None, PageReq::new(Some(page), Some(200))).await?;
+                let p = users::list(
+                    &mut pool,
+                    &everywhere,
+                    None,
+                    PageReq::new(Some(page), Some(200)),
+                )
+                .await?;
                 for u in &p.items {
                     let roles = users::roles(&mut pool, u.id).await?;
-                    let roles: Vec<String> = roles.iter().map(|r| format!("{}@{}", r.role, r.org_name.as_deref().unwrap_or("*"))).collect();
-                    let state = if u.disabled { "locked" } else if u.must_change_password { "must-change-password" } else { "active" };
-                    println!("{}\t{}\t{}\t{}", u.username, u.display_name, state, roles.join(","));
+                    let roles: Vec<String> = roles
+                        .iter()
+                        .map(|r| format!("{}@{}", r.role, r.org_name.as_deref().unwrap_or("*")))
+                        .collect();
+                    let state = if u.disabled {
+                        "locked"
+                    } else if u.must_change_password {
+                        "must-change-password"
+                    } else {
+                        "active"
+                    };
+                    println!(
+                        "{}\t{}\t{}\t{}",
+                        u.username,
+                        u.display_name,
+                        state,
+                        roles.join(",")
+                    );
                 }
                 if page * p.per_page >= p.total {
                     break;
@@ -312,7 +408,19 @@ async fn user_command(db: &Db, action: &UserCommand) -> Result<()> {
             if lock {
                 users::sessions_delete_for_user(&mut tx, u.id).await?;
             }
-            users::auth_event(&mut tx, if lock { "account_locked" } else { "account_unlocked" }, username, Some(u.id), None, Some("cli")).await?;
+            users::auth_event(
+                &mut tx,
+                if lock {
+                    "account_locked"
+                } else {
+                    "account_unlocked"
+                },
+                username,
+                Some(u.id),
+                None,
+                Some("cli"),
+            )
+            .await?;
             tx.commit().await?;
             println!("{username} {}", if lock { "locked" } else { "unlocked" });
         }

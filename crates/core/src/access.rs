@@ -52,7 +52,10 @@ impl Role {
             Role::SystemAdmin => None,
             Role::DistrictAdmin | Role::DistrictLeader => Some(1),
             Role::StreetAdmin => Some(2),
-            Role::CommunitySecretary | Role::CommunityStaff | Role::CouncilMember | Role::PartyMember => Some(3),
+            Role::CommunitySecretary
+            | Role::CommunityStaff
+            | Role::CouncilMember
+            | Role::PartyMember => Some(3),
         }
     }
 }
@@ -147,7 +150,9 @@ impl Scope {
     /// A resource at `org_path` (materialised path), optionally being the record of `person_id`.
     pub fn contains(&self, org_path: &str, person_id: Option<i64>) -> bool {
         self.everywhere
-            || path_ids(org_path).iter().any(|id| self.org_ids.contains(id))
+            || path_ids(org_path)
+                .iter()
+                .any(|id| self.org_ids.contains(id))
             || person_id.is_some_and(|p| self.person_ids.contains(&p))
     }
 }
@@ -173,7 +178,13 @@ pub fn scope(actor: &Actor, action: Action, kind: ResourceKind) -> Scope {
 
 /// May `actor` do `action` on the resource of `kind` at `org_path` (for a person: their own
 /// record is `person_id`)? For creation, `org_path` is the path of the node it is created under.
-pub fn permit(actor: &Actor, action: Action, kind: ResourceKind, org_path: &str, person_id: Option<i64>) -> bool {
+pub fn permit(
+    actor: &Actor,
+    action: Action,
+    kind: ResourceKind,
+    org_path: &str,
+    person_id: Option<i64>,
+) -> bool {
     scope(actor, action, kind).contains(org_path, person_id)
 }
 
@@ -206,7 +217,12 @@ mod tests {
             Role::StreetAdmin => Some(10),
             _ => Some(100),
         };
-        Actor { user_id: 1, person_id: Some(7), grants: vec![Grant { role, org_id }], linked_streets: vec![10] }
+        Actor {
+            user_id: 1,
+            person_id: Some(7),
+            grants: vec![Grant { role, org_id }],
+            linked_streets: vec![10],
+        }
     }
 
     /// The expected table, written independently of `reach`: for each role, action and kind,
@@ -254,9 +270,21 @@ mod tests {
             for &action in Action::ALL {
                 for &kind in ResourceKind::ALL {
                     let (inside, outside) = expected(role, action, kind);
-                    assert_eq!(permit(&a, action, kind, inside_path, None), inside, "{role:?} {action:?} {kind:?} in scope");
-                    assert_eq!(permit(&a, action, kind, C200, None), outside, "{role:?} {action:?} {kind:?} out of scope");
-                    assert_eq!(permit(&a, action, kind, S20, None), outside, "{role:?} {action:?} {kind:?} other street");
+                    assert_eq!(
+                        permit(&a, action, kind, inside_path, None),
+                        inside,
+                        "{role:?} {action:?} {kind:?} in scope"
+                    );
+                    assert_eq!(
+                        permit(&a, action, kind, C200, None),
+                        outside,
+                        "{role:?} {action:?} {kind:?} out of scope"
+                    );
+                    assert_eq!(
+                        permit(&a, action, kind, S20, None),
+                        outside,
+                        "{role:?} {action:?} {kind:?} other street"
+                    );
                 }
             }
         }
@@ -264,19 +292,57 @@ mod tests {
 
     #[test]
     fn street_and_community_roles_do_not_reach_up() {
-        for role in [Role::StreetAdmin, Role::CommunitySecretary, Role::CommunityStaff, Role::DistrictLeader] {
-            assert!(!permit(&actor(role), Action::View, ResourceKind::Org, D, None), "{role:?} sees the district node");
+        for role in [
+            Role::StreetAdmin,
+            Role::CommunitySecretary,
+            Role::CommunityStaff,
+            Role::DistrictLeader,
+        ] {
+            assert!(
+                !permit(&actor(role), Action::View, ResourceKind::Org, D, None),
+                "{role:?} sees the district node"
+            );
         }
-        assert!(permit(&actor(Role::StreetAdmin), Action::Edit, ResourceKind::Person, C100, None));
+        assert!(permit(
+            &actor(Role::StreetAdmin),
+            Action::Edit,
+            ResourceKind::Person,
+            C100,
+            None
+        ));
     }
 
     #[test]
     fn party_member_sees_only_their_own_record() {
         let a = actor(Role::PartyMember);
-        assert!(permit(&a, Action::View, ResourceKind::Person, C200, Some(7)));
-        assert!(permit(&a, Action::ViewPersonal, ResourceKind::Person, C200, Some(7)));
-        assert!(!permit(&a, Action::View, ResourceKind::Person, C100, Some(8)));
-        assert!(!permit(&a, Action::Edit, ResourceKind::Person, C100, Some(7)));
+        assert!(permit(
+            &a,
+            Action::View,
+            ResourceKind::Person,
+            C200,
+            Some(7)
+        ));
+        assert!(permit(
+            &a,
+            Action::ViewPersonal,
+            ResourceKind::Person,
+            C200,
+            Some(7)
+        ));
+        assert!(!permit(
+            &a,
+            Action::View,
+            ResourceKind::Person,
+            C100,
+            Some(8)
+        ));
+        assert!(!permit(
+            &a,
+            Action::Edit,
+            ResourceKind::Person,
+            C100,
+            Some(7)
+        ));
         assert!(permit(&a, Action::View, ResourceKind::Org, C100, None));
     }
 
@@ -295,14 +361,30 @@ mod tests {
             user_id: 1,
             person_id: Some(7),
             grants: vec![
-                Grant { role: Role::CommunityStaff, org_id: Some(100) },
-                Grant { role: Role::CommunitySecretary, org_id: Some(200) },
+                Grant {
+                    role: Role::CommunityStaff,
+                    org_id: Some(100),
+                },
+                Grant {
+                    role: Role::CommunitySecretary,
+                    org_id: Some(200),
+                },
             ],
             linked_streets: vec![],
         };
         assert!(permit(&a, Action::Edit, ResourceKind::Link, C200, None));
         assert!(!permit(&a, Action::Edit, ResourceKind::Link, C100, None));
-        assert_eq!(scope(&a, Action::View, ResourceKind::Person).org_ids, vec![100, 200]);
-        assert!(scope(&actor(Role::CouncilMember), Action::Edit, ResourceKind::Person).is_empty());
+        assert_eq!(
+            scope(&a, Action::View, ResourceKind::Person).org_ids,
+            vec![100, 200]
+        );
+        assert!(
+            scope(
+                &actor(Role::CouncilMember),
+                Action::Edit,
+                ResourceKind::Person
+            )
+            .is_empty()
+        );
     }
 }

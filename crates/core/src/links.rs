@@ -51,7 +51,9 @@ impl LinkKind {
         match self {
             LinkKind::LeaderStreet | LinkKind::LeadingGroup => &[OrgLevel::Street],
             LinkKind::StreetLeaderCommunity | LinkKind::CouncilMember => &[OrgLevel::Community],
-            LinkKind::UnitAssist | LinkKind::UnitCoBuild => &[OrgLevel::Street, OrgLevel::Community],
+            LinkKind::UnitAssist | LinkKind::UnitCoBuild => {
+                &[OrgLevel::Street, OrgLevel::Community]
+            }
         }
     }
 
@@ -125,7 +127,10 @@ pub fn check_overlap(new: &LinkSpan, existing: &[LinkSpan]) -> Result<(), String
             return Err(format!("与已有的同一关联（{range}）日期重叠"));
         }
         if new.kind.exclusive_per_target(new.role) && new.kind.exclusive_per_target(other.role) {
-            return Err(format!("该组织同一时间只能有一个{}（已有 {range}）", exclusive_name(new.kind)));
+            return Err(format!(
+                "该组织同一时间只能有一个{}（已有 {range}）",
+                exclusive_name(new.kind)
+            ));
         }
     }
     Ok(())
@@ -148,12 +153,26 @@ mod tests {
     }
 
     fn span(id: i64, kind: LinkKind, person: i64, start: &str, end: Option<&str>) -> LinkSpan {
-        LinkSpan { id: Some(id), kind, subject: Subject::Person(person), org_id: 7, role: None, start: d(start), end: end.map(d) }
+        LinkSpan {
+            id: Some(id),
+            kind,
+            subject: Subject::Person(person),
+            org_id: 7,
+            role: None,
+            start: d(start),
+            end: end.map(d),
+        }
     }
 
     #[test]
     fn r_org_2_valid_on_inclusive_dates() {
-        let l = span(1, LinkKind::LeaderStreet, 1, "2024-01-01", Some("2024-12-31"));
+        let l = span(
+            1,
+            LinkKind::LeaderStreet,
+            1,
+            "2024-01-01",
+            Some("2024-12-31"),
+        );
         assert!(l.valid_on(d("2024-01-01")));
         assert!(l.valid_on(d("2024-12-31")));
         assert!(!l.valid_on(d("2025-01-01")));
@@ -163,7 +182,13 @@ mod tests {
 
     #[test]
     fn r_org_2_same_subject_cannot_overlap_itself() {
-        let existing = vec![span(1, LinkKind::LeaderStreet, 1, "2024-01-01", Some("2024-12-31"))];
+        let existing = vec![span(
+            1,
+            LinkKind::LeaderStreet,
+            1,
+            "2024-01-01",
+            Some("2024-12-31"),
+        )];
         let mut new = span(0, LinkKind::LeaderStreet, 1, "2024-06-01", None);
         new.id = None;
         assert!(check_overlap(&new, &existing).is_err());
@@ -176,15 +201,31 @@ mod tests {
     #[test]
     fn r_org_2_several_leaders_may_share_a_street() {
         let existing = vec![span(1, LinkKind::LeaderStreet, 1, "2024-01-01", None)];
-        let new = LinkSpan { id: None, ..span(0, LinkKind::LeaderStreet, 2, "2024-01-01", None) };
+        let new = LinkSpan {
+            id: None,
+            ..span(0, LinkKind::LeaderStreet, 2, "2024-01-01", None)
+        };
         assert!(check_overlap(&new, &existing).is_ok());
     }
 
     #[test]
     fn r_org_2_one_street_leader_per_community_at_a_time() {
-        let existing = vec![span(1, LinkKind::StreetLeaderCommunity, 1, "2024-01-01", Some("2024-06-30"))];
-        let mut new = LinkSpan { id: None, ..span(0, LinkKind::StreetLeaderCommunity, 2, "2024-06-30", None) };
-        assert!(check_overlap(&new, &existing).unwrap_err().contains("只能有一个"));
+        let existing = vec![span(
+            1,
+            LinkKind::StreetLeaderCommunity,
+            1,
+            "2024-01-01",
+            Some("2024-06-30"),
+        )];
+        let mut new = LinkSpan {
+            id: None,
+            ..span(0, LinkKind::StreetLeaderCommunity, 2, "2024-06-30", None)
+        };
+        assert!(
+            check_overlap(&new, &existing)
+                .unwrap_err()
+                .contains("只能有一个")
+        );
         new.start = d("2024-07-01");
         assert!(check_overlap(&new, &existing).is_ok());
     }
@@ -193,7 +234,10 @@ mod tests {
     fn r_org_3_one_head_per_leading_group() {
         let mut head = span(1, LinkKind::LeadingGroup, 1, "2024-01-01", None);
         head.role = Some(GroupRole::Head);
-        let mut member = LinkSpan { id: None, ..span(0, LinkKind::LeadingGroup, 2, "2024-01-01", None) };
+        let mut member = LinkSpan {
+            id: None,
+            ..span(0, LinkKind::LeadingGroup, 2, "2024-01-01", None)
+        };
         member.role = Some(GroupRole::Member);
         assert!(check_overlap(&member, std::slice::from_ref(&head)).is_ok());
         member.role = Some(GroupRole::Head);
@@ -202,7 +246,16 @@ mod tests {
 
     #[test]
     fn end_before_start_is_refused() {
-        let l = LinkSpan { id: None, ..span(0, LinkKind::CouncilMember, 1, "2024-05-01", Some("2024-04-30")) };
+        let l = LinkSpan {
+            id: None,
+            ..span(
+                0,
+                LinkKind::CouncilMember,
+                1,
+                "2024-05-01",
+                Some("2024-04-30"),
+            )
+        };
         assert!(check_overlap(&l, &[]).is_err());
     }
 }

@@ -80,9 +80,17 @@ mod tests {
         assert!(OrgKind::District.check_parent(None).is_ok());
         assert!(OrgKind::Town.check_parent(Some(OrgKind::District)).is_ok());
         assert!(OrgKind::Village.check_parent(Some(OrgKind::Town)).is_ok());
-        assert!(OrgKind::Community.check_parent(Some(OrgKind::District)).is_err());
+        assert!(
+            OrgKind::Community
+                .check_parent(Some(OrgKind::District))
+                .is_err()
+        );
         assert!(OrgKind::Street.check_parent(None).is_err());
-        assert!(OrgKind::District.check_parent(Some(OrgKind::District)).is_err());
+        assert!(
+            OrgKind::District
+                .check_parent(Some(OrgKind::District))
+                .is_err()
+        );
     }
 
     #[test]
@@ -96,7 +104,10 @@ mod tests {
     #[test]
     fn enums_parse_code_or_label() {
         assert_eq!(UnitType::parse("物业公司"), Some(UnitType::PropertyCompany));
-        assert_eq!(UnitType::parse("property_company"), Some(UnitType::PropertyCompany));
+        assert_eq!(
+            UnitType::parse("property_company"),
+            Some(UnitType::PropertyCompany)
+        );
         assert_eq!(OrgKind::parse(" 镇 "), Some(OrgKind::Town));
         assert_eq!(OrgKind::parse("县"), None);
     }

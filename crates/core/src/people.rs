@@ -29,7 +29,10 @@ domain_enum! {
 /// The kinds of a person as stored (comma-separated codes), parsed leniently: unknown codes are
 /// dropped, so that a value written by a newer version never breaks an older reader.
 pub fn parse_kinds(s: &str) -> Vec<PersonKind> {
-    let mut v: Vec<PersonKind> = s.split([',', '，', '、', ';', '；']).filter_map(PersonKind::parse).collect();
+    let mut v: Vec<PersonKind> = s
+        .split([',', '，', '、', ';', '；'])
+        .filter_map(PersonKind::parse)
+        .collect();
     v.sort();
     v.dedup();
     v

@@ -4,9 +4,17 @@
 pub fn mask_phone(phone: &str) -> String {
     let chars: Vec<char> = phone.chars().collect();
     if chars.len() == 11 {
-        format!("{}****{}", chars[..3].iter().collect::<String>(), chars[7..].iter().collect::<String>())
+        format!(
+            "{}****{}",
+            chars[..3].iter().collect::<String>(),
+            chars[7..].iter().collect::<String>()
+        )
     } else if chars.len() > 2 {
-        format!("{}{}", "*".repeat(chars.len() - 2), chars[chars.len() - 2..].iter().collect::<String>())
+        format!(
+            "{}{}",
+            "*".repeat(chars.len() - 2),
+            chars[chars.len() - 2..].iter().collect::<String>()
+        )
     } else {
         "*".repeat(chars.len())
     }

@@ -11,7 +11,9 @@ impl FieldErrors {
         Self::default()
     }
     pub fn add(&mut self, field: &str, message: impl Into<String>) {
-        self.0.entry(field.to_string()).or_insert_with(|| message.into());
+        self.0
+            .entry(field.to_string())
+            .or_insert_with(|| message.into());
     }
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
@@ -24,12 +26,22 @@ impl FieldErrors {
     }
     /// One line listing every problem, for the API message and the CLI.
     pub fn summary(&self) -> String {
-        self.0.iter().map(|(f, m)| format!("{f}: {m}")).collect::<Vec<_>>().join("; ")
+        self.0
+            .iter()
+            .map(|(f, m)| format!("{f}: {m}"))
+            .collect::<Vec<_>>()
+            .join("; ")
     }
 }
 
 /// A required text: trimmed, not empty, at most `max` characters (not bytes).
-pub fn required_text(errors: &mut FieldErrors, field: &str, label: &str, value: &str, max: usize) -> String {
+pub fn required_text(
+    errors: &mut FieldErrors,
+    field: &str,
+    label: &str,
+    value: &str,
+    max: usize,
+) -> String {
     let v = value.trim();
     if v.is_empty() {
         errors.add(field, format!("请填写{label}"));
@@ -40,7 +52,13 @@ pub fn required_text(errors: &mut FieldErrors, field: &str, label: &str, value: 
 }
 
 /// An optional text: trimmed, empty becomes `None`, at most `max` characters.
-pub fn optional_text(errors: &mut FieldErrors, field: &str, label: &str, value: Option<&str>, max: usize) -> Option<String> {
+pub fn optional_text(
+    errors: &mut FieldErrors,
+    field: &str,
+    label: &str,
+    value: Option<&str>,
+    max: usize,
+) -> Option<String> {
     let v = value.map(str::trim).filter(|v| !v.is_empty())?;
     if v.chars().count() > max {
         errors.add(field, format!("{label}不能超过{max}个字"));
@@ -49,17 +67,27 @@ pub fn optional_text(errors: &mut FieldErrors, field: &str, label: &str, value: 
 }
 
 /// A mainland mobile number: 11 digits starting with 1. Spaces and dashes are removed.
-pub fn optional_phone(errors: &mut FieldErrors, field: &str, value: Option<&str>) -> Option<String> {
+pub fn optional_phone(
+    errors: &mut FieldErrors,
+    field: &str,
+    value: Option<&str>,
+) -> Option<String> {
     let raw = value.map(str::trim).filter(|v| !v.is_empty())?;
     let digits: String = raw.chars().filter(|c| !matches!(c, ' ' | '-')).collect();
-    if digits.len() != 11 || !digits.starts_with('1') || !digits.chars().all(|c| c.is_ascii_digit()) {
+    if digits.len() != 11 || !digits.starts_with('1') || !digits.chars().all(|c| c.is_ascii_digit())
+    {
         errors.add(field, "手机号码应为以1开头的11位数字");
     }
     Some(digits)
 }
 
 /// A civil date written `YYYY-MM-DD`.
-pub fn optional_date(errors: &mut FieldErrors, field: &str, label: &str, value: Option<&str>) -> Option<chrono::NaiveDate> {
+pub fn optional_date(
+    errors: &mut FieldErrors,
+    field: &str,
+    label: &str,
+    value: Option<&str>,
+) -> Option<chrono::NaiveDate> {
     let v = value.map(str::trim).filter(|v| !v.is_empty())?;
     match chrono::NaiveDate::parse_from_str(v, "%Y-%m-%d") {
         Ok(d) => Some(d),
@@ -77,7 +105,10 @@ mod tests {
     #[test]
     fn required_text_counts_characters_not_bytes() {
         let mut e = FieldErrors::new();
-        assert_eq!(required_text(&mut e, "name", "名称", " 滕王阁社区 ", 5), "滕王阁社区");
+        assert_eq!(
+            required_text(&mut e, "name", "名称", " 滕王阁社区 ", 5),
+            "滕王阁社区"
+        );
         assert!(e.is_empty());
         required_text(&mut e, "name", "名称", "滕王阁社区居委会", 5);
         assert_eq!(e.get("name"), Some("名称不能超过5个字"));
@@ -89,7 +120,10 @@ mod tests {
     #[test]
     fn phone_is_normalised_and_checked() {
         let mut e = FieldErrors::new();
-        assert_eq!(optional_phone(&mut e, "phone", Some("138-0000 1234")).as_deref(), Some("13800001234"));
+        assert_eq!(
+            optional_phone(&mut e, "phone", Some("138-0000 1234")).as_deref(),
+            Some("13800001234")
+        );
         assert!(e.is_empty());
         assert_eq!(optional_phone(&mut e, "phone", Some("")), None);
         optional_phone(&mut e, "phone", Some("0791-1234567"));

@@ -29,7 +29,11 @@ pub async fn record(
     Ok(())
 }
 
-pub async fn count_for(e: &mut impl Exec, object_type: &str, object_id: i64) -> Result<i64, StoreError> {
+pub async fn count_for(
+    e: &mut impl Exec,
+    object_type: &str,
+    object_id: i64,
+) -> Result<i64, StoreError> {
     e.fetch_one(Sql::with(
         "SELECT COUNT(*) FROM audit_log WHERE object_type = $1 AND object_id = $2",
         args![object_type, object_id],

@@ -4,7 +4,9 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
+};
 use sqlx::{AssertSqlSafe, Postgres, Sqlite};
 use std::str::FromStr;
 use std::time::Duration;
@@ -102,15 +104,24 @@ pub struct Sql {
 
 impl Sql {
     pub fn new(text: &str) -> Self {
-        Sql { text: text.to_string(), args: Vec::new() }
+        Sql {
+            text: text.to_string(),
+            args: Vec::new(),
+        }
     }
     /// A statement whose text already numbers its arguments `$1…$N`.
     pub fn with(text: &str, args: Vec<Val>) -> Self {
-        Sql { text: text.to_string(), args }
+        Sql {
+            text: text.to_string(),
+            args,
+        }
     }
     /// `prefix` (no arguments of its own) followed by `rest` with its arguments.
     pub fn prefixed(prefix: &str, rest: &Sql) -> Self {
-        Sql { text: format!("{prefix}{}", rest.text), args: rest.args.clone() }
+        Sql {
+            text: format!("{prefix}{}", rest.text),
+            args: rest.args.clone(),
+        }
     }
     pub fn push(&mut self, text: &str) -> &mut Self {
         self.text.push_str(text);
@@ -136,8 +147,20 @@ pub enum Row<'r> {
     Postgres(&'r PgRow),
 }
 
-pub trait Column: for<'r> sqlx::Decode<'r, Sqlite> + sqlx::Type<Sqlite> + for<'r> sqlx::Decode<'r, Postgres> + sqlx::Type<Postgres> {}
-impl<T> Column for T where T: for<'r> sqlx::Decode<'r, Sqlite> + sqlx::Type<Sqlite> + for<'r> sqlx::Decode<'r, Postgres> + sqlx::Type<Postgres> {}
+pub trait Column:
+    for<'r> sqlx::Decode<'r, Sqlite>
+    + sqlx::Type<Sqlite>
+    + for<'r> sqlx::Decode<'r, Postgres>
+    + sqlx::Type<Postgres>
+{
+}
+impl<T> Column for T where
+    T: for<'r> sqlx::Decode<'r, Sqlite>
+        + sqlx::Type<Sqlite>
+        + for<'r> sqlx::Decode<'r, Postgres>
+        + sqlx::Type<Postgres>
+{
+}
 
 impl Row<'_> {
     pub fn get<T: Column>(&self, col: &str) -> Result<T, StoreError> {
@@ -194,7 +217,10 @@ macro_rules! bind_all {
 macro_rules! ops {
     ($exec:expr, $db:ty, $sql:expr) => {{
         let Sql { text, args } = $sql;
-        (bind_all!(sqlx::query::<$db>(AssertSqlSafe(text)), args), $exec)
+        (
+            bind_all!(sqlx::query::<$db>(AssertSqlSafe(text)), args),
+            $exec,
+        )
     }};
 }
 
@@ -202,9 +228,18 @@ macro_rules! ops {
 /// same function runs alone or inside a caller's transaction.
 pub trait Exec: Send {
     fn execute(&mut self, sql: Sql) -> impl Future<Output = Result<u64, StoreError>> + Send;
-    fn fetch_all<T: FromRow + Send>(&mut self, sql: Sql) -> impl Future<Output = Result<Vec<T>, StoreError>> + Send;
-    fn fetch_optional<T: FromRow + Send>(&mut self, sql: Sql) -> impl Future<Output = Result<Option<T>, StoreError>> + Send;
-    fn fetch_one<T: FromRow + Send>(&mut self, sql: Sql) -> impl Future<Output = Result<T, StoreError>> + Send {
+    fn fetch_all<T: FromRow + Send>(
+        &mut self,
+        sql: Sql,
+    ) -> impl Future<Output = Result<Vec<T>, StoreError>> + Send;
+    fn fetch_optional<T: FromRow + Send>(
+        &mut self,
+        sql: Sql,
+    ) -> impl Future<Output = Result<Option<T>, StoreError>> + Send;
+    fn fetch_one<T: FromRow + Send>(
+        &mut self,
+        sql: Sql,
+    ) -> impl Future<Output = Result<T, StoreError>> + Send {
         async move { self.fetch_optional(sql).await?.ok_or(StoreError::NotFound) }
     }
     fn is_postgres(&self) -> bool;
@@ -223,33 +258,61 @@ macro_rules! impl_ops {
 
             async fn execute(&mut self, sql: Sql) -> Result<u64, StoreError> {
                 Ok(match self {
-                    $sqlite => { let (q, e) = ops!($se, Sqlite, sql); q.execute(e).await?.rows_affected() }
-                    $pg => { let (q, e) = ops!($pe, Postgres, sql); q.execute(e).await?.rows_affected() }
-                })
-            }
-
-            async fn fetch_all<T: FromRow + Send>(&mut self, sql: Sql) -> Result<Vec<T>, StoreError> {
-                match self {
                     $sqlite => {
                         let (q, e) = ops!($se, Sqlite, sql);
-                        q.fetch_all(e).await?.iter().map(|r| T::from_row(&Row::Sqlite(r))).collect()
+                        q.execute(e).await?.rows_affected()
                     }
                     $pg => {
                         let (q, e) = ops!($pe, Postgres, sql);
-                        q.fetch_all(e).await?.iter().map(|r| T::from_row(&Row::Postgres(r))).collect()
+                        q.execute(e).await?.rows_affected()
+                    }
+                })
+            }
+
+            async fn fetch_all<T: FromRow + Send>(
+                &mut self,
+                sql: Sql,
+            ) -> Result<Vec<T>, StoreError> {
+                match self {
+                    $sqlite => {
+                        let (q, e) = ops!($se, Sqlite, sql);
+                        q.fetch_all(e)
+                            .await?
+                            .iter()
+                            .map(|r| T::from_row(&Row::Sqlite(r)))
+                            .collect()
+                    }
+                    $pg => {
+                        let (q, e) = ops!($pe, Postgres, sql);
+                        q.fetch_all(e)
+                            .await?
+                            .iter()
+                            .map(|r| T::from_row(&Row::Postgres(r)))
+                            .collect()
                     }
                 }
             }
 
-            async fn fetch_optional<T: FromRow + Send>(&mut self, sql: Sql) -> Result<Option<T>, StoreError> {
+            async fn fetch_optional<T: FromRow + Send>(
+                &mut self,
+                sql: Sql,
+            ) -> Result<Option<T>, StoreError> {
                 match self {
                     $sqlite => {
                         let (q, e) = ops!($se, Sqlite, sql);
-                        q.fetch_optional(e).await?.as_ref().map(|r| T::from_row(&Row::Sqlite(r))).transpose()
+                        q.fetch_optional(e)
+                            .await?
+                            .as_ref()
+                            .map(|r| T::from_row(&Row::Sqlite(r)))
+                            .transpose()
                     }
                     $pg => {
                         let (q, e) = ops!($pe, Postgres, sql);
-                        q.fetch_optional(e).await?.as_ref().map(|r| T::from_row(&Row::Postgres(r))).transpose()
+                        q.fetch_optional(e)
+                            .await?
+                            .as_ref()
+                            .map(|r| T::from_row(&Row::Postgres(r)))
+                            .transpose()
                     }
                 }
             }
@@ -291,7 +354,9 @@ impl Db {
                 && let Some(dir) = std::path::Path::new(path).parent()
                 && !dir.as_os_str().is_empty()
             {
-                std::fs::create_dir_all(dir).map_err(|e| StoreError::Config(format!("cannot create {}: {e}", dir.display())))?;
+                std::fs::create_dir_all(dir).map_err(|e| {
+                    StoreError::Config(format!("cannot create {}: {e}", dir.display()))
+                })?;
             }
             let opts = SqliteConnectOptions::from_str(url)?
                 .create_if_missing(true)
@@ -299,10 +364,15 @@ impl Db {
                 .synchronous(SqliteSynchronous::Normal)
                 .foreign_keys(true)
                 .busy_timeout(Duration::from_secs(5));
-            let pool = SqlitePoolOptions::new().max_connections(8).connect_with(opts).await?;
+            let pool = SqlitePoolOptions::new()
+                .max_connections(8)
+                .connect_with(opts)
+                .await?;
             Ok(Db::Sqlite(pool))
         } else {
-            Err(StoreError::Config(format!("DATABASE_URL must start with sqlite:// or postgres://, got `{url}`")))
+            Err(StoreError::Config(format!(
+                "DATABASE_URL must start with sqlite:// or postgres://, got `{url}`"
+            )))
         }
     }
 
@@ -326,7 +396,10 @@ impl Db {
 
     /// /readyz: the database answers.
     pub async fn ping(&self) -> Result<(), StoreError> {
-        self.pool().fetch_one::<i64>(Sql::new("SELECT 1")).await.map(|_| ())
+        self.pool()
+            .fetch_one::<i64>(Sql::new("SELECT 1"))
+            .await
+            .map(|_| ())
     }
 
     pub async fn close(&self) {

@@ -7,8 +7,8 @@ pub mod links;
 pub mod migrate;
 pub mod orgs;
 pub mod people;
-pub mod units;
 pub mod testing;
+pub mod units;
 pub mod users;
 
 pub use db::{Db, Exec, FromRow, Pool, Row, Sql, Tx, Val};
@@ -58,7 +58,10 @@ pub struct PageReq {
 
 impl PageReq {
     pub fn new(page: Option<i64>, per_page: Option<i64>) -> Self {
-        PageReq { page: page.unwrap_or(1).max(1), per_page: per_page.unwrap_or(20).clamp(1, 200) }
+        PageReq {
+            page: page.unwrap_or(1).max(1),
+            per_page: per_page.unwrap_or(20).clamp(1, 200),
+        }
     }
     pub fn offset(&self) -> i64 {
         (self.page - 1) * self.per_page
@@ -67,7 +70,12 @@ impl PageReq {
 
 /// Appends the `WHERE` condition of an access scope (roundtable_core::access::Scope) for rows
 /// whose organisation path is `path_col` and whose person id is `person_col`.
-pub fn push_scope(sql: &mut Sql, scope: &roundtable_core::access::Scope, path_col: &str, person_col: Option<&str>) {
+pub fn push_scope(
+    sql: &mut Sql,
+    scope: &roundtable_core::access::Scope,
+    path_col: &str,
+    person_col: Option<&str>,
+) {
     if scope.everywhere {
         sql.push("1=1");
         return;

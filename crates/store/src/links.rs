@@ -84,7 +84,8 @@ pub struct LinkFields {
 const SELECT: &str = "SELECT l.id, l.kind, l.person_id, p.name AS person_name, l.unit_id, u.name AS unit_name, l.org_id, o.name AS org_name, o.path AS org_path, l.group_role, l.start_date, l.end_date, l.note, l.created_at, l.updated_at FROM links l JOIN orgs o ON o.id = l.org_id LEFT JOIN people p ON p.id = l.person_id LEFT JOIN units u ON u.id = l.unit_id";
 
 pub async fn get(e: &mut impl Exec, id: i64) -> Result<Option<Link>, StoreError> {
-    e.fetch_optional(Sql::with(&format!("{SELECT} WHERE l.id = $1"), args![id])).await
+    e.fetch_optional(Sql::with(&format!("{SELECT} WHERE l.id = $1"), args![id]))
+        .await
 }
 
 pub async fn insert(e: &mut impl Exec, f: &LinkFields) -> Result<i64, StoreError> {
@@ -105,8 +106,17 @@ pub async fn update(e: &mut impl Exec, id: i64, f: &LinkFields) -> Result<(), St
 }
 
 /// The links that a new link of `kind` at `org_id` must not overlap with.
-pub async fn spans_at(e: &mut impl Exec, kind: &str, org_id: i64) -> Result<Vec<LinkSpan>, StoreError> {
-    let rows: Vec<Link> = e.fetch_all(Sql::with(&format!("{SELECT} WHERE l.kind = $1 AND l.org_id = $2"), args![kind, org_id])).await?;
+pub async fn spans_at(
+    e: &mut impl Exec,
+    kind: &str,
+    org_id: i64,
+) -> Result<Vec<LinkSpan>, StoreError> {
+    let rows: Vec<Link> = e
+        .fetch_all(Sql::with(
+            &format!("{SELECT} WHERE l.kind = $1 AND l.org_id = $2"),
+            args![kind, org_id],
+        ))
+        .await?;
     Ok(rows.iter().filter_map(Link::span).collect())
 }
 
@@ -122,7 +132,12 @@ pub struct LinkFilter {
     pub valid_on: Option<NaiveDate>,
 }
 
-pub async fn list(e: &mut impl Exec, scope: &Scope, f: &LinkFilter, limit: i64) -> Result<Vec<Link>, StoreError> {
+pub async fn list(
+    e: &mut impl Exec,
+    scope: &Scope,
+    f: &LinkFilter,
+    limit: i64,
+) -> Result<Vec<Link>, StoreError> {
     let mut sql = Sql::new(SELECT);
     sql.push(" WHERE ");
     push_scope(&mut sql, scope, "o.path", None);
@@ -143,14 +158,23 @@ pub async fn list(e: &mut impl Exec, scope: &Scope, f: &LinkFilter, limit: i64) 
         sql.push(" AND l.kind = ").arg(k);
     }
     if let Some(d) = f.valid_on {
-        sql.push(" AND l.start_date <= ").arg(d).push(" AND (l.end_date IS NULL OR l.end_date >= ").arg(d).push(")");
+        sql.push(" AND l.start_date <= ")
+            .arg(d)
+            .push(" AND (l.end_date IS NULL OR l.end_date >= ")
+            .arg(d)
+            .push(")");
     }
-    sql.push(" ORDER BY l.kind, l.start_date DESC, l.id LIMIT ").arg(limit);
+    sql.push(" ORDER BY l.kind, l.start_date DESC, l.id LIMIT ")
+        .arg(limit);
     e.fetch_all(sql).await
 }
 
 /// R-ORG-2: the streets/towns a district leader (person) is linked to on `date`.
-pub async fn linked_streets(e: &mut impl Exec, person_id: i64, date: NaiveDate) -> Result<Vec<i64>, StoreError> {
+pub async fn linked_streets(
+    e: &mut impl Exec,
+    person_id: i64,
+    date: NaiveDate,
+) -> Result<Vec<i64>, StoreError> {
     e.fetch_all(Sql::with(
         "SELECT org_id FROM links WHERE kind = $1 AND person_id = $2 AND start_date <= $3 AND (end_date IS NULL OR end_date >= $3) ORDER BY org_id",
         args![LinkKind::LeaderStreet.code(), person_id, date],
@@ -159,5 +183,6 @@ pub async fn linked_streets(e: &mut impl Exec, person_id: i64, date: NaiveDate) 
 }
 
 pub async fn all(e: &mut impl Exec) -> Result<Vec<Link>, StoreError> {
-    e.fetch_all(Sql::new(&format!("{SELECT} ORDER BY l.id"))).await
+    e.fetch_all(Sql::new(&format!("{SELECT} ORDER BY l.id")))
+        .await
 }

@@ -1,8 +1,8 @@
 //! Embedded migrations, applied in order inside one transaction each. The two folders hold the
 //! same numbered files; `tests/schema.rs` checks the resulting schemas match.
 
-use crate::db::{Db, Exec, Sql};
 use crate::StoreError;
+use crate::db::{Db, Exec, Sql};
 
 struct Migration {
     version: i64,
@@ -23,23 +23,35 @@ const MIGRATIONS: &[Migration] = &[Migration {
 pub async fn run(db: &Db) -> Result<usize, StoreError> {
     let mut pool = db.pool();
     let create = match db {
-        Db::Sqlite(_) => "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)",
-        Db::Postgres(_) => "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL)",
+        Db::Sqlite(_) => {
+            "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
+        }
+        Db::Postgres(_) => {
+            "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL)"
+        }
     };
     pool.execute(Sql::new(create)).await?;
     let mut applied = 0;
     for m in MIGRATIONS {
         let mut tx = db.begin().await?;
         if tx.is_postgres() {
-            tx.execute(Sql::new("SELECT pg_advisory_xact_lock(7242001)")).await?;
+            tx.execute(Sql::new("SELECT pg_advisory_xact_lock(7242001)"))
+                .await?;
         }
         let done: Option<i64> = tx
-            .fetch_optional(Sql::with("SELECT version FROM schema_migrations WHERE version = $1", crate::args![m.version]))
+            .fetch_optional(Sql::with(
+                "SELECT version FROM schema_migrations WHERE version = $1",
+                crate::args![m.version],
+            ))
             .await?;
         if done.is_some() {
             continue;
         }
-        let script = if tx.is_postgres() { m.postgres } else { m.sqlite };
+        let script = if tx.is_postgres() {
+            m.postgres
+        } else {
+            m.sqlite
+        };
         for stmt in split_statements(script) {
             tx.execute(Sql::new(&stmt))
                 .await

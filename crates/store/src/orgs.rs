@@ -50,15 +50,27 @@ pub struct OrgFields {
 const COLS: &str = "id, parent_id, kind, name, code, path, sort_order, created_at, updated_at";
 
 pub async fn get(e: &mut impl Exec, id: i64) -> Result<Option<Org>, StoreError> {
-    e.fetch_optional(Sql::with(&format!("SELECT {COLS} FROM orgs WHERE id = $1"), args![id])).await
+    e.fetch_optional(Sql::with(
+        &format!("SELECT {COLS} FROM orgs WHERE id = $1"),
+        args![id],
+    ))
+    .await
 }
 
 pub async fn by_code(e: &mut impl Exec, code: &str) -> Result<Option<Org>, StoreError> {
-    e.fetch_optional(Sql::with(&format!("SELECT {COLS} FROM orgs WHERE code = $1"), args![code])).await
+    e.fetch_optional(Sql::with(
+        &format!("SELECT {COLS} FROM orgs WHERE code = $1"),
+        args![code],
+    ))
+    .await
 }
 
 /// Inserts a node under `parent_path` (the parent's path, `None` for a root).
-pub async fn insert(e: &mut impl Exec, f: &OrgFields, parent_path: Option<&str>) -> Result<i64, StoreError> {
+pub async fn insert(
+    e: &mut impl Exec,
+    f: &OrgFields,
+    parent_path: Option<&str>,
+) -> Result<i64, StoreError> {
     let now = crate::now();
     let id: i64 = e
         .fetch_one(Sql::with(
@@ -67,7 +79,11 @@ pub async fn insert(e: &mut impl Exec, f: &OrgFields, parent_path: Option<&str>)
         ))
         .await?;
     let path = roundtable_core::org::child_path(parent_path, id);
-    e.execute(Sql::with("UPDATE orgs SET path = $1 WHERE id = $2", args![path, id])).await?;
+    e.execute(Sql::with(
+        "UPDATE orgs SET path = $1 WHERE id = $2",
+        args![path, id],
+    ))
+    .await?;
     Ok(id)
 }
 
@@ -79,7 +95,11 @@ pub async fn update(e: &mut impl Exec, id: i64, f: &OrgFields) -> Result<(), Sto
             args![&f.kind, &f.name, &f.code, f.sort_order, crate::now(), id],
         ))
         .await?;
-    if n == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+    if n == 0 {
+        Err(StoreError::NotFound)
+    } else {
+        Ok(())
+    }
 }
 
 /// Every node the scope reaches, parents before children, siblings by order then name.
@@ -91,8 +111,11 @@ pub async fn list_in_scope(e: &mut impl Exec, scope: &Scope) -> Result<Vec<Org>,
 }
 
 pub async fn children(e: &mut impl Exec, parent_id: i64) -> Result<Vec<Org>, StoreError> {
-    e.fetch_all(Sql::with(&format!("SELECT {COLS} FROM orgs WHERE parent_id = $1 ORDER BY sort_order, name"), args![parent_id]))
-        .await
+    e.fetch_all(Sql::with(
+        &format!("SELECT {COLS} FROM orgs WHERE parent_id = $1 ORDER BY sort_order, name"),
+        args![parent_id],
+    ))
+    .await
 }
 
 /// The nodes named by the ids on a path, root first (for breadcrumbs).
@@ -118,5 +141,6 @@ pub async fn count(e: &mut impl Exec) -> Result<i64, StoreError> {
 
 /// Every node, for export and for resolving names in imports.
 pub async fn all(e: &mut impl Exec) -> Result<Vec<Org>, StoreError> {
-    e.fetch_all(Sql::new(&format!("SELECT {COLS} FROM orgs ORDER BY path"))).await
+    e.fetch_all(Sql::new(&format!("SELECT {COLS} FROM orgs ORDER BY path")))
+        .await
 }

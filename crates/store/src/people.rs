@@ -60,7 +60,8 @@ pub struct PersonFields {
     pub kinds: Vec<String>,
 }
 
-const FROM: &str = " FROM people p JOIN orgs o ON o.id = p.org_id LEFT JOIN units un ON un.id = p.unit_id";
+const FROM: &str =
+    " FROM people p JOIN orgs o ON o.id = p.org_id LEFT JOIN units un ON un.id = p.unit_id";
 const COLS: &str = "SELECT p.id, p.name, p.phone, p.org_id, o.name AS org_name, o.path AS org_path, p.unit_id, un.name AS unit_name, p.title, p.deputy_type, p.note, p.created_at, p.updated_at";
 
 struct KindRow(i64, String);
@@ -85,14 +86,24 @@ async fn attach_kinds(e: &mut impl Exec, people: &mut [Person]) -> Result<(), St
     sql.push(") ORDER BY person_id, kind");
     let rows: Vec<KindRow> = e.fetch_all(sql).await?;
     for p in people.iter_mut() {
-        p.kinds = rows.iter().filter(|k| k.0 == p.id).map(|k| k.1.clone()).collect();
-        p.kinds.sort_by_key(|k| roundtable_core::people::PersonKind::parse(k));
+        p.kinds = rows
+            .iter()
+            .filter(|k| k.0 == p.id)
+            .map(|k| k.1.clone())
+            .collect();
+        p.kinds
+            .sort_by_key(|k| roundtable_core::people::PersonKind::parse(k));
     }
     Ok(())
 }
 
 pub async fn get(e: &mut impl Exec, id: i64) -> Result<Option<Person>, StoreError> {
-    let p: Option<Person> = e.fetch_optional(Sql::with(&format!("{COLS}{FROM} WHERE p.id = $1"), args![id])).await?;
+    let p: Option<Person> = e
+        .fetch_optional(Sql::with(
+            &format!("{COLS}{FROM} WHERE p.id = $1"),
+            args![id],
+        ))
+        .await?;
     let Some(p) = p else { return Ok(None) };
     let mut v = [p];
     attach_kinds(e, &mut v).await?;
@@ -101,7 +112,12 @@ pub async fn get(e: &mut impl Exec, id: i64) -> Result<Option<Person>, StoreErro
 }
 
 pub async fn by_phone(e: &mut impl Exec, phone: &str) -> Result<Option<Person>, StoreError> {
-    let id: Option<i64> = e.fetch_optional(Sql::with("SELECT id FROM people WHERE phone = $1", args![phone])).await?;
+    let id: Option<i64> = e
+        .fetch_optional(Sql::with(
+            "SELECT id FROM people WHERE phone = $1",
+            args![phone],
+        ))
+        .await?;
     match id {
         Some(id) => get(e, id).await,
         None => Ok(None),
@@ -109,14 +125,30 @@ pub async fn by_phone(e: &mut impl Exec, phone: &str) -> Result<Option<Person>, 
 }
 
 /// People of one node with one name (for imports of people without a phone).
-pub async fn by_name_in_org(e: &mut impl Exec, name: &str, org_id: i64) -> Result<Vec<i64>, StoreError> {
-    e.fetch_all(Sql::with("SELECT id FROM people WHERE name = $1 AND org_id = $2", args![name, org_id])).await
+pub async fn by_name_in_org(
+    e: &mut impl Exec,
+    name: &str,
+    org_id: i64,
+) -> Result<Vec<i64>, StoreError> {
+    e.fetch_all(Sql::with(
+        "SELECT id FROM people WHERE name = $1 AND org_id = $2",
+        args![name, org_id],
+    ))
+    .await
 }
 
 async fn replace_kinds(e: &mut impl Exec, id: i64, kinds: &[String]) -> Result<(), StoreError> {
-    e.execute(Sql::with("DELETE FROM person_kinds WHERE person_id = $1", args![id])).await?;
+    e.execute(Sql::with(
+        "DELETE FROM person_kinds WHERE person_id = $1",
+        args![id],
+    ))
+    .await?;
     for k in kinds {
-        e.execute(Sql::with("INSERT INTO person_kinds (person_id, kind) VALUES ($1, $2)", args![id, k])).await?;
+        e.execute(Sql::with(
+            "INSERT INTO person_kinds (person_id, kind) VALUES ($1, $2)",
+            args![id, k],
+        ))
+        .await?;
     }
     Ok(())
 }
@@ -150,7 +182,12 @@ pub struct PersonFilter {
     pub org_id: Option<i64>,
 }
 
-pub async fn list(e: &mut impl Exec, scope: &Scope, f: &PersonFilter, page: PageReq) -> Result<Paged<Person>, StoreError> {
+pub async fn list(
+    e: &mut impl Exec,
+    scope: &Scope,
+    f: &PersonFilter,
+    page: PageReq,
+) -> Result<Paged<Person>, StoreError> {
     let mut filter = Sql::new(" WHERE ");
     push_scope(&mut filter, scope, "o.path", Some("p.id"));
     if let Some(q) = &f.q {
@@ -166,18 +203,35 @@ pub async fn list(e: &mut impl Exec, scope: &Scope, f: &PersonFilter, page: Page
     if let Some(org) = f.org_id {
         filter.push(" AND o.path LIKE ").arg(format!("%/{org}/%"));
     }
-    let total: i64 = e.fetch_one(Sql::prefixed(&format!("SELECT COUNT(*){FROM}"), &filter)).await?;
+    let total: i64 = e
+        .fetch_one(Sql::prefixed(&format!("SELECT COUNT(*){FROM}"), &filter))
+        .await?;
     let mut sql = Sql::prefixed(&format!("{COLS}{FROM}"), &filter);
-    sql.push(" ORDER BY p.org_id, p.name, p.id LIMIT ").arg(page.per_page).push(" OFFSET ").arg(page.offset());
+    sql.push(" ORDER BY p.org_id, p.name, p.id LIMIT ")
+        .arg(page.per_page)
+        .push(" OFFSET ")
+        .arg(page.offset());
     let mut items: Vec<Person> = e.fetch_all(sql).await?;
     attach_kinds(e, &mut items).await?;
-    Ok(Paged { items, total, page: page.page, per_page: page.per_page })
+    Ok(Paged {
+        items,
+        total,
+        page: page.page,
+        per_page: page.per_page,
+    })
 }
 
 /// Every person, in pages of `per_page`, for export (streams page by page).
-pub async fn all_page(e: &mut impl Exec, after_id: i64, per_page: i64) -> Result<Vec<Person>, StoreError> {
+pub async fn all_page(
+    e: &mut impl Exec,
+    after_id: i64,
+    per_page: i64,
+) -> Result<Vec<Person>, StoreError> {
     let mut items: Vec<Person> = e
-        .fetch_all(Sql::with(&format!("{COLS}{FROM} WHERE p.id > $1 ORDER BY p.id LIMIT $2"), args![after_id, per_page]))
+        .fetch_all(Sql::with(
+            &format!("{COLS}{FROM} WHERE p.id > $1 ORDER BY p.id LIMIT $2"),
+            args![after_id, per_page],
+        ))
         .await?;
     attach_kinds(e, &mut items).await?;
     Ok(items)

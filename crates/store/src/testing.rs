@@ -3,22 +3,31 @@
 //! `ROUNDTABLE_TEST_PG_URL` (default `postgres://postgres@127.0.0.1:5432/postgres`), so they run in
 //! parallel. A test never falls back to another backend: an unreachable server fails loudly.
 
-use crate::db::{Db, Exec, Sql};
 use crate::StoreError;
+use crate::db::{Db, Exec, Sql};
 
 pub fn backend() -> String {
     std::env::var("ROUNDTABLE_TEST_DB").unwrap_or_else(|_| "sqlite".into())
 }
 
 pub fn pg_admin_url() -> String {
-    std::env::var("ROUNDTABLE_TEST_PG_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+    std::env::var("ROUNDTABLE_TEST_PG_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
 }
 
 fn unique_name() -> String {
     use std::sync::atomic::{AtomicU64, Ordering};
     static N: AtomicU64 = AtomicU64::new(0);
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
-    format!("rt_test_{}_{}_{}", std::process::id(), nanos % 1_000_000_000, N.fetch_add(1, Ordering::Relaxed))
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    format!(
+        "rt_test_{}_{}_{}",
+        std::process::id(),
+        nanos % 1_000_000_000,
+        N.fetch_add(1, Ordering::Relaxed)
+    )
 }
 
 /// An empty, migrated database of the configured backend.
@@ -26,7 +35,11 @@ pub async fn fresh_db() -> Result<Db, StoreError> {
     let db = match backend().as_str() {
         "postgres" => fresh_pg().await?,
         "sqlite" => fresh_sqlite().await?,
-        other => return Err(StoreError::Config(format!("ROUNDTABLE_TEST_DB must be sqlite or postgres, got {other}"))),
+        other => {
+            return Err(StoreError::Config(format!(
+                "ROUNDTABLE_TEST_DB must be sqlite or postgres, got {other}"
+            )));
+        }
     };
     crate::migrate::run(&db).await?;
     Ok(db)
@@ -40,15 +53,22 @@ pub async fn fresh_sqlite() -> Result<Db, StoreError> {
 
 pub async fn fresh_pg() -> Result<Db, StoreError> {
     let admin_url = pg_admin_url();
-    let admin = Db::connect(&admin_url)
-        .await
-        .map_err(|e| StoreError::Config(format!("PostgreSQL at {admin_url} is not reachable: {e}")))?;
+    let admin = Db::connect(&admin_url).await.map_err(|e| {
+        StoreError::Config(format!("PostgreSQL at {admin_url} is not reachable: {e}"))
+    })?;
     let name = unique_name();
-    admin.pool().execute(Sql::new(&format!("CREATE DATABASE {name}"))).await?;
+    admin
+        .pool()
+        .execute(Sql::new(&format!("CREATE DATABASE {name}")))
+        .await?;
     admin.close().await;
     let url = match admin_url.rsplit_once('/') {
         Some((base, _)) => format!("{base}/{name}"),
-        None => return Err(StoreError::Config(format!("bad ROUNDTABLE_TEST_PG_URL {admin_url}"))),
+        None => {
+            return Err(StoreError::Config(format!(
+                "bad ROUNDTABLE_TEST_PG_URL {admin_url}"
+            )));
+        }
     };
     Db::connect(&url).await
 }

@@ -54,11 +54,16 @@ pub struct UnitFields {
 const SELECT: &str = "SELECT u.id, u.name, u.unit_type, u.org_id, o.name AS org_name, o.path AS org_path, u.contact_name, u.contact_phone, u.note, u.created_at, u.updated_at FROM units u JOIN orgs o ON o.id = u.org_id";
 
 pub async fn get(e: &mut impl Exec, id: i64) -> Result<Option<Unit>, StoreError> {
-    e.fetch_optional(Sql::with(&format!("{SELECT} WHERE u.id = $1"), args![id])).await
+    e.fetch_optional(Sql::with(&format!("{SELECT} WHERE u.id = $1"), args![id]))
+        .await
 }
 
 pub async fn by_name(e: &mut impl Exec, name: &str) -> Result<Option<Unit>, StoreError> {
-    e.fetch_optional(Sql::with(&format!("{SELECT} WHERE u.name = $1"), args![name])).await
+    e.fetch_optional(Sql::with(
+        &format!("{SELECT} WHERE u.name = $1"),
+        args![name],
+    ))
+    .await
 }
 
 pub async fn insert(e: &mut impl Exec, f: &UnitFields) -> Result<i64, StoreError> {
@@ -85,7 +90,12 @@ pub struct UnitFilter {
     pub org_id: Option<i64>,
 }
 
-pub async fn list(e: &mut impl Exec, scope: &Scope, f: &UnitFilter, page: PageReq) -> Result<Paged<Unit>, StoreError> {
+pub async fn list(
+    e: &mut impl Exec,
+    scope: &Scope,
+    f: &UnitFilter,
+    page: PageReq,
+) -> Result<Paged<Unit>, StoreError> {
     let mut filter = Sql::new(" WHERE ");
     push_scope(&mut filter, scope, "o.path", None);
     if let Some(q) = &f.q {
@@ -97,13 +107,27 @@ pub async fn list(e: &mut impl Exec, scope: &Scope, f: &UnitFilter, page: PageRe
     if let Some(org) = f.org_id {
         filter.push(" AND o.path LIKE ").arg(format!("%/{org}/%"));
     }
-    let total: i64 = e.fetch_one(Sql::prefixed("SELECT COUNT(*) FROM units u JOIN orgs o ON o.id = u.org_id", &filter)).await?;
+    let total: i64 = e
+        .fetch_one(Sql::prefixed(
+            "SELECT COUNT(*) FROM units u JOIN orgs o ON o.id = u.org_id",
+            &filter,
+        ))
+        .await?;
     let mut sql = Sql::prefixed(SELECT, &filter);
-    sql.push(" ORDER BY o.path, u.name LIMIT ").arg(page.per_page).push(" OFFSET ").arg(page.offset());
+    sql.push(" ORDER BY o.path, u.name LIMIT ")
+        .arg(page.per_page)
+        .push(" OFFSET ")
+        .arg(page.offset());
     let items = e.fetch_all(sql).await?;
-    Ok(Paged { items, total, page: page.page, per_page: page.per_page })
+    Ok(Paged {
+        items,
+        total,
+        page: page.page,
+        per_page: page.per_page,
+    })
 }
 
 pub async fn all(e: &mut impl Exec) -> Result<Vec<Unit>, StoreError> {
-    e.fetch_all(Sql::new(&format!("{SELECT} ORDER BY o.path, u.name"))).await
+    e.fetch_all(Sql::new(&format!("{SELECT} ORDER BY o.path, u.name")))
+        .await
 }

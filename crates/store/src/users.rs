@@ -67,11 +67,16 @@ impl FromRow for UserRole {
 const COLS: &str = "SELECT u.id, u.username, u.password_hash, u.display_name, u.person_id, u.must_change_password, u.disabled, u.locked_until, u.password_changed_at, u.last_login_at, u.created_at FROM users u";
 
 pub async fn get(e: &mut impl Exec, id: i64) -> Result<Option<User>, StoreError> {
-    e.fetch_optional(Sql::with(&format!("{COLS} WHERE u.id = $1"), args![id])).await
+    e.fetch_optional(Sql::with(&format!("{COLS} WHERE u.id = $1"), args![id]))
+        .await
 }
 
 pub async fn by_username(e: &mut impl Exec, username: &str) -> Result<Option<User>, StoreError> {
-    e.fetch_optional(Sql::with(&format!("{COLS} WHERE u.username = $1"), args![username])).await
+    e.fetch_optional(Sql::with(
+        &format!("{COLS} WHERE u.username = $1"),
+        args![username],
+    ))
+    .await
 }
 
 pub async fn insert(
@@ -90,7 +95,12 @@ pub async fn insert(
     .await
 }
 
-pub async fn set_password(e: &mut impl Exec, id: i64, password_hash: &str, must_change: bool) -> Result<(), StoreError> {
+pub async fn set_password(
+    e: &mut impl Exec,
+    id: i64,
+    password_hash: &str,
+    must_change: bool,
+) -> Result<(), StoreError> {
     e.execute(Sql::with(
         "UPDATE users SET password_hash = $1, must_change_password = $2, password_changed_at = $3 WHERE id = $4",
         args![password_hash, must_change, crate::now(), id],
@@ -100,27 +110,57 @@ pub async fn set_password(e: &mut impl Exec, id: i64, password_hash: &str, must_
 }
 
 pub async fn set_disabled(e: &mut impl Exec, id: i64, disabled: bool) -> Result<(), StoreError> {
-    e.execute(Sql::with("UPDATE users SET disabled = $1, locked_until = NULL WHERE id = $2", args![disabled, id])).await?;
+    e.execute(Sql::with(
+        "UPDATE users SET disabled = $1, locked_until = NULL WHERE id = $2",
+        args![disabled, id],
+    ))
+    .await?;
     Ok(())
 }
 
-pub async fn set_locked_until(e: &mut impl Exec, id: i64, until: Option<DateTime<Utc>>) -> Result<(), StoreError> {
-    e.execute(Sql::with("UPDATE users SET locked_until = $1 WHERE id = $2", args![until, id])).await?;
+pub async fn set_locked_until(
+    e: &mut impl Exec,
+    id: i64,
+    until: Option<DateTime<Utc>>,
+) -> Result<(), StoreError> {
+    e.execute(Sql::with(
+        "UPDATE users SET locked_until = $1 WHERE id = $2",
+        args![until, id],
+    ))
+    .await?;
     Ok(())
 }
 
 pub async fn set_last_login(e: &mut impl Exec, id: i64) -> Result<(), StoreError> {
-    e.execute(Sql::with("UPDATE users SET last_login_at = $1, locked_until = NULL WHERE id = $2", args![crate::now(), id])).await?;
+    e.execute(Sql::with(
+        "UPDATE users SET last_login_at = $1, locked_until = NULL WHERE id = $2",
+        args![crate::now(), id],
+    ))
+    .await?;
     Ok(())
 }
 
-pub async fn update_profile(e: &mut impl Exec, id: i64, display_name: &str, person_id: Option<i64>) -> Result<(), StoreError> {
-    e.execute(Sql::with("UPDATE users SET display_name = $1, person_id = $2 WHERE id = $3", args![display_name, person_id, id])).await?;
+pub async fn update_profile(
+    e: &mut impl Exec,
+    id: i64,
+    display_name: &str,
+    person_id: Option<i64>,
+) -> Result<(), StoreError> {
+    e.execute(Sql::with(
+        "UPDATE users SET display_name = $1, person_id = $2 WHERE id = $3",
+        args![display_name, person_id, id],
+    ))
+    .await?;
     Ok(())
 }
 
 /// Accounts whose roles or person lie in the scope.
-pub async fn list(e: &mut impl Exec, scope: &Scope, q: Option<&str>, page: PageReq) -> Result<Paged<User>, StoreError> {
+pub async fn list(
+    e: &mut impl Exec,
+    scope: &Scope,
+    q: Option<&str>,
+    page: PageReq,
+) -> Result<Paged<User>, StoreError> {
     let mut filter = Sql::new(" WHERE (");
     if scope.everywhere {
         filter.push("1=1");
@@ -133,13 +173,28 @@ pub async fn list(e: &mut impl Exec, scope: &Scope, q: Option<&str>, page: PageR
     }
     filter.push(")");
     if let Some(q) = q {
-        filter.push(" AND (u.username LIKE ").arg(format!("%{q}%")).push(" OR u.display_name LIKE ").arg(format!("%{q}%")).push(")");
+        filter
+            .push(" AND (u.username LIKE ")
+            .arg(format!("%{q}%"))
+            .push(" OR u.display_name LIKE ")
+            .arg(format!("%{q}%"))
+            .push(")");
     }
-    let total: i64 = e.fetch_one(Sql::prefixed("SELECT COUNT(*) FROM users u", &filter)).await?;
+    let total: i64 = e
+        .fetch_one(Sql::prefixed("SELECT COUNT(*) FROM users u", &filter))
+        .await?;
     let mut sql = Sql::prefixed(COLS, &filter);
-    sql.push(" ORDER BY u.username LIMIT ").arg(page.per_page).push(" OFFSET ").arg(page.offset());
+    sql.push(" ORDER BY u.username LIMIT ")
+        .arg(page.per_page)
+        .push(" OFFSET ")
+        .arg(page.offset());
     let items = e.fetch_all(sql).await?;
-    Ok(Paged { items, total, page: page.page, per_page: page.per_page })
+    Ok(Paged {
+        items,
+        total,
+        page: page.page,
+        per_page: page.per_page,
+    })
 }
 
 pub async fn count(e: &mut impl Exec) -> Result<i64, StoreError> {
@@ -156,7 +211,12 @@ pub async fn roles(e: &mut impl Exec, user_id: i64) -> Result<Vec<UserRole>, Sto
     .await
 }
 
-pub async fn add_role(e: &mut impl Exec, user_id: i64, role: &str, org_id: Option<i64>) -> Result<i64, StoreError> {
+pub async fn add_role(
+    e: &mut impl Exec,
+    user_id: i64,
+    role: &str,
+    org_id: Option<i64>,
+) -> Result<i64, StoreError> {
     e.fetch_one(Sql::with(
         "INSERT INTO user_roles (user_id, role, org_id, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
         args![user_id, role, org_id, crate::now()],
@@ -173,7 +233,11 @@ pub async fn get_role(e: &mut impl Exec, role_id: i64) -> Result<Option<UserRole
 }
 
 pub async fn remove_role(e: &mut impl Exec, role_id: i64) -> Result<(), StoreError> {
-    e.execute(Sql::with("DELETE FROM user_roles WHERE id = $1", args![role_id])).await?;
+    e.execute(Sql::with(
+        "DELETE FROM user_roles WHERE id = $1",
+        args![role_id],
+    ))
+    .await?;
     Ok(())
 }
 
@@ -187,11 +251,20 @@ pub struct SessionRow {
 
 impl FromRow for SessionRow {
     fn from_row(r: &Row<'_>) -> Result<Self, StoreError> {
-        Ok(SessionRow { user_id: r.get("user_id")?, csrf_token: r.get("csrf_token")?, last_seen_at: r.get("last_seen_at")? })
+        Ok(SessionRow {
+            user_id: r.get("user_id")?,
+            csrf_token: r.get("csrf_token")?,
+            last_seen_at: r.get("last_seen_at")?,
+        })
     }
 }
 
-pub async fn session_create(e: &mut impl Exec, token_hash: &str, user_id: i64, csrf: &str) -> Result<(), StoreError> {
+pub async fn session_create(
+    e: &mut impl Exec,
+    token_hash: &str,
+    user_id: i64,
+    csrf: &str,
+) -> Result<(), StoreError> {
     e.execute(Sql::with(
         "INSERT INTO sessions (token_hash, user_id, csrf_token, created_at, last_seen_at) VALUES ($1, $2, $3, $4, $4)",
         args![token_hash, user_id, csrf, crate::now()],
@@ -200,28 +273,54 @@ pub async fn session_create(e: &mut impl Exec, token_hash: &str, user_id: i64, c
     Ok(())
 }
 
-pub async fn session_get(e: &mut impl Exec, token_hash: &str) -> Result<Option<SessionRow>, StoreError> {
-    e.fetch_optional(Sql::with("SELECT user_id, csrf_token, last_seen_at FROM sessions WHERE token_hash = $1", args![token_hash])).await
+pub async fn session_get(
+    e: &mut impl Exec,
+    token_hash: &str,
+) -> Result<Option<SessionRow>, StoreError> {
+    e.fetch_optional(Sql::with(
+        "SELECT user_id, csrf_token, last_seen_at FROM sessions WHERE token_hash = $1",
+        args![token_hash],
+    ))
+    .await
 }
 
 pub async fn session_touch(e: &mut impl Exec, token_hash: &str) -> Result<(), StoreError> {
-    e.execute(Sql::with("UPDATE sessions SET last_seen_at = $1 WHERE token_hash = $2", args![crate::now(), token_hash])).await?;
+    e.execute(Sql::with(
+        "UPDATE sessions SET last_seen_at = $1 WHERE token_hash = $2",
+        args![crate::now(), token_hash],
+    ))
+    .await?;
     Ok(())
 }
 
 pub async fn session_delete(e: &mut impl Exec, token_hash: &str) -> Result<(), StoreError> {
-    e.execute(Sql::with("DELETE FROM sessions WHERE token_hash = $1", args![token_hash])).await?;
+    e.execute(Sql::with(
+        "DELETE FROM sessions WHERE token_hash = $1",
+        args![token_hash],
+    ))
+    .await?;
     Ok(())
 }
 
 /// Ends every session of an account (password change, lock, disable).
 pub async fn sessions_delete_for_user(e: &mut impl Exec, user_id: i64) -> Result<(), StoreError> {
-    e.execute(Sql::with("DELETE FROM sessions WHERE user_id = $1", args![user_id])).await?;
+    e.execute(Sql::with(
+        "DELETE FROM sessions WHERE user_id = $1",
+        args![user_id],
+    ))
+    .await?;
     Ok(())
 }
 
-pub async fn sessions_delete_idle(e: &mut impl Exec, before: DateTime<Utc>) -> Result<u64, StoreError> {
-    e.execute(Sql::with("DELETE FROM sessions WHERE last_seen_at < $1", args![before])).await
+pub async fn sessions_delete_idle(
+    e: &mut impl Exec,
+    before: DateTime<Utc>,
+) -> Result<u64, StoreError> {
+    e.execute(Sql::with(
+        "DELETE FROM sessions WHERE last_seen_at < $1",
+        args![before],
+    ))
+    .await
 }
 
 // ---- authentication events (login, logout, failures, lockouts)
@@ -242,7 +341,11 @@ pub async fn auth_event(
     Ok(())
 }
 
-pub async fn failures_since(e: &mut impl Exec, username: &str, since: DateTime<Utc>) -> Result<i64, StoreError> {
+pub async fn failures_since(
+    e: &mut impl Exec,
+    username: &str,
+    since: DateTime<Utc>,
+) -> Result<i64, StoreError> {
     e.fetch_one(Sql::with(
         "SELECT COUNT(*) FROM auth_events WHERE username = $1 AND event = 'login_failed' AND at >= $2",
         args![username, since],
@@ -262,11 +365,22 @@ pub struct AuthEvent {
 
 impl FromRow for AuthEvent {
     fn from_row(r: &Row<'_>) -> Result<Self, StoreError> {
-        Ok(AuthEvent { id: r.get("id")?, at: r.get("at")?, event: r.get("event")?, username: r.get("username")?, ip: r.get("ip")?, detail: r.get("detail")? })
+        Ok(AuthEvent {
+            id: r.get("id")?,
+            at: r.get("at")?,
+            event: r.get("event")?,
+            username: r.get("username")?,
+            ip: r.get("ip")?,
+            detail: r.get("detail")?,
+        })
     }
 }
 
-pub async fn auth_events_for(e: &mut impl Exec, username: &str, limit: i64) -> Result<Vec<AuthEvent>, StoreError> {
+pub async fn auth_events_for(
+    e: &mut impl Exec,
+    username: &str,
+    limit: i64,
+) -> Result<Vec<AuthEvent>, StoreError> {
     e.fetch_all(Sql::with(
         "SELECT id, at, event, username, ip, detail FROM auth_events WHERE username = $1 ORDER BY id DESC LIMIT $2",
         args![username, limit],

@@ -5,7 +5,10 @@ use roundtable_core::access::Scope;
 use roundtable_store::{Exec, PageReq, Sql, links, orgs, people, testing, units, users};
 
 fn everywhere() -> Scope {
-    Scope { everywhere: true, ..Scope::default() }
+    Scope {
+        everywhere: true,
+        ..Scope::default()
+    }
 }
 
 async fn tree(db: &roundtable_store::Db) -> (i64, i64, i64, i64) {
@@ -17,12 +20,32 @@ async fn tree(db: &roundtable_store::Db) -> (i64, i64, i64, i64) {
         code: code.into(),
         sort_order: 0,
     };
-    let d = orgs::insert(&mut tx, &f(None, "district", "西湖区", "360103"), None).await.unwrap();
+    let d = orgs::insert(&mut tx, &f(None, "district", "西湖区", "360103"), None)
+        .await
+        .unwrap();
     let dp = orgs::get(&mut tx, d).await.unwrap().unwrap().path;
-    let s = orgs::insert(&mut tx, &f(Some(d), "street", "南浦街道", "360103001"), Some(&dp)).await.unwrap();
+    let s = orgs::insert(
+        &mut tx,
+        &f(Some(d), "street", "南浦街道", "360103001"),
+        Some(&dp),
+    )
+    .await
+    .unwrap();
     let sp = orgs::get(&mut tx, s).await.unwrap().unwrap().path;
-    let c = orgs::insert(&mut tx, &f(Some(s), "community", "南浦社区", "360103001001"), Some(&sp)).await.unwrap();
-    let s2 = orgs::insert(&mut tx, &f(Some(d), "town", "桃花镇", "360103002"), Some(&dp)).await.unwrap();
+    let c = orgs::insert(
+        &mut tx,
+        &f(Some(s), "community", "南浦社区", "360103001001"),
+        Some(&sp),
+    )
+    .await
+    .unwrap();
+    let s2 = orgs::insert(
+        &mut tx,
+        &f(Some(d), "town", "桃花镇", "360103002"),
+        Some(&dp),
+    )
+    .await
+    .unwrap();
     tx.commit().await.unwrap();
     (d, s, c, s2)
 }
@@ -34,13 +57,31 @@ async fn r_org_1_paths_and_scope_filter_in_sql() {
     let mut p = db.pool();
     let community = orgs::get(&mut p, c).await.unwrap().unwrap();
     assert_eq!(community.path, format!("/{d}/{s}/{c}/"));
-    let street_scope = Scope { org_ids: vec![s], ..Scope::default() };
-    let seen: Vec<i64> = orgs::list_in_scope(&mut p, &street_scope).await.unwrap().iter().map(|o| o.id).collect();
+    let street_scope = Scope {
+        org_ids: vec![s],
+        ..Scope::default()
+    };
+    let seen: Vec<i64> = orgs::list_in_scope(&mut p, &street_scope)
+        .await
+        .unwrap()
+        .iter()
+        .map(|o| o.id)
+        .collect();
     assert_eq!(seen, vec![s, c]);
-    let all: Vec<i64> = orgs::list_in_scope(&mut p, &everywhere()).await.unwrap().iter().map(|o| o.id).collect();
+    let all: Vec<i64> = orgs::list_in_scope(&mut p, &everywhere())
+        .await
+        .unwrap()
+        .iter()
+        .map(|o| o.id)
+        .collect();
     assert_eq!(all.len(), 4);
     assert!(all.contains(&s2));
-    assert!(orgs::list_in_scope(&mut p, &Scope::default()).await.unwrap().is_empty());
+    assert!(
+        orgs::list_in_scope(&mut p, &Scope::default())
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 #[tokio::test]
@@ -58,24 +99,90 @@ async fn people_filter_by_kind_name_phone_and_scope() {
         note: None,
         kinds: kinds.iter().map(|k| k.to_string()).collect(),
     };
-    let a = people::insert(&mut p, &person("张伟", Some("13800001111"), c, &["party_member", "building_head"])).await.unwrap();
-    people::insert(&mut p, &person("李娜", Some("13800002222"), c, &["community_cadre"])).await.unwrap();
-    people::insert(&mut p, &person("张敏", None, s2, &["party_member"])).await.unwrap();
+    let a = people::insert(
+        &mut p,
+        &person(
+            "张伟",
+            Some("13800001111"),
+            c,
+            &["party_member", "building_head"],
+        ),
+    )
+    .await
+    .unwrap();
+    people::insert(
+        &mut p,
+        &person("李娜", Some("13800002222"), c, &["community_cadre"]),
+    )
+    .await
+    .unwrap();
+    people::insert(&mut p, &person("张敏", None, s2, &["party_member"]))
+        .await
+        .unwrap();
     let page = PageReq::new(None, None);
-    let f = people::PersonFilter { kind: Some("party_member".into()), ..Default::default() };
-    assert_eq!(people::list(&mut p, &everywhere(), &f, page).await.unwrap().total, 2);
-    let street = Scope { org_ids: vec![s], ..Scope::default() };
+    let f = people::PersonFilter {
+        kind: Some("party_member".into()),
+        ..Default::default()
+    };
+    assert_eq!(
+        people::list(&mut p, &everywhere(), &f, page)
+            .await
+            .unwrap()
+            .total,
+        2
+    );
+    let street = Scope {
+        org_ids: vec![s],
+        ..Scope::default()
+    };
     let r = people::list(&mut p, &street, &f, page).await.unwrap();
     assert_eq!(r.total, 1);
-    assert_eq!(r.items[0].kinds, vec!["building_head", "party_member"].into_iter().map(String::from).collect::<Vec<_>>().tap_sort());
-    let f = people::PersonFilter { q: Some("138000022".into()), ..Default::default() };
-    assert_eq!(people::list(&mut p, &everywhere(), &f, page).await.unwrap().items[0].name, "李娜");
-    let f = people::PersonFilter { q: Some("张".into()), ..Default::default() };
-    assert_eq!(people::list(&mut p, &everywhere(), &f, page).await.unwrap().total, 2);
-    let own = Scope { person_ids: vec![a], ..Scope::default() };
-    assert_eq!(people::list(&mut p, &own, &people::PersonFilter::default(), page).await.unwrap().total, 1);
+    assert_eq!(
+        r.items[0].kinds,
+        vec!["building_head", "party_member"]
+            .into_iter()
+            .map(String::from)
+            .collect::<Vec<_>>()
+            .tap_sort()
+    );
+    let f = people::PersonFilter {
+        q: Some("138000022".into()),
+        ..Default::default()
+    };
+    assert_eq!(
+        people::list(&mut p, &everywhere(), &f, page)
+            .await
+            .unwrap()
+            .items[0]
+            .name,
+        "李娜"
+    );
+    let f = people::PersonFilter {
+        q: Some("张".into()),
+        ..Default::default()
+    };
+    assert_eq!(
+        people::list(&mut p, &everywhere(), &f, page)
+            .await
+            .unwrap()
+            .total,
+        2
+    );
+    let own = Scope {
+        person_ids: vec![a],
+        ..Scope::default()
+    };
+    assert_eq!(
+        people::list(&mut p, &own, &people::PersonFilter::default(), page)
+            .await
+            .unwrap()
+            .total,
+        1
+    );
     // Duplicate phone is refused by the database as well.
-    let dup = people::insert(&mut p, &person("王五", Some("13800001111"), c, &[])).await.unwrap_err();
+    let dup = people::insert(&mut p, &person("王五", Some("13800001111"), c, &[]))
+        .await
+        .unwrap_err();
     assert!(dup.is_unique_violation());
 }
 
@@ -120,16 +227,45 @@ async fn r_org_2_links_valid_on_a_date() {
         end_date: end.map(date),
         note: None,
     };
-    links::insert(&mut p, &link(s, "2023-01-01", Some("2024-06-30"))).await.unwrap();
-    links::insert(&mut p, &link(s2, "2024-07-01", None)).await.unwrap();
-    assert_eq!(links::linked_streets(&mut p, leader, date("2024-06-30")).await.unwrap(), vec![s]);
-    assert_eq!(links::linked_streets(&mut p, leader, date("2024-07-01")).await.unwrap(), vec![s2]);
-    assert!(links::linked_streets(&mut p, leader, date("2022-12-31")).await.unwrap().is_empty());
-    let f = links::LinkFilter { org_id: Some(s), valid_on: Some(date("2024-01-15")), ..Default::default() };
+    links::insert(&mut p, &link(s, "2023-01-01", Some("2024-06-30")))
+        .await
+        .unwrap();
+    links::insert(&mut p, &link(s2, "2024-07-01", None))
+        .await
+        .unwrap();
+    assert_eq!(
+        links::linked_streets(&mut p, leader, date("2024-06-30"))
+            .await
+            .unwrap(),
+        vec![s]
+    );
+    assert_eq!(
+        links::linked_streets(&mut p, leader, date("2024-07-01"))
+            .await
+            .unwrap(),
+        vec![s2]
+    );
+    assert!(
+        links::linked_streets(&mut p, leader, date("2022-12-31"))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let f = links::LinkFilter {
+        org_id: Some(s),
+        valid_on: Some(date("2024-01-15")),
+        ..Default::default()
+    };
     let on = links::list(&mut p, &everywhere(), &f, 100).await.unwrap();
     assert_eq!(on.len(), 1);
     assert_eq!(on[0].person_name.as_deref(), Some("周建国"));
-    assert_eq!(links::spans_at(&mut p, "leader_street", s).await.unwrap().len(), 1);
+    assert_eq!(
+        links::spans_at(&mut p, "leader_street", s)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
 }
 
 #[tokio::test]
@@ -137,32 +273,83 @@ async fn users_roles_sessions_and_failures() {
     let db = testing::fresh_db().await.unwrap();
     let (_d, s, c, _s2) = tree(&db).await;
     let mut p = db.pool();
-    let u = users::insert(&mut p, "wang", "hash", "王主任", None, true).await.unwrap();
-    users::add_role(&mut p, u, "community_staff", Some(c)).await.unwrap();
+    let u = users::insert(&mut p, "wang", "hash", "王主任", None, true)
+        .await
+        .unwrap();
+    users::add_role(&mut p, u, "community_staff", Some(c))
+        .await
+        .unwrap();
     let roles = users::roles(&mut p, u).await.unwrap();
     assert_eq!(roles[0].org_name.as_deref(), Some("南浦社区"));
-    let street = Scope { org_ids: vec![s], ..Scope::default() };
-    assert_eq!(users::list(&mut p, &street, None, PageReq::new(None, None)).await.unwrap().total, 1);
-    let other = Scope { org_ids: vec![999], ..Scope::default() };
-    assert_eq!(users::list(&mut p, &other, None, PageReq::new(None, None)).await.unwrap().total, 0);
-    users::session_create(&mut p, "h1", u, "csrf").await.unwrap();
-    assert_eq!(users::session_get(&mut p, "h1").await.unwrap().unwrap().user_id, u);
+    let street = Scope {
+        org_ids: vec![s],
+        ..Scope::default()
+    };
+    assert_eq!(
+        users::list(&mut p, &street, None, PageReq::new(None, None))
+            .await
+            .unwrap()
+            .total,
+        1
+    );
+    let other = Scope {
+        org_ids: vec![999],
+        ..Scope::default()
+    };
+    assert_eq!(
+        users::list(&mut p, &other, None, PageReq::new(None, None))
+            .await
+            .unwrap()
+            .total,
+        0
+    );
+    users::session_create(&mut p, "h1", u, "csrf")
+        .await
+        .unwrap();
+    assert_eq!(
+        users::session_get(&mut p, "h1")
+            .await
+            .unwrap()
+            .unwrap()
+            .user_id,
+        u
+    );
     let later = chrono::Utc::now() + chrono::Duration::minutes(1);
     assert_eq!(users::sessions_delete_idle(&mut p, later).await.unwrap(), 1);
     let since = chrono::Utc::now() - chrono::Duration::minutes(15);
-    users::auth_event(&mut p, "login_failed", "wang", Some(u), None, None).await.unwrap();
-    users::auth_event(&mut p, "login_ok", "wang", Some(u), None, None).await.unwrap();
-    assert_eq!(users::failures_since(&mut p, "wang", since).await.unwrap(), 1);
+    users::auth_event(&mut p, "login_failed", "wang", Some(u), None, None)
+        .await
+        .unwrap();
+    users::auth_event(&mut p, "login_ok", "wang", Some(u), None, None)
+        .await
+        .unwrap();
+    assert_eq!(
+        users::failures_since(&mut p, "wang", since).await.unwrap(),
+        1
+    );
     let u2 = users::get(&mut p, u).await.unwrap().unwrap();
     assert!(u2.must_change_password && !u2.disabled);
     // units
     let unit = units::insert(
         &mut p,
-        &units::UnitFields { name: "南浦物业".into(), unit_type: "property_company".into(), org_id: c, contact_name: None, contact_phone: None, note: None },
+        &units::UnitFields {
+            name: "南浦物业".into(),
+            unit_type: "property_company".into(),
+            org_id: c,
+            contact_name: None,
+            contact_phone: None,
+            note: None,
+        },
     )
     .await
     .unwrap();
-    assert_eq!(units::get(&mut p, unit).await.unwrap().unwrap().org_name, "南浦社区");
-    let n: i64 = p.fetch_one(Sql::new("SELECT COUNT(*) FROM units")).await.unwrap();
+    assert_eq!(
+        units::get(&mut p, unit).await.unwrap().unwrap().org_name,
+        "南浦社区"
+    );
+    let n: i64 = p
+        .fetch_one(Sql::new("SELECT COUNT(*) FROM units"))
+        .await
+        .unwrap();
     assert_eq!(n, 1);
 }

@@ -3,20 +3,20 @@
 //! minutes (held in the database so it holds across instances), forced password change, and a
 //! record of every login, logout, failure and lockout in `auth_events`.
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use axum::extract::FromRequestParts;
-use axum::http::request::Parts;
 use axum::http::HeaderMap;
+use axum::http::request::Parts;
 use chrono::{Duration, Utc};
 use rand::RngCore;
 use roundtable_core::access::{Actor, Grant, Role};
 use roundtable_store::users::{self, User};
-use roundtable_store::{links, Exec};
+use roundtable_store::{Exec, links};
 use sha2::{Digest, Sha256};
 
-use crate::error::AppError;
 use crate::AppState;
+use crate::error::AppError;
 
 pub const SESSION_COOKIE: &str = "rt_session";
 pub const LOCKOUT_THRESHOLD: i64 = 5;
@@ -42,7 +42,11 @@ pub fn hash_password(password: &str) -> Result<String, AppError> {
 }
 
 pub fn verify_password(hash: &str, password: &str) -> bool {
-    PasswordHash::new(hash).is_ok_and(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
+    PasswordHash::new(hash).is_ok_and(|h| {
+        Argon2::default()
+            .verify_password(password.as_bytes(), &h)
+            .is_ok()
+    })
 }
 
 /// Checks the password rule; the error names the field.
@@ -65,7 +69,11 @@ pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 }
 
 pub fn session_cookie(state: &AppState, token: &str) -> String {
-    let secure = if state.config.secure_cookies { "; Secure" } else { "" };
+    let secure = if state.config.secure_cookies {
+        "; Secure"
+    } else {
+        ""
+    };
     format!("{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax{secure}")
 }
 
@@ -80,36 +88,75 @@ pub struct LoggedIn {
 }
 
 /// Checks the credentials and opens a session. Every outcome is recorded.
-pub async fn login(state: &AppState, username: &str, password: &str, ip: Option<&str>) -> Result<LoggedIn, AppError> {
+pub async fn login(
+    state: &AppState,
+    username: &str,
+    password: &str,
+    ip: Option<&str>,
+) -> Result<LoggedIn, AppError> {
     let mut db = state.db.pool();
     let username = username.trim();
     let now = Utc::now();
     let Some(user) = users::by_username(&mut db, username).await? else {
         // Spend the same time as a real check so that timing does not reveal accounts.
         let _ = verify_password(&state.dummy_hash, password);
-        users::auth_event(&mut db, "login_failed", username, None, ip, Some("unknown user")).await?;
+        users::auth_event(
+            &mut db,
+            "login_failed",
+            username,
+            None,
+            ip,
+            Some("unknown user"),
+        )
+        .await?;
         return Err(AppError::BadCredentials);
     };
     if user.disabled {
-        users::auth_event(&mut db, "login_refused", username, Some(user.id), ip, Some("disabled")).await?;
+        users::auth_event(
+            &mut db,
+            "login_refused",
+            username,
+            Some(user.id),
+            ip,
+            Some("disabled"),
+        )
+        .await?;
         return Err(AppError::Locked("账户已停用，请联系管理员".into()));
     }
     if let Some(until) = user.locked_until
         && until > now
     {
-        users::auth_event(&mut db, "login_refused", username, Some(user.id), ip, Some("locked")).await?;
+        users::auth_event(
+            &mut db,
+            "login_refused",
+            username,
+            Some(user.id),
+            ip,
+            Some("locked"),
+        )
+        .await?;
         return Err(AppError::Locked(locked_message(until)));
     }
     if !verify_password(&user.password_hash, password) {
         let mut tx = state.db.begin().await?;
         users::auth_event(&mut tx, "login_failed", username, Some(user.id), ip, None).await?;
         let window_start = now - Duration::minutes(LOCKOUT_WINDOW_MINUTES);
-        let since = user.last_login_at.map_or(window_start, |l| l.max(window_start));
+        let since = user
+            .last_login_at
+            .map_or(window_start, |l| l.max(window_start));
         let failures = users::failures_since(&mut tx, username, since).await?;
         if failures >= LOCKOUT_THRESHOLD {
             let until = now + Duration::minutes(LOCKOUT_MINUTES);
             users::set_locked_until(&mut tx, user.id, Some(until)).await?;
-            users::auth_event(&mut tx, "locked", username, Some(user.id), ip, Some(&format!("{failures} failures"))).await?;
+            users::auth_event(
+                &mut tx,
+                "locked",
+                username,
+                Some(user.id),
+                ip,
+                Some(&format!("{failures} failures")),
+            )
+            .await?;
             tx.commit().await?;
             return Err(AppError::Locked(locked_message(until)));
         }
@@ -127,25 +174,45 @@ pub async fn login(state: &AppState, username: &str, password: &str, ip: Option<
 
 fn locked_message(until: chrono::DateTime<Utc>) -> String {
     let local = until.with_timezone(&crate::render::china());
-    format!("登录失败次数过多，账户已锁定，请于 {} 后再试", local.format("%H:%M"))
+    format!(
+        "登录失败次数过多，账户已锁定，请于 {} 后再试",
+        local.format("%H:%M")
+    )
 }
 
 pub async fn logout(state: &AppState, session: &Session) -> Result<(), AppError> {
     let mut tx = state.db.begin().await?;
     users::session_delete(&mut tx, &session.token_hash).await?;
-    users::auth_event(&mut tx, "logout", &session.user.username, Some(session.user.id), None, None).await?;
+    users::auth_event(
+        &mut tx,
+        "logout",
+        &session.user.username,
+        Some(session.user.id),
+        None,
+        None,
+    )
+    .await?;
     tx.commit().await?;
     Ok(())
 }
 
 /// Changes one's own password; ends the account's other sessions.
-pub async fn change_password(state: &AppState, session: &Session, current: &str, new: &str, confirm: &str) -> Result<(), AppError> {
+pub async fn change_password(
+    state: &AppState,
+    session: &Session,
+    current: &str,
+    new: &str,
+    confirm: &str,
+) -> Result<(), AppError> {
     if !verify_password(&session.user.password_hash, current) {
         return Err(AppError::field("current_password", "当前密码不正确"));
     }
     check_new_password("new_password", new, &session.user.username)?;
     if new != confirm {
-        return Err(AppError::field("confirm_password", "两次输入的新密码不一致"));
+        return Err(AppError::field(
+            "confirm_password",
+            "两次输入的新密码不一致",
+        ));
     }
     if new == current {
         return Err(AppError::field("new_password", "新密码不能与当前密码相同"));
@@ -155,8 +222,22 @@ pub async fn change_password(state: &AppState, session: &Session, current: &str,
     users::set_password(&mut tx, session.user.id, &hash, false).await?;
     users::sessions_delete_for_user(&mut tx, session.user.id).await?;
     // Keep the current session: re-create it under the same token.
-    users::session_create(&mut tx, &session.token_hash, session.user.id, &random_token()).await?;
-    users::auth_event(&mut tx, "password_changed", &session.user.username, Some(session.user.id), None, None).await?;
+    users::session_create(
+        &mut tx,
+        &session.token_hash,
+        session.user.id,
+        &random_token(),
+    )
+    .await?;
+    users::auth_event(
+        &mut tx,
+        "password_changed",
+        &session.user.username,
+        Some(session.user.id),
+        None,
+        None,
+    )
+    .await?;
     tx.commit().await?;
     Ok(())
 }
@@ -171,20 +252,33 @@ pub struct Session {
 
 /// Paths a user who must change the password may still reach.
 fn allowed_before_password_change(path: &str) -> bool {
-    matches!(path, "/account/password" | "/logout" | "/api/v1/auth/password" | "/api/v1/auth/logout" | "/api/v1/auth/me")
+    matches!(
+        path,
+        "/account/password"
+            | "/logout"
+            | "/api/v1/auth/password"
+            | "/api/v1/auth/logout"
+            | "/api/v1/auth/me"
+    )
 }
 
 pub async fn load_session(state: &AppState, headers: &HeaderMap) -> Result<Session, AppError> {
-    let token = cookie(headers, SESSION_COOKIE).filter(|t| !t.is_empty()).ok_or(AppError::Unauthenticated)?;
+    let token = cookie(headers, SESSION_COOKIE)
+        .filter(|t| !t.is_empty())
+        .ok_or(AppError::Unauthenticated)?;
     let token_hash = hash_token(token);
     let mut db = state.db.pool();
-    let row = users::session_get(&mut db, &token_hash).await?.ok_or(AppError::Unauthenticated)?;
+    let row = users::session_get(&mut db, &token_hash)
+        .await?
+        .ok_or(AppError::Unauthenticated)?;
     let now = Utc::now();
     if row.last_seen_at < now - state.config.idle_timeout {
         users::session_delete(&mut db, &token_hash).await?;
         return Err(AppError::Unauthenticated);
     }
-    let user = users::get(&mut db, row.user_id).await?.ok_or(AppError::Unauthenticated)?;
+    let user = users::get(&mut db, row.user_id)
+        .await?
+        .ok_or(AppError::Unauthenticated)?;
     if user.disabled {
         return Err(AppError::Unauthenticated);
     }
@@ -193,31 +287,59 @@ pub async fn load_session(state: &AppState, headers: &HeaderMap) -> Result<Sessi
         users::session_touch(&mut db, &token_hash).await?;
     }
     let actor = actor_for(&mut db, &user).await?;
-    Ok(Session { user, actor, token_hash })
+    Ok(Session {
+        user,
+        actor,
+        token_hash,
+    })
 }
 
 /// The roles of an account as the permission function sees them; a district leader's reach is
 /// the streets linked to them today (R-ORG-2).
 pub async fn actor_for(db: &mut impl Exec, user: &User) -> Result<Actor, AppError> {
     let roles = users::roles(db, user.id).await?;
-    let grants: Vec<Grant> = roles.iter().filter_map(|r| Some(Grant { role: Role::parse(&r.role)?, org_id: r.org_id })).collect();
+    let grants: Vec<Grant> = roles
+        .iter()
+        .filter_map(|r| {
+            Some(Grant {
+                role: Role::parse(&r.role)?,
+                org_id: r.org_id,
+            })
+        })
+        .collect();
     let linked_streets = match user.person_id {
         Some(p) if grants.iter().any(|g| g.role == Role::DistrictLeader) => {
             links::linked_streets(db, p, crate::render::today()).await?
         }
         _ => vec![],
     };
-    Ok(Actor { user_id: user.id, person_id: user.person_id, grants, linked_streets })
+    Ok(Actor {
+        user_id: user.id,
+        person_id: user.person_id,
+        grants,
+        linked_streets,
+    })
 }
 
 impl FromRequestParts<AppState> for Session {
     type Rejection = crate::Rejection;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         // Inside the nested API router `uri` lacks the /api/v1 prefix; the original has it.
-        let uri = parts.extensions.get::<axum::extract::OriginalUri>().map(|o| o.0.clone()).unwrap_or_else(|| parts.uri.clone());
+        let uri = parts
+            .extensions
+            .get::<axum::extract::OriginalUri>()
+            .map(|o| o.0.clone())
+            .unwrap_or_else(|| parts.uri.clone());
         let api = uri.path().starts_with("/api/");
-        let reject = |e: AppError| crate::Rejection { api, error: e, next: uri.to_string() };
+        let reject = |e: AppError| crate::Rejection {
+            api,
+            error: e,
+            next: uri.to_string(),
+        };
         let session = load_session(state, &parts.headers).await.map_err(reject)?;
         if session.user.must_change_password && !allowed_before_password_change(uri.path()) {
             return Err(reject(AppError::PasswordChangeRequired));

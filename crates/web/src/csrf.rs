@@ -22,8 +22,15 @@ pub struct CsrfToken(pub String);
 
 impl<S: Send + Sync> axum::extract::FromRequestParts<S> for CsrfToken {
     type Rejection = std::convert::Infallible;
-    async fn from_request_parts(parts: &mut axum::http::request::Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(parts.extensions.get::<CsrfToken>().cloned().unwrap_or_else(|| CsrfToken(String::new())))
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _: &S,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(parts
+            .extensions
+            .get::<CsrfToken>()
+            .cloned()
+            .unwrap_or_else(|| CsrfToken(String::new())))
     }
 }
 
@@ -31,7 +38,9 @@ pub async fn layer(State(state): State<AppState>, req: Request, next: Next) -> R
     if req.uri().path().starts_with("/api/") {
         return next.run(req).await;
     }
-    let existing = cookie(req.headers(), CSRF_COOKIE).filter(|t| t.len() == 64).map(str::to_string);
+    let existing = cookie(req.headers(), CSRF_COOKIE)
+        .filter(|t| t.len() == 64)
+        .map(str::to_string);
     let is_new = existing.is_none();
     let token = existing.unwrap_or_else(random_token);
     let req = if req.method() == Method::POST {
@@ -46,8 +55,14 @@ pub async fn layer(State(state): State<AppState>, req: Request, next: Next) -> R
     req.extensions_mut().insert(CsrfToken(token.clone()));
     let mut resp = next.run(req).await;
     if is_new {
-        let secure = if state.config.secure_cookies { "; Secure" } else { "" };
-        if let Ok(v) = HeaderValue::from_str(&format!("{CSRF_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict{secure}")) {
+        let secure = if state.config.secure_cookies {
+            "; Secure"
+        } else {
+            ""
+        };
+        if let Ok(v) = HeaderValue::from_str(&format!(
+            "{CSRF_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict{secure}"
+        )) {
             resp.headers_mut().append(header::SET_COOKIE, v);
         }
     }
@@ -55,14 +70,26 @@ pub async fn layer(State(state): State<AppState>, req: Request, next: Next) -> R
 }
 
 fn field(pairs: &[(String, String)]) -> Option<&str> {
-    pairs.iter().find(|(k, _)| k == "_csrf").map(|(_, v)| v.as_str())
+    pairs
+        .iter()
+        .find(|(k, _)| k == "_csrf")
+        .map(|(_, v)| v.as_str())
 }
 
-async fn check(req: Request, token: &str, is_new: bool, limit: usize) -> Result<Request, PageError> {
+async fn check(
+    req: Request,
+    token: &str,
+    is_new: bool,
+    limit: usize,
+) -> Result<Request, PageError> {
     if is_new {
         return Err(PageError(AppError::Csrf));
     }
-    let query: Vec<(String, String)> = req.uri().query().and_then(|q| serde_html_form::from_str(q).ok()).unwrap_or_default();
+    let query: Vec<(String, String)> = req
+        .uri()
+        .query()
+        .and_then(|q| serde_html_form::from_str(q).ok())
+        .unwrap_or_default();
     if field(&query) == Some(token) {
         return Ok(req);
     }
@@ -75,7 +102,9 @@ async fn check(req: Request, token: &str, is_new: bool, limit: usize) -> Result<
         return Err(PageError(AppError::Csrf));
     }
     let (parts, body) = req.into_parts();
-    let bytes = axum::body::to_bytes(body, limit).await.map_err(|_| PageError(AppError::BadRequest("请求内容过大".into())))?;
+    let bytes = axum::body::to_bytes(body, limit)
+        .await
+        .map_err(|_| PageError(AppError::BadRequest("请求内容过大".into())))?;
     let pairs: Vec<(String, String)> = serde_html_form::from_bytes(&bytes).unwrap_or_default();
     if field(&pairs) != Some(token) {
         return Err(PageError(AppError::Csrf));

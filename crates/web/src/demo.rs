@@ -33,8 +33,40 @@ const STREETS: &[(&str, &str)] = &[
 ];
 
 const COMMUNITY_STEMS: &[&str] = &[
-    "滕王阁", "孺子亭", "桃花", "杏花楼", "百花洲", "筷子巷", "醋巷", "洪城", "朝阳", "绳金塔", "系马桩", "铁街", "里洲", "西湖", "丁公", "南站", "金塔",
-    "抚河", "顺化门", "棉花市", "前进", "象山", "子固", "渊明", "翠林", "翘步", "万寿宫", "隆福", "观音亭", "蓼洲", "船山", "洗马池", "苏圃", "嘉禾",
+    "滕王阁",
+    "孺子亭",
+    "桃花",
+    "杏花楼",
+    "百花洲",
+    "筷子巷",
+    "醋巷",
+    "洪城",
+    "朝阳",
+    "绳金塔",
+    "系马桩",
+    "铁街",
+    "里洲",
+    "西湖",
+    "丁公",
+    "南站",
+    "金塔",
+    "抚河",
+    "顺化门",
+    "棉花市",
+    "前进",
+    "象山",
+    "子固",
+    "渊明",
+    "翠林",
+    "翘步",
+    "万寿宫",
+    "隆福",
+    "观音亭",
+    "蓼洲",
+    "船山",
+    "洗马池",
+    "苏圃",
+    "嘉禾",
 ];
 
 const SURNAMES: &str = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤";
@@ -57,13 +89,30 @@ impl Names {
     fn name(&mut self) -> String {
         let s = self.surnames[self.rng.gen_range(0..self.surnames.len())];
         let n = if self.rng.gen_bool(0.7) { 2 } else { 1 };
-        let g: String = (0..n).map(|_| self.given[self.rng.gen_range(0..self.given.len())]).collect();
+        let g: String = (0..n)
+            .map(|_| self.given[self.rng.gen_range(0..self.given.len())])
+            .collect();
         format!("{s}{g}")
     }
 }
 
-fn person(name: String, phone: Option<String>, org_id: i64, kinds: &[&str], title: Option<&str>) -> PersonFields {
-    PersonFields { name, phone, org_id, unit_id: None, title: title.map(str::to_string), deputy_type: None, note: None, kinds: kinds.iter().map(|k| k.to_string()).collect() }
+fn person(
+    name: String,
+    phone: Option<String>,
+    org_id: i64,
+    kinds: &[&str],
+    title: Option<&str>,
+) -> PersonFields {
+    PersonFields {
+        name,
+        phone,
+        org_id,
+        unit_id: None,
+        title: title.map(str::to_string),
+        deputy_type: None,
+        note: None,
+        kinds: kinds.iter().map(|k| k.to_string()).collect(),
+    }
 }
 
 /// Fills an empty database; returns the logins (one per role). Does nothing and returns `None`
@@ -72,7 +121,11 @@ pub async fn seed(db: &Db) -> Result<Option<Vec<DemoLogin>>, AppError> {
     if orgs::count(&mut db.pool()).await? > 0 {
         return Ok(None);
     }
-    let mut names = Names { rng: StdRng::seed_from_u64(20210621), surnames: SURNAMES.chars().collect(), given: GIVEN.chars().collect() };
+    let mut names = Names {
+        rng: StdRng::seed_from_u64(20210621),
+        surnames: SURNAMES.chars().collect(),
+        given: GIVEN.chars().collect(),
+    };
     let mut phone_no = 13_907_910_000_i64;
     let mut phone = move || {
         phone_no += 1;
@@ -80,15 +133,31 @@ pub async fn seed(db: &Db) -> Result<Option<Vec<DemoLogin>>, AppError> {
     };
     let start = NaiveDate::from_ymd_opt(2021, 7, 1).expect("valid date");
     let mut tx = db.begin().await?;
-    let org = |parent_id, kind: &str, name: &str, code: String, sort_order| OrgFields { parent_id, kind: kind.into(), name: name.into(), code, sort_order };
-    let district = orgs::insert(&mut tx, &org(None, "district", "西湖区", "360103".into(), 0), None).await?;
+    let org = |parent_id, kind: &str, name: &str, code: String, sort_order| OrgFields {
+        parent_id,
+        kind: kind.into(),
+        name: name.into(),
+        code,
+        sort_order,
+    };
+    let district = orgs::insert(
+        &mut tx,
+        &org(None, "district", "西湖区", "360103".into(), 0),
+        None,
+    )
+    .await?;
     let dpath = format!("/{district}/");
     let mut streets = Vec::new();
     let mut communities: Vec<(i64, i64)> = Vec::new(); // (street, community)
     let mut stem = 0;
     for (i, (name, kind)) in STREETS.iter().enumerate() {
         let code = format!("360103{:03}", i + 1);
-        let s = orgs::insert(&mut tx, &org(Some(district), kind, name, code.clone(), i as i64), Some(&dpath)).await?;
+        let s = orgs::insert(
+            &mut tx,
+            &org(Some(district), kind, name, code.clone(), i as i64),
+            Some(&dpath),
+        )
+        .await?;
         let spath = format!("{dpath}{s}/");
         streets.push(s);
         let n = 8 + (i % 4);
@@ -97,11 +166,28 @@ pub async fn seed(db: &Db) -> Result<Option<Vec<DemoLogin>>, AppError> {
             let round = stem / COMMUNITY_STEMS.len();
             stem += 1;
             let (cname, ckind) = if *kind == "town" {
-                (format!("{base}{}村", if round > 0 { "新" } else { "" }), "village")
+                (
+                    format!("{base}{}村", if round > 0 { "新" } else { "" }),
+                    "village",
+                )
             } else {
-                (format!("{base}{}社区", if round > 0 { "新村" } else { "" }), "community")
+                (
+                    format!("{base}{}社区", if round > 0 { "新村" } else { "" }),
+                    "community",
+                )
             };
-            let c = orgs::insert(&mut tx, &org(Some(s), ckind, &cname, format!("{code}{:03}", j + 1), j as i64), Some(&spath)).await?;
+            let c = orgs::insert(
+                &mut tx,
+                &org(
+                    Some(s),
+                    ckind,
+                    &cname,
+                    format!("{code}{:03}", j + 1),
+                    j as i64,
+                ),
+                Some(&spath),
+            )
+            .await?;
             communities.push((s, c));
         }
     }
@@ -109,43 +195,172 @@ pub async fn seed(db: &Db) -> Result<Option<Vec<DemoLogin>>, AppError> {
     let mut leader_ids = Vec::new();
     for i in 0..20 {
         let title = if i < 8 { "区委常委" } else { "副区长" };
-        let id = people::insert(&mut tx, &person(names.name(), phone(), district, &["district_leader"], Some(title))).await?;
+        let id = people::insert(
+            &mut tx,
+            &person(
+                names.name(),
+                phone(),
+                district,
+                &["district_leader"],
+                Some(title),
+            ),
+        )
+        .await?;
         leader_ids.push(id);
         let street = streets[i % streets.len()];
-        links::insert(&mut tx, &link(LinkKind::LeaderStreet, Some(id), None, street, None, start)).await?;
+        links::insert(
+            &mut tx,
+            &link(LinkKind::LeaderStreet, Some(id), None, street, None, start),
+        )
+        .await?;
     }
     // Street leaders: one per street, linked to each of its communities; leading groups.
     let mut street_leaders = Vec::new();
     for &s in &streets {
-        let head = people::insert(&mut tx, &person(names.name(), phone(), s, &["street_leader"], Some("党工委书记"))).await?;
-        let deputy = people::insert(&mut tx, &person(names.name(), phone(), s, &["street_leader"], Some("办事处主任"))).await?;
+        let head = people::insert(
+            &mut tx,
+            &person(
+                names.name(),
+                phone(),
+                s,
+                &["street_leader"],
+                Some("党工委书记"),
+            ),
+        )
+        .await?;
+        let deputy = people::insert(
+            &mut tx,
+            &person(
+                names.name(),
+                phone(),
+                s,
+                &["street_leader"],
+                Some("办事处主任"),
+            ),
+        )
+        .await?;
         street_leaders.push((s, head));
-        links::insert(&mut tx, &link(LinkKind::LeadingGroup, Some(head), None, s, Some("head"), start)).await?;
-        links::insert(&mut tx, &link(LinkKind::LeadingGroup, Some(deputy), None, s, Some("deputy_head"), start)).await?;
+        links::insert(
+            &mut tx,
+            &link(
+                LinkKind::LeadingGroup,
+                Some(head),
+                None,
+                s,
+                Some("head"),
+                start,
+            ),
+        )
+        .await?;
+        links::insert(
+            &mut tx,
+            &link(
+                LinkKind::LeadingGroup,
+                Some(deputy),
+                None,
+                s,
+                Some("deputy_head"),
+                start,
+            ),
+        )
+        .await?;
     }
     let unit_types = UnitType::ALL;
     let mut unit_no = 0;
     for (k, &(s, c)) in communities.iter().enumerate() {
-        let head = street_leaders.iter().find(|(st, _)| *st == s).map(|(_, h)| *h);
-        links::insert(&mut tx, &link(LinkKind::StreetLeaderCommunity, head, None, c, None, start)).await?;
-        people::insert(&mut tx, &person(names.name(), phone(), c, &["party_secretary", "community_cadre"], Some("党组织书记"))).await?;
+        let head = street_leaders
+            .iter()
+            .find(|(st, _)| *st == s)
+            .map(|(_, h)| *h);
+        links::insert(
+            &mut tx,
+            &link(LinkKind::StreetLeaderCommunity, head, None, c, None, start),
+        )
+        .await?;
+        people::insert(
+            &mut tx,
+            &person(
+                names.name(),
+                phone(),
+                c,
+                &["party_secretary", "community_cadre"],
+                Some("党组织书记"),
+            ),
+        )
+        .await?;
         for _ in 0..3 {
-            people::insert(&mut tx, &person(names.name(), phone(), c, &["community_cadre"], Some("两委委员"))).await?;
+            people::insert(
+                &mut tx,
+                &person(
+                    names.name(),
+                    phone(),
+                    c,
+                    &["community_cadre"],
+                    Some("两委委员"),
+                ),
+            )
+            .await?;
         }
         for _ in 0..4 {
-            let m = people::insert(&mut tx, &person(names.name(), phone(), c, &["council_member", "resident_representative"], None)).await?;
-            links::insert(&mut tx, &link(LinkKind::CouncilMember, Some(m), None, c, None, start)).await?;
+            let m = people::insert(
+                &mut tx,
+                &person(
+                    names.name(),
+                    phone(),
+                    c,
+                    &["council_member", "resident_representative"],
+                    None,
+                ),
+            )
+            .await?;
+            links::insert(
+                &mut tx,
+                &link(LinkKind::CouncilMember, Some(m), None, c, None, start),
+            )
+            .await?;
         }
-        people::insert(&mut tx, &person(names.name(), phone(), c, &["building_head"], None)).await?;
+        people::insert(
+            &mut tx,
+            &person(names.name(), phone(), c, &["building_head"], None),
+        )
+        .await?;
         // Two units per community, cycling through every type.
         for _ in 0..2 {
             let t = unit_types[unit_no % unit_types.len()];
             unit_no += 1;
-            let uname = format!("{}{}{}", t.label().trim_end_matches("单位"), unit_no, if t == UnitType::PropertyCompany { "号物业服务有限公司" } else { "号" });
-            let org_id = if t == UnitType::DistrictDepartment { district } else { c };
-            let u = units::insert(&mut tx, &UnitFields { name: uname, unit_type: t.code().into(), org_id, contact_name: Some(names.name()), contact_phone: phone(), note: None }).await?;
+            let uname = format!(
+                "{}{}{}",
+                t.label().trim_end_matches("单位"),
+                unit_no,
+                if t == UnitType::PropertyCompany {
+                    "号物业服务有限公司"
+                } else {
+                    "号"
+                }
+            );
+            let org_id = if t == UnitType::DistrictDepartment {
+                district
+            } else {
+                c
+            };
+            let u = units::insert(
+                &mut tx,
+                &UnitFields {
+                    name: uname,
+                    unit_type: t.code().into(),
+                    org_id,
+                    contact_name: Some(names.name()),
+                    contact_phone: phone(),
+                    note: None,
+                },
+            )
+            .await?;
             if matches!(t, UnitType::AssistanceUnit | UnitType::CoBuildingUnit) {
-                let kind = if t == UnitType::AssistanceUnit { LinkKind::UnitAssist } else { LinkKind::UnitCoBuild };
+                let kind = if t == UnitType::AssistanceUnit {
+                    LinkKind::UnitAssist
+                } else {
+                    LinkKind::UnitCoBuild
+                };
                 links::insert(&mut tx, &link(kind, None, Some(u), c, None, start)).await?;
             }
         }
@@ -158,22 +373,68 @@ pub async fn seed(db: &Db) -> Result<Option<Vec<DemoLogin>>, AppError> {
     // 5,000 in-service party members registered with communities.
     for i in 0..5000 {
         let (_, c) = communities[i % communities.len()];
-        people::insert(&mut tx, &person(names.name(), phone(), c, &["party_member"], None)).await?;
+        people::insert(
+            &mut tx,
+            &person(names.name(), phone(), c, &["party_member"], None),
+        )
+        .await?;
     }
     // One account per role.
     let (first_street, first_community) = communities[0];
     let first_leader = leader_ids[0];
-    let first_street_of_leader = streets[0];
-    let _ = first_street_of_leader;
-    let roles: Vec<(&'static str, &str, &str, Option<i64>, Option<i64>)> = vec![
+    // (label, username, role, node, person)
+    type DemoAccount = (
+        &'static str,
+        &'static str,
+        &'static str,
+        Option<i64>,
+        Option<i64>,
+    );
+    let roles: Vec<DemoAccount> = vec![
         ("系统管理员", "admin", "system_admin", None, None),
         ("区级管理员", "zzb", "district_admin", Some(district), None),
-        ("区级领导", "leader", "district_leader", Some(district), Some(first_leader)),
-        ("街道(镇)管理员", "street", "street_admin", Some(first_street), None),
-        ("社区(村)书记", "secretary", "community_secretary", Some(first_community), None),
-        ("社区工作人员", "staff", "community_staff", Some(first_community), None),
-        ("民情理事会成员", "council", "council_member", Some(first_community), None),
-        ("在职党员", "member", "party_member", Some(first_community), None),
+        (
+            "区级领导",
+            "leader",
+            "district_leader",
+            Some(district),
+            Some(first_leader),
+        ),
+        (
+            "街道(镇)管理员",
+            "street",
+            "street_admin",
+            Some(first_street),
+            None,
+        ),
+        (
+            "社区(村)书记",
+            "secretary",
+            "community_secretary",
+            Some(first_community),
+            None,
+        ),
+        (
+            "社区工作人员",
+            "staff",
+            "community_staff",
+            Some(first_community),
+            None,
+        ),
+        (
+            "民情理事会成员",
+            "council",
+            "council_member",
+            Some(first_community),
+            None,
+        ),
+        (
+            "在职党员",
+            "member",
+            "party_member",
+            Some(first_community),
+            None,
+        ),
     ];
     let member_person: Option<i64> = tx
         .fetch_optional(roundtable_store::Sql::with(
@@ -184,15 +445,47 @@ pub async fn seed(db: &Db) -> Result<Option<Vec<DemoLogin>>, AppError> {
     let mut logins = Vec::new();
     for (label, username, role, org_id, person_id) in roles {
         let password = generate_password();
-        let person_id = if role == "party_member" { member_person } else { person_id };
-        let id = users::insert(&mut tx, username, &hash_password(&password)?, label, person_id, false).await?;
+        let person_id = if role == "party_member" {
+            member_person
+        } else {
+            person_id
+        };
+        let id = users::insert(
+            &mut tx,
+            username,
+            &hash_password(&password)?,
+            label,
+            person_id,
+            false,
+        )
+        .await?;
         users::add_role(&mut tx, id, role, org_id).await?;
-        logins.push(DemoLogin { role: label, username: username.into(), password });
+        logins.push(DemoLogin {
+            role: label,
+            username: username.into(),
+            password,
+        });
     }
     tx.commit().await?;
     Ok(Some(logins))
 }
 
-fn link(kind: LinkKind, person_id: Option<i64>, unit_id: Option<i64>, org_id: i64, role: Option<&str>, start: NaiveDate) -> LinkFields {
-    LinkFields { kind: kind.code().into(), person_id, unit_id, org_id, group_role: role.map(str::to_string), start_date: start, end_date: None, note: None }
+fn link(
+    kind: LinkKind,
+    person_id: Option<i64>,
+    unit_id: Option<i64>,
+    org_id: i64,
+    role: Option<&str>,
+    start: NaiveDate,
+) -> LinkFields {
+    LinkFields {
+        kind: kind.code().into(),
+        person_id,
+        unit_id,
+        org_id,
+        group_role: role.map(str::to_string),
+        start_date: start,
+        end_date: None,
+        note: None,
+    }
 }

@@ -40,7 +40,9 @@ impl AppError {
     pub fn status(&self) -> StatusCode {
         match self {
             AppError::Unauthenticated | AppError::BadCredentials => StatusCode::UNAUTHORIZED,
-            AppError::PasswordChangeRequired | AppError::Forbidden | AppError::Csrf => StatusCode::FORBIDDEN,
+            AppError::PasswordChangeRequired | AppError::Forbidden | AppError::Csrf => {
+                StatusCode::FORBIDDEN
+            }
             AppError::NotFound => StatusCode::NOT_FOUND,
             AppError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
@@ -115,7 +117,11 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let e = self.0;
         let body = ErrorEnvelope {
-            error: ErrorBody { code: e.code().to_string(), message: e.to_string(), fields: e.fields().cloned() },
+            error: ErrorBody {
+                code: e.code().to_string(),
+                message: e.to_string(),
+                fields: e.fields().cloned(),
+            },
         };
         (e.status(), axum::Json(body)).into_response()
     }

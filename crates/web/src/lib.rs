@@ -34,7 +34,12 @@ pub struct WebConfig {
 
 impl Default for WebConfig {
     fn default() -> Self {
-        WebConfig { secure_cookies: false, template_dir: None, idle_timeout: chrono::Duration::minutes(30), body_limit: 20 * 1024 * 1024 }
+        WebConfig {
+            secure_cookies: false,
+            template_dir: None,
+            idle_timeout: chrono::Duration::minutes(30),
+            body_limit: 20 * 1024 * 1024,
+        }
     }
 }
 
@@ -51,7 +56,12 @@ impl AppState {
     pub fn new(db: Db, config: WebConfig) -> Result<Self, AppError> {
         let templates = Arc::new(render::Templates::new(config.template_dir.clone()));
         let dummy_hash = Arc::new(auth::hash_password(&auth::random_token())?);
-        Ok(AppState { db, config: Arc::new(config), templates, dummy_hash })
+        Ok(AppState {
+            db,
+            config: Arc::new(config),
+            templates,
+            dummy_hash,
+        })
     }
 }
 
@@ -70,7 +80,8 @@ impl IntoResponse for Rejection {
         }
         match self.error {
             AppError::Unauthenticated => {
-                let next: String = serde_html_form::to_string([("next", self.next.as_str())]).unwrap_or_default();
+                let next: String =
+                    serde_html_form::to_string([("next", self.next.as_str())]).unwrap_or_default();
                 Redirect::to(&format!("/login?{next}")).into_response()
             }
             AppError::PasswordChangeRequired => Redirect::to("/account/password").into_response(),
@@ -100,7 +111,10 @@ impl IntoResponse for PageError {
     fn into_response(self) -> Response {
         let status = self.0.status();
         let mut r = status.into_response();
-        r.extensions_mut().insert(ErrorPage { status, message: self.0.to_string() });
+        r.extensions_mut().insert(ErrorPage {
+            status,
+            message: self.0.to_string(),
+        });
         r
     }
 }
@@ -135,13 +149,20 @@ pub fn router(state: AppState) -> Router {
 async fn readyz(axum::extract::State(state): axum::extract::State<AppState>) -> Response {
     match state.db.ping().await {
         Ok(()) => (StatusCode::OK, "ready").into_response(),
-        Err(e) => (StatusCode::SERVICE_UNAVAILABLE, format!("database unreachable: {e}")).into_response(),
+        Err(e) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("database unreachable: {e}"),
+        )
+            .into_response(),
     }
 }
 
 async fn static_css() -> Response {
     (
-        [(header::CONTENT_TYPE, "text/css; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=3600")],
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
         include_str!("../static/app.css"),
     )
         .into_response()
@@ -150,7 +171,9 @@ async fn static_css() -> Response {
 /// Serves until SIGTERM or Ctrl-C, then finishes the requests in flight.
 pub async fn serve(state: AppState, listener: tokio::net::TcpListener) -> std::io::Result<()> {
     let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
-    axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await
 }
 
 async fn shutdown_signal() {

@@ -58,17 +58,32 @@ impl Templates {
             if let Some(dir) = &override_dir {
                 let path = dir.join(name);
                 if path.is_file() {
-                    return std::fs::read_to_string(&path)
-                        .map(Some)
-                        .map_err(|e| minijinja::Error::new(minijinja::ErrorKind::InvalidOperation, format!("{}: {e}", path.display())));
+                    return std::fs::read_to_string(&path).map(Some).map_err(|e| {
+                        minijinja::Error::new(
+                            minijinja::ErrorKind::InvalidOperation,
+                            format!("{}: {e}", path.display()),
+                        )
+                    });
                 }
             }
-            Ok(TEMPLATES.iter().find(|(n, _)| *n == name).map(|(_, s)| s.to_string()))
+            Ok(TEMPLATES
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, s)| s.to_string()))
         });
         env.add_filter("label", label);
-        env.add_filter("mask", |s: Option<String>| s.map(|s| roundtable_core::privacy::mask_phone(&s)).unwrap_or_default());
+        env.add_filter("mask", |s: Option<String>| {
+            s.map(|s| roundtable_core::privacy::mask_phone(&s))
+                .unwrap_or_default()
+        });
         env.add_filter("dt", |s: String| {
-            s.parse::<DateTime<Utc>>().map(|d| d.with_timezone(&china()).format("%Y-%m-%d %H:%M").to_string()).unwrap_or(s)
+            s.parse::<DateTime<Utc>>()
+                .map(|d| {
+                    d.with_timezone(&china())
+                        .format("%Y-%m-%d %H:%M")
+                        .to_string()
+                })
+                .unwrap_or(s)
         });
         Templates { env }
     }
@@ -81,7 +96,9 @@ impl Templates {
 /// `{{ code | label("org_kind") }}`: the Chinese name of a stored code.
 fn label(code: Option<String>, set: &str) -> String {
     use roundtable_core::{access, links, org, people};
-    let Some(code) = code else { return String::new() };
+    let Some(code) = code else {
+        return String::new();
+    };
     let l = match set {
         "org_kind" => org::OrgKind::parse(&code).map(|v| v.label()),
         "unit_type" => org::UnitType::parse(&code).map(|v| v.label()),
@@ -96,8 +113,14 @@ fn label(code: Option<String>, set: &str) -> String {
 }
 
 /// `[{code, label}]` of a domain enum, for select boxes.
-pub fn options<T: Copy>(all: &[T], code: fn(T) -> &'static str, label: fn(T) -> &'static str) -> Vec<Value> {
-    all.iter().map(|v| minijinja::context! { code => code(*v), label => label(*v) }).collect()
+pub fn options<T: Copy>(
+    all: &[T],
+    code: fn(T) -> &'static str,
+    label: fn(T) -> &'static str,
+) -> Vec<Value> {
+    all.iter()
+        .map(|v| minijinja::context! { code => code(*v), label => label(*v) })
+        .collect()
 }
 
 /// What every page knows: who is signed in, what the menu offers, the CSRF token.
@@ -122,17 +145,34 @@ pub fn base(session: Option<&Session>, csrf: &str) -> Value {
 }
 
 /// Renders a page. A template error is logged and shown as a plain 500 page (a bug, never input).
-pub fn page(state: &crate::AppState, name: &str, session: Option<&Session>, csrf: &str, ctx: Value) -> Response {
+pub fn page(
+    state: &crate::AppState,
+    name: &str,
+    session: Option<&Session>,
+    csrf: &str,
+    ctx: Value,
+) -> Response {
     page_with_status(state, StatusCode::OK, name, session, csrf, ctx)
 }
 
-pub fn page_with_status(state: &crate::AppState, status: StatusCode, name: &str, session: Option<&Session>, csrf: &str, ctx: Value) -> Response {
+pub fn page_with_status(
+    state: &crate::AppState,
+    status: StatusCode,
+    name: &str,
+    session: Option<&Session>,
+    csrf: &str,
+    ctx: Value,
+) -> Response {
     let ctx = minijinja::context! { ..ctx, ..base(session, csrf) };
     match state.templates.render(name, ctx) {
         Ok(html) => (status, Html(html)).into_response(),
         Err(e) => {
             tracing::error!(template = name, error = %e, "template error");
-            (StatusCode::INTERNAL_SERVER_ERROR, Html("<h1>页面渲染失败</h1>".to_string())).into_response()
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                Html("<h1>页面渲染失败</h1>".to_string()),
+            )
+                .into_response()
         }
     }
 }

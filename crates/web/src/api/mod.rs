@@ -15,6 +15,7 @@ use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::AppState;
 use crate::auth::{self, Session};
 use crate::error::{ApiError, AppError, ErrorEnvelope};
 use crate::services::links::LinkInput;
@@ -23,10 +24,12 @@ use crate::services::people::PersonInput;
 use crate::services::units::UnitInput;
 use crate::services::users::{CreatedUser, RoleInput, UserDetail, UserInput};
 use crate::services::{self, links, orgs, people, units, users};
-use crate::AppState;
 
 #[derive(OpenApi)]
-#[openapi(info(title = "Roundtable 圆桌 API", version = "1"), components(schemas(ErrorEnvelope)))]
+#[openapi(
+    info(title = "Roundtable 圆桌 API", version = "1"),
+    components(schemas(ErrorEnvelope))
+)]
 struct ApiDoc;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -77,7 +80,10 @@ impl<T: serde::de::DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         match Json::<T>::from_request(req, state).await {
             Ok(Json(v)) => Ok(ApiJson(v)),
-            Err(e) => Err(ApiError(AppError::BadRequest(format!("请求体不是有效的JSON或字段类型不符：{}", e.body_text())))),
+            Err(e) => Err(ApiError(AppError::BadRequest(format!(
+                "请求体不是有效的JSON或字段类型不符：{}",
+                e.body_text()
+            )))),
         }
     }
 }
@@ -100,11 +106,22 @@ struct Me {
 /// Starts a session (cookie `rt_session`) for an API client.
 #[utoipa::path(post, path = "/auth/login", tag = "auth", request_body = LoginBody,
     responses((status = 200, body = Me), (status = 401, body = ErrorEnvelope), (status = 423, body = ErrorEnvelope)))]
-async fn login(State(state): State<AppState>, headers: HeaderMap, ApiJson(b): ApiJson<LoginBody>) -> Result<Response, ApiError> {
-    let ip = headers.get("x-forwarded-for").and_then(|v| v.to_str().ok()).map(str::to_string);
+async fn login(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ApiJson(b): ApiJson<LoginBody>,
+) -> Result<Response, ApiError> {
+    let ip = headers
+        .get("x-forwarded-for")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
     let done = auth::login(&state, &b.username, &b.password, ip.as_deref()).await?;
     let grants = roundtable_store::users::roles(&mut state.db.pool(), done.user.id).await?;
-    let mut r = Json(Me { user: done.user, grants }).into_response();
+    let mut r = Json(Me {
+        user: done.user,
+        grants,
+    })
+    .into_response();
     if let Ok(v) = auth::session_cookie(&state, &done.token).parse() {
         r.headers_mut().append(header::SET_COOKIE, v);
     }
@@ -120,7 +137,10 @@ async fn logout(State(state): State<AppState>, session: Session) -> Result<Statu
 #[utoipa::path(get, path = "/auth/me", tag = "auth", responses((status = 200, body = Me), (status = 401, body = ErrorEnvelope)))]
 async fn me(State(state): State<AppState>, session: Session) -> ApiResult<Me> {
     let grants = roundtable_store::users::roles(&mut state.db.pool(), session.user.id).await?;
-    Ok(Json(Me { user: session.user, grants }))
+    Ok(Json(Me {
+        user: session.user,
+        grants,
+    }))
 }
 
 #[derive(serde::Deserialize, utoipa::ToSchema)]
@@ -130,8 +150,19 @@ struct PasswordBody {
 }
 
 #[utoipa::path(post, path = "/auth/password", tag = "auth", request_body = PasswordBody, responses((status = 204), (status = 422, body = ErrorEnvelope)))]
-async fn change_password(State(state): State<AppState>, session: Session, ApiJson(b): ApiJson<PasswordBody>) -> Result<StatusCode, ApiError> {
-    auth::change_password(&state, &session, &b.current_password, &b.new_password, &b.new_password).await?;
+async fn change_password(
+    State(state): State<AppState>,
+    session: Session,
+    ApiJson(b): ApiJson<PasswordBody>,
+) -> Result<StatusCode, ApiError> {
+    auth::change_password(
+        &state,
+        &session,
+        &b.current_password,
+        &b.new_password,
+        &b.new_password,
+    )
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -139,21 +170,39 @@ async fn change_password(State(state): State<AppState>, session: Session, ApiJso
 
 #[utoipa::path(get, path = "/orgs", tag = "organisation", responses((status = 200, body = Vec<OrgNode>)))]
 async fn org_tree(State(state): State<AppState>, session: Session) -> ApiResult<Vec<OrgNode>> {
-    Ok(Json(orgs::as_tree(orgs::visible(&state.db, &session.actor).await?)))
+    Ok(Json(orgs::as_tree(
+        orgs::visible(&state.db, &session.actor).await?,
+    )))
 }
 
 #[utoipa::path(post, path = "/orgs", tag = "organisation", request_body = OrgInput, responses((status = 201, body = Org), (status = 422, body = ErrorEnvelope)))]
-async fn org_create(State(state): State<AppState>, session: Session, ApiJson(b): ApiJson<OrgInput>) -> Result<(StatusCode, Json<Org>), ApiError> {
-    Ok((StatusCode::CREATED, Json(orgs::create(&state.db, &session.actor, &b).await?)))
+async fn org_create(
+    State(state): State<AppState>,
+    session: Session,
+    ApiJson(b): ApiJson<OrgInput>,
+) -> Result<(StatusCode, Json<Org>), ApiError> {
+    Ok((
+        StatusCode::CREATED,
+        Json(orgs::create(&state.db, &session.actor, &b).await?),
+    ))
 }
 
 #[utoipa::path(get, path = "/orgs/{id}", tag = "organisation", params(("id" = i64, Path)), responses((status = 200, body = Org), (status = 404, body = ErrorEnvelope)))]
-async fn org_get(State(state): State<AppState>, session: Session, Path(id): Path<i64>) -> ApiResult<Org> {
+async fn org_get(
+    State(state): State<AppState>,
+    session: Session,
+    Path(id): Path<i64>,
+) -> ApiResult<Org> {
     Ok(Json(orgs::get(&state.db, &session.actor, id).await?))
 }
 
 #[utoipa::path(put, path = "/orgs/{id}", tag = "organisation", params(("id" = i64, Path)), request_body = OrgInput, responses((status = 200, body = Org), (status = 422, body = ErrorEnvelope)))]
-async fn org_update(State(state): State<AppState>, session: Session, Path(id): Path<i64>, ApiJson(b): ApiJson<OrgInput>) -> ApiResult<Org> {
+async fn org_update(
+    State(state): State<AppState>,
+    session: Session,
+    Path(id): Path<i64>,
+    ApiJson(b): ApiJson<OrgInput>,
+) -> ApiResult<Org> {
     Ok(Json(orgs::update(&state.db, &session.actor, id, &b).await?))
 }
 
@@ -165,12 +214,21 @@ struct DateParam {
 
 /// R-ORG-2: who was linked to the node on a date.
 #[utoipa::path(get, path = "/orgs/{id}/links", tag = "organisation", params(("id" = i64, Path), DateParam), responses((status = 200, body = Vec<Link>)))]
-async fn org_links(State(state): State<AppState>, session: Session, Path(id): Path<i64>, Query(q): Query<DateParam>) -> ApiResult<Vec<Link>> {
+async fn org_links(
+    State(state): State<AppState>,
+    session: Session,
+    Path(id): Path<i64>,
+    Query(q): Query<DateParam>,
+) -> ApiResult<Vec<Link>> {
     let mut errors = roundtable_core::FieldErrors::new();
-    let date = roundtable_core::validate::optional_date(&mut errors, "date", "日期", q.date.as_deref()).unwrap_or_else(crate::render::today);
+    let date =
+        roundtable_core::validate::optional_date(&mut errors, "date", "日期", q.date.as_deref())
+            .unwrap_or_else(crate::render::today);
     errors.into_result().map_err(AppError::Validation)?;
     orgs::get(&state.db, &session.actor, id).await?;
-    Ok(Json(links::linked_on(&state.db, &session.actor, id, date).await?))
+    Ok(Json(
+        links::linked_on(&state.db, &session.actor, id, date).await?,
+    ))
 }
 
 // ---- lists
@@ -192,35 +250,92 @@ struct ListParams {
 }
 
 #[utoipa::path(get, path = "/units", tag = "units", params(ListParams), responses((status = 200, body = Paged<Unit>)))]
-async fn unit_list(State(state): State<AppState>, session: Session, Query(q): Query<ListParams>) -> ApiResult<Paged<Unit>> {
-    let f = UnitFilter { q: q.q, unit_type: q.kind, org_id: q.org_id };
-    Ok(Json(units::list(&state.db, &session.actor, &f, PageReq::new(q.page, q.per_page)).await?))
+async fn unit_list(
+    State(state): State<AppState>,
+    session: Session,
+    Query(q): Query<ListParams>,
+) -> ApiResult<Paged<Unit>> {
+    let f = UnitFilter {
+        q: q.q,
+        unit_type: q.kind,
+        org_id: q.org_id,
+    };
+    Ok(Json(
+        units::list(
+            &state.db,
+            &session.actor,
+            &f,
+            PageReq::new(q.page, q.per_page),
+        )
+        .await?,
+    ))
 }
 
 #[utoipa::path(post, path = "/units", tag = "units", request_body = UnitInput, responses((status = 201, body = Unit), (status = 422, body = ErrorEnvelope)))]
-async fn unit_create(State(state): State<AppState>, session: Session, ApiJson(b): ApiJson<UnitInput>) -> Result<(StatusCode, Json<Unit>), ApiError> {
-    Ok((StatusCode::CREATED, Json(units::create(&state.db, &session.actor, &b).await?)))
+async fn unit_create(
+    State(state): State<AppState>,
+    session: Session,
+    ApiJson(b): ApiJson<UnitInput>,
+) -> Result<(StatusCode, Json<Unit>), ApiError> {
+    Ok((
+        StatusCode::CREATED,
+        Json(units::create(&state.db, &session.actor, &b).await?),
+    ))
 }
 
 #[utoipa::path(get, path = "/units/{id}", tag = "units", params(("id" = i64, Path)), responses((status = 200, body = Unit)))]
-async fn unit_get(State(state): State<AppState>, session: Session, Path(id): Path<i64>) -> ApiResult<Unit> {
+async fn unit_get(
+    State(state): State<AppState>,
+    session: Session,
+    Path(id): Path<i64>,
+) -> ApiResult<Unit> {
     Ok(Json(units::get(&state.db, &session.actor, id).await?))
 }
 
 #[utoipa::path(put, path = "/units/{id}", tag = "units", params(("id" = i64, Path)), request_body = UnitInput, responses((status = 200, body = Unit)))]
-async fn unit_update(State(state): State<AppState>, session: Session, Path(id): Path<i64>, ApiJson(b): ApiJson<UnitInput>) -> ApiResult<Unit> {
-    Ok(Json(units::update(&state.db, &session.actor, id, &b).await?))
+async fn unit_update(
+    State(state): State<AppState>,
+    session: Session,
+    Path(id): Path<i64>,
+    ApiJson(b): ApiJson<UnitInput>,
+) -> ApiResult<Unit> {
+    Ok(Json(
+        units::update(&state.db, &session.actor, id, &b).await?,
+    ))
 }
 
 #[utoipa::path(get, path = "/people", tag = "people", params(ListParams), responses((status = 200, body = Paged<Person>)))]
-async fn person_list(State(state): State<AppState>, session: Session, Query(q): Query<ListParams>) -> ApiResult<Paged<Person>> {
-    let f = PersonFilter { q: q.q, kind: q.kind, org_id: q.org_id };
-    Ok(Json(people::list(&state.db, &session.actor, &f, PageReq::new(q.page, q.per_page)).await?))
+async fn person_list(
+    State(state): State<AppState>,
+    session: Session,
+    Query(q): Query<ListParams>,
+) -> ApiResult<Paged<Person>> {
+    let f = PersonFilter {
+        q: q.q,
+        kind: q.kind,
+        org_id: q.org_id,
+    };
+    Ok(Json(
+        people::list(
+            &state.db,
+            &session.actor,
+            &f,
+            PageReq::new(q.page, q.per_page),
+        )
+        .await?,
+    ))
 }
 
 #[utoipa::path(post, path = "/people", tag = "people", request_body = PersonInput, responses((status = 201, body = Person), (status = 422, body = ErrorEnvelope)))]
-async fn person_create(State(state): State<AppState>, session: Session, ApiJson(b): ApiJson<PersonInput>) -> Result<(StatusCode, Json<Person>), ApiError> {
-    Ok((StatusCode::CREATED, Json(people::create(&state.db, &session.actor, &b).await?)))
+async fn person_create(
+    State(state): State<AppState>,
+    session: Session,
+    ApiJson(b): ApiJson<PersonInput>,
+) -> Result<(StatusCode, Json<Person>), ApiError> {
+    Ok((
+        StatusCode::CREATED,
+        Json(people::create(&state.db, &session.actor, &b).await?),
+    ))
 }
 
 #[derive(serde::Deserialize, utoipa::IntoParams)]
@@ -230,13 +345,33 @@ struct RevealParam {
 }
 
 #[utoipa::path(get, path = "/people/{id}", tag = "people", params(("id" = i64, Path), RevealParam), responses((status = 200, body = Person)))]
-async fn person_get(State(state): State<AppState>, session: Session, Path(id): Path<i64>, Query(q): Query<RevealParam>) -> ApiResult<Person> {
-    Ok(Json(people::get(&state.db, &session.actor, id, q.reveal.as_deref() == Some("phone")).await?))
+async fn person_get(
+    State(state): State<AppState>,
+    session: Session,
+    Path(id): Path<i64>,
+    Query(q): Query<RevealParam>,
+) -> ApiResult<Person> {
+    Ok(Json(
+        people::get(
+            &state.db,
+            &session.actor,
+            id,
+            q.reveal.as_deref() == Some("phone"),
+        )
+        .await?,
+    ))
 }
 
 #[utoipa::path(put, path = "/people/{id}", tag = "people", params(("id" = i64, Path)), request_body = PersonInput, responses((status = 200, body = Person)))]
-async fn person_update(State(state): State<AppState>, session: Session, Path(id): Path<i64>, ApiJson(b): ApiJson<PersonInput>) -> ApiResult<Person> {
-    Ok(Json(people::update(&state.db, &session.actor, id, &b).await?))
+async fn person_update(
+    State(state): State<AppState>,
+    session: Session,
+    Path(id): Path<i64>,
+    ApiJson(b): ApiJson<PersonInput>,
+) -> ApiResult<Person> {
+    Ok(Json(
+        people::update(&state.db, &session.actor, id, &b).await?,
+    ))
 }
 
 // ---- links
@@ -256,27 +391,57 @@ struct LinkParams {
 }
 
 #[utoipa::path(get, path = "/links", tag = "links", params(LinkParams), responses((status = 200, body = Vec<Link>)))]
-async fn link_list(State(state): State<AppState>, session: Session, Query(q): Query<LinkParams>) -> ApiResult<Vec<Link>> {
+async fn link_list(
+    State(state): State<AppState>,
+    session: Session,
+    Query(q): Query<LinkParams>,
+) -> ApiResult<Vec<Link>> {
     let mut errors = roundtable_core::FieldErrors::new();
-    let valid_on = roundtable_core::validate::optional_date(&mut errors, "date", "日期", q.date.as_deref());
+    let valid_on =
+        roundtable_core::validate::optional_date(&mut errors, "date", "日期", q.date.as_deref());
     errors.into_result().map_err(AppError::Validation)?;
-    let f = LinkFilter { org_id: q.org_id, subtree: false, person_id: q.person_id, unit_id: q.unit_id, kind: q.kind, valid_on };
+    let f = LinkFilter {
+        org_id: q.org_id,
+        subtree: false,
+        person_id: q.person_id,
+        unit_id: q.unit_id,
+        kind: q.kind,
+        valid_on,
+    };
     Ok(Json(links::list(&state.db, &session.actor, &f).await?))
 }
 
 #[utoipa::path(post, path = "/links", tag = "links", request_body = LinkInput, responses((status = 201, body = Link), (status = 422, body = ErrorEnvelope)))]
-async fn link_create(State(state): State<AppState>, session: Session, ApiJson(b): ApiJson<LinkInput>) -> Result<(StatusCode, Json<Link>), ApiError> {
-    Ok((StatusCode::CREATED, Json(links::create(&state.db, &session.actor, &b).await?)))
+async fn link_create(
+    State(state): State<AppState>,
+    session: Session,
+    ApiJson(b): ApiJson<LinkInput>,
+) -> Result<(StatusCode, Json<Link>), ApiError> {
+    Ok((
+        StatusCode::CREATED,
+        Json(links::create(&state.db, &session.actor, &b).await?),
+    ))
 }
 
 #[utoipa::path(get, path = "/links/{id}", tag = "links", params(("id" = i64, Path)), responses((status = 200, body = Link)))]
-async fn link_get(State(state): State<AppState>, session: Session, Path(id): Path<i64>) -> ApiResult<Link> {
+async fn link_get(
+    State(state): State<AppState>,
+    session: Session,
+    Path(id): Path<i64>,
+) -> ApiResult<Link> {
     Ok(Json(links::get(&state.db, &session.actor, id).await?))
 }
 
 #[utoipa::path(put, path = "/links/{id}", tag = "links", params(("id" = i64, Path)), request_body = LinkInput, responses((status = 200, body = Link)))]
-async fn link_update(State(state): State<AppState>, session: Session, Path(id): Path<i64>, ApiJson(b): ApiJson<LinkInput>) -> ApiResult<Link> {
-    Ok(Json(links::update(&state.db, &session.actor, id, &b).await?))
+async fn link_update(
+    State(state): State<AppState>,
+    session: Session,
+    Path(id): Path<i64>,
+    ApiJson(b): ApiJson<LinkInput>,
+) -> ApiResult<Link> {
+    Ok(Json(
+        links::update(&state.db, &session.actor, id, &b).await?,
+    ))
 }
 
 #[derive(serde::Deserialize, utoipa::ToSchema, Default)]
@@ -287,45 +452,100 @@ struct EndBody {
 }
 
 #[utoipa::path(post, path = "/links/{id}/end", tag = "links", params(("id" = i64, Path)), request_body = EndBody, responses((status = 200, body = Link)))]
-async fn link_end(State(state): State<AppState>, session: Session, Path(id): Path<i64>, ApiJson(b): ApiJson<EndBody>) -> ApiResult<Link> {
-    Ok(Json(links::end(&state.db, &session.actor, id, b.end_date.as_deref()).await?))
+async fn link_end(
+    State(state): State<AppState>,
+    session: Session,
+    Path(id): Path<i64>,
+    ApiJson(b): ApiJson<EndBody>,
+) -> ApiResult<Link> {
+    Ok(Json(
+        links::end(&state.db, &session.actor, id, b.end_date.as_deref()).await?,
+    ))
 }
 
 // ---- accounts
 
 #[utoipa::path(get, path = "/users", tag = "accounts", params(ListParams), responses((status = 200, body = Paged<User>)))]
-async fn user_list(State(state): State<AppState>, session: Session, Query(q): Query<ListParams>) -> ApiResult<Paged<User>> {
-    Ok(Json(users::list(&state.db, &session.actor, q.q.as_deref(), PageReq::new(q.page, q.per_page)).await?))
+async fn user_list(
+    State(state): State<AppState>,
+    session: Session,
+    Query(q): Query<ListParams>,
+) -> ApiResult<Paged<User>> {
+    Ok(Json(
+        users::list(
+            &state.db,
+            &session.actor,
+            q.q.as_deref(),
+            PageReq::new(q.page, q.per_page),
+        )
+        .await?,
+    ))
 }
 
 #[utoipa::path(post, path = "/users", tag = "accounts", request_body = UserInput, responses((status = 201, body = CreatedUser), (status = 422, body = ErrorEnvelope)))]
-async fn user_create(State(state): State<AppState>, session: Session, ApiJson(b): ApiJson<UserInput>) -> Result<(StatusCode, Json<CreatedUser>), ApiError> {
-    Ok((StatusCode::CREATED, Json(users::create(&state.db, &session.actor, &b).await?)))
+async fn user_create(
+    State(state): State<AppState>,
+    session: Session,
+    ApiJson(b): ApiJson<UserInput>,
+) -> Result<(StatusCode, Json<CreatedUser>), ApiError> {
+    Ok((
+        StatusCode::CREATED,
+        Json(users::create(&state.db, &session.actor, &b).await?),
+    ))
 }
 
 #[utoipa::path(get, path = "/users/{id}", tag = "accounts", params(("id" = i64, Path)), responses((status = 200, body = UserDetail)))]
-async fn user_get(State(state): State<AppState>, session: Session, Path(id): Path<i64>) -> ApiResult<UserDetail> {
+async fn user_get(
+    State(state): State<AppState>,
+    session: Session,
+    Path(id): Path<i64>,
+) -> ApiResult<UserDetail> {
     Ok(Json(users::get(&state.db, &session.actor, id).await?))
 }
 
 #[utoipa::path(post, path = "/users/{id}/roles", tag = "accounts", params(("id" = i64, Path)), request_body = RoleInput, responses((status = 200, body = UserDetail)))]
-async fn user_add_role(State(state): State<AppState>, session: Session, Path(id): Path<i64>, ApiJson(b): ApiJson<RoleInput>) -> ApiResult<UserDetail> {
-    Ok(Json(users::add_role(&state.db, &session.actor, id, &b).await?))
+async fn user_add_role(
+    State(state): State<AppState>,
+    session: Session,
+    Path(id): Path<i64>,
+    ApiJson(b): ApiJson<RoleInput>,
+) -> ApiResult<UserDetail> {
+    Ok(Json(
+        users::add_role(&state.db, &session.actor, id, &b).await?,
+    ))
 }
 
 #[utoipa::path(delete, path = "/users/{id}/roles/{role_id}", tag = "accounts", params(("id" = i64, Path), ("role_id" = i64, Path)), responses((status = 200, body = UserDetail)))]
-async fn user_remove_role(State(state): State<AppState>, session: Session, Path((id, role_id)): Path<(i64, i64)>) -> ApiResult<UserDetail> {
-    Ok(Json(users::remove_role(&state.db, &session.actor, id, role_id).await?))
+async fn user_remove_role(
+    State(state): State<AppState>,
+    session: Session,
+    Path((id, role_id)): Path<(i64, i64)>,
+) -> ApiResult<UserDetail> {
+    Ok(Json(
+        users::remove_role(&state.db, &session.actor, id, role_id).await?,
+    ))
 }
 
 #[utoipa::path(post, path = "/users/{id}/lock", tag = "accounts", params(("id" = i64, Path)), responses((status = 200, body = UserDetail)))]
-async fn user_lock(State(state): State<AppState>, session: Session, Path(id): Path<i64>) -> ApiResult<UserDetail> {
-    Ok(Json(users::set_locked(&state.db, &session.actor, id, true).await?))
+async fn user_lock(
+    State(state): State<AppState>,
+    session: Session,
+    Path(id): Path<i64>,
+) -> ApiResult<UserDetail> {
+    Ok(Json(
+        users::set_locked(&state.db, &session.actor, id, true).await?,
+    ))
 }
 
 #[utoipa::path(post, path = "/users/{id}/unlock", tag = "accounts", params(("id" = i64, Path)), responses((status = 200, body = UserDetail)))]
-async fn user_unlock(State(state): State<AppState>, session: Session, Path(id): Path<i64>) -> ApiResult<UserDetail> {
-    Ok(Json(users::set_locked(&state.db, &session.actor, id, false).await?))
+async fn user_unlock(
+    State(state): State<AppState>,
+    session: Session,
+    Path(id): Path<i64>,
+) -> ApiResult<UserDetail> {
+    Ok(Json(
+        users::set_locked(&state.db, &session.actor, id, false).await?,
+    ))
 }
 
 #[derive(serde::Serialize, utoipa::ToSchema)]
@@ -335,6 +555,12 @@ struct NewPassword {
 }
 
 #[utoipa::path(post, path = "/users/{id}/reset-password", tag = "accounts", params(("id" = i64, Path)), responses((status = 200, body = NewPassword)))]
-async fn user_reset_password(State(state): State<AppState>, session: Session, Path(id): Path<i64>) -> ApiResult<NewPassword> {
-    Ok(Json(NewPassword { password: users::reset_password(&state.db, &session.actor, id, None).await? }))
+async fn user_reset_password(
+    State(state): State<AppState>,
+    session: Session,
+    Path(id): Path<i64>,
+) -> ApiResult<NewPassword> {
+    Ok(Json(NewPassword {
+        password: users::reset_password(&state.db, &session.actor, id, None).await?,
+    }))
 }

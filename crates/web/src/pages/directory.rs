@@ -49,7 +49,11 @@ pub fn router() -> Router<AppState> {
 type PageResult = Result<Response, PageError>;
 
 /// A form page: on validation errors the same template again, with the typed values, 422.
-fn form_result<T>(r: Result<T, AppError>, ok: impl FnOnce(T) -> String, again: impl FnOnce(Value) -> Response) -> PageResult {
+fn form_result<T>(
+    r: Result<T, AppError>,
+    ok: impl FnOnce(T) -> String,
+    again: impl FnOnce(Value) -> Response,
+) -> PageResult {
     match r {
         Ok(v) => Ok(Redirect::to(&ok(v)).into_response()),
         Err(AppError::Validation(errors)) => {
@@ -62,7 +66,12 @@ fn form_result<T>(r: Result<T, AppError>, ok: impl FnOnce(T) -> String, again: i
 }
 
 /// Tree nodes as select options, indented by level.
-async fn org_options(state: &AppState, session: &Session, kind: ResourceKind, action: Action) -> Result<Vec<Value>, AppError> {
+async fn org_options(
+    state: &AppState,
+    session: &Session,
+    kind: ResourceKind,
+    action: Action,
+) -> Result<Vec<Value>, AppError> {
     let list = match action {
         Action::Edit => orgs::editable(&state.db, &session.actor, kind).await?,
         _ => orgs::visible(&state.db, &session.actor).await?,
@@ -78,10 +87,20 @@ async fn org_options(state: &AppState, session: &Session, kind: ResourceKind, ac
 
 // ---- organisation
 
-async fn org_tree(State(state): State<AppState>, CsrfToken(csrf): CsrfToken, session: Session) -> PageResult {
+async fn org_tree(
+    State(state): State<AppState>,
+    CsrfToken(csrf): CsrfToken,
+    session: Session,
+) -> PageResult {
     let tree = orgs::as_tree(orgs::visible(&state.db, &session.actor).await?);
     let can_edit = permit_somewhere(&session.actor, Action::Edit, ResourceKind::Org);
-    Ok(page(&state, "orgs.html", Some(&session), &csrf, context! { tree, can_edit }))
+    Ok(page(
+        &state,
+        "orgs.html",
+        Some(&session),
+        &csrf,
+        context! { tree, can_edit },
+    ))
 }
 
 #[derive(serde::Deserialize, Default)]
@@ -90,17 +109,38 @@ struct DateQuery {
     date: Option<String>,
 }
 
-async fn org_show(State(state): State<AppState>, CsrfToken(csrf): CsrfToken, session: Session, Path(id): Path<i64>, Query(q): Query<DateQuery>) -> PageResult {
+async fn org_show(
+    State(state): State<AppState>,
+    CsrfToken(csrf): CsrfToken,
+    session: Session,
+    Path(id): Path<i64>,
+    Query(q): Query<DateQuery>,
+) -> PageResult {
     let org = orgs::get(&state.db, &session.actor, id).await?;
     let mut errs = roundtable_core::FieldErrors::new();
-    let date = roundtable_core::validate::optional_date(&mut errs, "date", "查询日期", q.date.as_deref()).unwrap_or_else(today);
+    let date =
+        roundtable_core::validate::optional_date(&mut errs, "date", "查询日期", q.date.as_deref())
+            .unwrap_or_else(today);
     let linked = links::linked_on(&state.db, &session.actor, id, date).await?;
-    let history = links::list(&state.db, &session.actor, &LinkFilter { org_id: Some(id), ..Default::default() }).await?;
+    let history = links::list(
+        &state.db,
+        &session.actor,
+        &LinkFilter {
+            org_id: Some(id),
+            ..Default::default()
+        },
+    )
+    .await?;
     let mut pool = state.db.pool();
-    let ancestors: Vec<_> = org_store::ancestors(&mut pool, &org.path).await?.into_iter().filter(|a| a.id != id).collect();
+    let ancestors: Vec<_> = org_store::ancestors(&mut pool, &org.path)
+        .await?
+        .into_iter()
+        .filter(|a| a.id != id)
+        .collect();
     let children = org_store::children(&mut pool, id).await?;
     let a = &session.actor;
-    let child_kind = OrgKind::parse(&org.kind).is_some_and(|k| k.level() != roundtable_core::org::OrgLevel::Community);
+    let child_kind = OrgKind::parse(&org.kind)
+        .is_some_and(|k| k.level() != roundtable_core::org::OrgLevel::Community);
     Ok(page(
         &state,
         "org.html",
@@ -115,7 +155,14 @@ async fn org_show(State(state): State<AppState>, CsrfToken(csrf): CsrfToken, ses
     ))
 }
 
-async fn org_form_page(state: &AppState, session: &Session, csrf: &str, id: Option<i64>, form: &OrgInput, errors: Value) -> Result<Response, AppError> {
+async fn org_form_page(
+    state: &AppState,
+    session: &Session,
+    csrf: &str,
+    id: Option<i64>,
+    form: &OrgInput,
+    errors: Value,
+) -> Result<Response, AppError> {
     let parents: Vec<Value> = orgs::editable(&state.db, &session.actor, ResourceKind::Org)
         .await?
         .iter()
@@ -123,7 +170,13 @@ async fn org_form_page(state: &AppState, session: &Session, csrf: &str, id: Opti
         .map(|o| context! { code => o.id.to_string(), label => format!("{}（{}）", o.name, OrgKind::parse(&o.kind).map(|k| k.label()).unwrap_or("")) })
         .collect();
     let kinds = options(OrgKind::ALL, OrgKind::code, OrgKind::label);
-    Ok(page(state, "org_form.html", Some(session), csrf, context! { id, form, errors, parents, kinds }))
+    Ok(page(
+        state,
+        "org_form.html",
+        Some(session),
+        csrf,
+        context! { id, form, errors, parents, kinds },
+    ))
 }
 
 #[derive(serde::Deserialize, Default)]
@@ -133,8 +186,16 @@ struct ParentQuery {
     parent_id: Option<i64>,
 }
 
-async fn org_new(State(state): State<AppState>, CsrfToken(csrf): CsrfToken, session: Session, Query(q): Query<ParentQuery>) -> PageResult {
-    let mut form = OrgInput { parent_id: q.parent_id, ..Default::default() };
+async fn org_new(
+    State(state): State<AppState>,
+    CsrfToken(csrf): CsrfToken,
+    session: Session,
+    Query(q): Query<ParentQuery>,
+) -> PageResult {
+    let mut form = OrgInput {
+        parent_id: q.parent_id,
+        ..Default::default()
+    };
     if let Some(pid) = q.parent_id
         && let Some(p) = org_store::get(&mut state.db.pool(), pid).await?
     {
@@ -146,32 +207,78 @@ async fn org_new(State(state): State<AppState>, CsrfToken(csrf): CsrfToken, sess
     Ok(org_form_page(&state, &session, &csrf, None, &form, Value::UNDEFINED).await?)
 }
 
-async fn org_create(State(state): State<AppState>, CsrfToken(csrf): CsrfToken, session: Session, HtmlForm(form): HtmlForm<OrgInput>) -> PageResult {
+async fn org_create(
+    State(state): State<AppState>,
+    CsrfToken(csrf): CsrfToken,
+    session: Session,
+    HtmlForm(form): HtmlForm<OrgInput>,
+) -> PageResult {
     let r = orgs::create(&state.db, &session.actor, &form).await;
     match r {
         Err(AppError::Validation(e)) => {
-            let mut resp = org_form_page(&state, &session, &csrf, None, &form, Value::from_serialize(&e)).await?;
+            let mut resp = org_form_page(
+                &state,
+                &session,
+                &csrf,
+                None,
+                &form,
+                Value::from_serialize(&e),
+            )
+            .await?;
             *resp.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
             Ok(resp)
         }
-        r => form_result(r, |o| format!("/orgs/{}", o.id), |_| StatusCode::OK.into_response()),
+        r => form_result(
+            r,
+            |o| format!("/orgs/{}", o.id),
+            |_| StatusCode::OK.into_response(),
+        ),
     }
 }
 
-async fn org_edit(State(state): State<AppState>, CsrfToken(csrf): CsrfToken, session: Session, Path(id): Path<i64>) -> PageResult {
+async fn org_edit(
+    State(state): State<AppState>,
+    CsrfToken(csrf): CsrfToken,
+    session: Session,
+    Path(id): Path<i64>,
+) -> PageResult {
     let o = orgs::get(&state.db, &session.actor, id).await?;
-    let form = OrgInput { parent_id: o.parent_id, kind: o.kind, name: o.name, code: o.code, sort_order: Some(o.sort_order) };
+    let form = OrgInput {
+        parent_id: o.parent_id,
+        kind: o.kind,
+        name: o.name,
+        code: o.code,
+        sort_order: Some(o.sort_order),
+    };
     Ok(org_form_page(&state, &session, &csrf, Some(id), &form, Value::UNDEFINED).await?)
 }
 
-async fn org_update(State(state): State<AppState>, CsrfToken(csrf): CsrfToken, session: Session, Path(id): Path<i64>, HtmlForm(form): HtmlForm<OrgInput>) -> PageResult {
+async fn org_update(
+    State(state): State<AppState>,
+    CsrfToken(csrf): CsrfToken,
+    session: Session,
+    Path(id): Path<i64>,
+    HtmlForm(form): HtmlForm<OrgInput>,
+) -> PageResult {
     match orgs::update(&state.db, &session.actor, id, &form).await {
         Err(AppError::Validation(e)) => {
-            let mut resp = org_form_page(&state, &session, &csrf, Some(id), &form, Value::from_serialize(&e)).await?;
+            let mut resp = org_form_page(
+                &state,
+                &session,
+                &csrf,
+                Some(id),
+                &form,
+                Value::from_serialize(&e),
+            )
+            .await?;
             *resp.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
             Ok(resp)
         }
-        r => form_result(r, |o| format!("/orgs/{}", o.id), |_| StatusCode::OK.into_response()),
+        r => form_result(
+            r,
+            |o| format!("/orgs/{}", o.id),
+            |_| StatusCode::OK.into_response(),
+        ),
     }
 }
 
@@ -192,12 +299,30 @@ struct ListQuery {
 }
 
 fn nonempty(s: &Option<String>) -> Option<String> {
-    s.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_string)
+    s.as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
 }
 
-async fn unit_list(State(state): State<AppState>, CsrfToken(csrf): CsrfToken, session: Session, Query(q): Query<ListQuery>) -> PageResult {
-    let filter = UnitFilter { q: nonempty(&q.q), unit_type: nonempty(&q.unit_type), org_id: q.org_id };
-    let list = units::list(&state.db, &session.actor, &filter, PageReq::new(q.page, Some(30))).await?;
+async fn unit_list(
+    State(state): State<AppState>,
+    CsrfToken(csrf): CsrfToken,
+    session: Session,
+    Query(q): Query<ListQuery>,
+) -> PageResult {
+    let filter = UnitFilter {
+        q: nonempty(&q.q),
+        unit_type: nonempty(&q.unit_type),
+        org_id: q.org_id,
+    };
+    let list = units::list(
+        &state.db,
+        &session.actor,
+        &filter,
+        PageReq::new(q.page, Some(30)),
+    )
+    .await?;
     Ok(page(
         &state,
         "units.html",
@@ -212,40 +337,141 @@ async fn unit_list(State(state): State<AppState>, CsrfToken(csrf): CsrfToken, se
     ))
 }
 
-async fn unit_show(State(state): State<AppState>, CsrfToken(csrf): CsrfToken, session: Session, Path(id): Path<i64>) -> PageResult {
+async fn unit_show(
+    State(state): State<AppState>,
+    CsrfToken(csrf): CsrfToken,
+    session: Session,
+    Path(id): Path<i64>,
+) -> PageResult {
     let unit = units::get(&state.db, &session.actor, id).await?;
-    let links = links::list(&state.db, &session.actor, &LinkFilter { unit_id: Some(id), ..Default::default() }).await?;
-    let can_edit = permit(&session.actor, Action::Edit, ResourceKind::Unit, &unit.org_path, None);
-    Ok(page(&state, "unit.html", Some(&session), &csrf, context! { unit, links, can_edit }))
+    let links = links::list(
+        &state.db,
+        &session.actor,
+        &LinkFilter {
+            unit_id: Some(id),
+            ..Default::default()
+        },
+    )
+    .await?;
+    let can_edit = permit(
+        &session.actor,
+        Action::Edit,
+        ResourceKind::Unit,
+        &unit.org_path,
+        None,
+    );
+    Ok(page(
+        &state,
+        "unit.html",
+        Some(&session),
+        &csrf,
+        context! { unit, links, can_edit },
+    ))
 }
 
-async fn unit_form_page(state: &AppState, session: &Session, csrf: &str, id: Option<i64>, form: &UnitInput, errors: Value) -> Result<Response, AppError> {
+async fn unit_form_page(
+    state: &AppState,
+    session: &Session,
+    csrf: &str,
+    id: Option<i64>,
+    form: &UnitInput,
+    errors: Value,
+) -> Result<Response, AppError> {
     let orgs = org_options(state, session, ResourceKind::Unit, Action::Edit).await?;
     let types = options(UnitType::ALL, UnitType::code, UnitType::label);
-    Ok(page(state, "unit_form.html", Some(session), csrf, context! { id, form, errors, orgs, types }))
+    Ok(page(
+        state,
+        "unit_form.html",
+        Some(session),
+        csrf,
+        context! { id, form, errors, orgs, types },
+    ))
 }
 
-async fn unit_new(State(state): State<AppState>, CsrfToken(csrf): CsrfToken, session: Session) -> PageResult {
-    Ok(unit_form_page(&state, &session, &csrf, None, &UnitInput::default(), Value::UNDEFINED).await?)
+async fn unit_new(
+    State(state): State<AppState>,
+    CsrfToken(csrf): CsrfToken,
+    session: Session,
+) -> PageResult {
+    Ok(unit_form_page(
+        &state,
+        &session,
+        &csrf,
+        None,
+        &UnitInput::default(),
+        Value::UNDEFINED,
+    )
+    .await?)
 }
 
-async fn unit_create(State(state): State<AppState>, CsrfToken(csrf): CsrfToken, session: Session, HtmlForm(form): HtmlForm<UnitInput>) -> PageResult {
+async fn unit_create(
+    State(state): State<AppState>,
+    CsrfToken(csrf): CsrfToken,
+    session: Session,
+    HtmlForm(form): HtmlForm<UnitInput>,
+) -> PageResult {
     match units::create(&state.db, &session.actor, &form).await {
-        Err(AppError::Validation(e)) => with_422(unit_form_page(&state, &session, &csrf, None, &form, Value::from_serialize(&e)).await?),
-        r => form_result(r, |u| format!("/units/{}", u.id), |_| StatusCode::OK.into_response()),
+        Err(AppError::Validation(e)) => with_422(
+            unit_form_page(
+                &state,
+                &session,
+                &csrf,
+                None,
+                &form,
+                Value::from_serialize(&e),
+            )
+            .await?,
+        ),
+        r => form_result(
+            r,
+            |u| format!("/units/{}", u.id),
+            |_| StatusCode::OK.into_response(),
+        ),
     }
 }
 
-async fn unit_edit(State(state): State<AppState>, CsrfToken(csrf): CsrfToken, session: Session, Path(id): Path<i64>) -> PageResult {
+async fn unit_edit(
+    State(state): State<AppState>,
+    CsrfToken(csrf): CsrfToken,
+    session: Session,
+    Path(id): Path<i64>,
+) -> PageResult {
     let u = units::get(&state.db, &session.actor, id).await?;
-    let form = UnitInput { name: u.name, unit_type: u.unit_type, org_id: Some(u.org_id), contact_name: u.contact_name, contact_phone: u.contact_phone, note: u.note };
+    let form = UnitInput {
+        name: u.name,
+        unit_type: u.unit_type,
+        org_id: Some(u.org_id),
+        contact_name: u.contact_name,
+        contact_phone: u.contact_phone,
+        note: u.note,
+    };
     Ok(unit_form_page(&state, &session, &csrf, Some(id), &form, Value::UNDEFINED).await?)
 }
 
-async fn unit_update(State(state): State<AppState>, CsrfToken(csrf): CsrfToken, session: Session, Path(id): Path<i64>, HtmlForm(form): HtmlForm<UnitInput>) -> PageResult {
+async fn unit_update(
+    State(state): State<AppState>,
+    CsrfToken(csrf): CsrfToken,
+    session: Session,
+    Path(id): Path<i64>,
+    HtmlForm(form): HtmlForm<UnitInput>,
+) -> PageResult {
     match units::update(&state.db, &session.actor, id, &form).await {
-        Err(AppError::Validation(e)) => with_422(unit_form_page(&state, &session, &csrf, Some(id), &form, Value::from_serialize(&e)).await?),
-        r => form_result(r, |u| format!("/units/{}", u.id), |_| StatusCode::OK.into_response()),
+        Err(AppError::Validation(e)) => with_422(
+            unit_form_page(
+                &state,
+                &session,
+                &csrf,
+                Some(id),
+                &form,
+                Value::from_serialize(&e),
+            )
+            .await?,
+        ),
+        r => form_result(
+            r,
+            |u| format!("/units/{}", u.id),
+            |_| StatusCode::OK.into_response(),
+        ),
     }
 }
 
@@ -256,9 +482,24 @@ fn with_422(mut r: Response) -> PageResult {
 
 // ---- people
 
-async fn person_list(State(state): State<AppState>, CsrfToken(csrf): CsrfToken, session: Session, Query(q): Query<ListQuery>) -> PageResult {
-    let filter = PersonFilter { q: nonempty(&q.q), kind: nonempty(&q.kind), org_id: q.org_id };
-    let list = people::list(&state.db, &session.actor, &filter, PageReq::new(q.page, Some(30))).await?;
+async fn person_list(
+    State(state): State<AppState>,
+    CsrfToken(csrf): CsrfToken,
+    session: Session,
+    Query(q): Query<ListQuery>,
+) -> PageResult {
+    let filter = PersonFilter {
+        q: nonempty(&q.q),
+        kind: nonempty(&q.kind),
+        org_id: q.org_id,
+    };
+    let list = people::list(
+        &state.db,
+        &session.actor,
+        &filter,
+        PageReq::new(q.page, Some(30)),
+    )
+    .await?;
     let orgs = org_options(&state, &session, ResourceKind::Person, Action::View).await?;
     Ok(page(
         &state,
@@ -280,36 +521,111 @@ struct RevealQuery {
     reveal: Option<String>,
 }
 
-async fn person_show(State(state): State<AppState>, CsrfToken(csrf): CsrfToken, session: Session, Path(id): Path<i64>, Query(q): Query<RevealQuery>) -> PageResult {
+async fn person_show(
+    State(state): State<AppState>,
+    CsrfToken(csrf): CsrfToken,
+    session: Session,
+    Path(id): Path<i64>,
+    Query(q): Query<RevealQuery>,
+) -> PageResult {
     let reveal = q.reveal.is_some();
     let person = people::get(&state.db, &session.actor, id, reveal).await?;
-    let links = links::list(&state.db, &session.actor, &LinkFilter { person_id: Some(id), ..Default::default() }).await?;
+    let links = links::list(
+        &state.db,
+        &session.actor,
+        &LinkFilter {
+            person_id: Some(id),
+            ..Default::default()
+        },
+    )
+    .await?;
     let a = &session.actor;
     let can_reveal = people::may_reveal(a, &person);
-    let can_edit = permit(a, Action::Edit, ResourceKind::Person, &person.org_path, Some(id));
+    let can_edit = permit(
+        a,
+        Action::Edit,
+        ResourceKind::Person,
+        &person.org_path,
+        Some(id),
+    );
     let can_link = permit_somewhere(a, Action::Edit, ResourceKind::Link);
-    Ok(page(&state, "person.html", Some(&session), &csrf, context! { person, links, can_reveal, can_edit, can_link, revealed => reveal, today => today().to_string() }))
+    Ok(page(
+        &state,
+        "person.html",
+        Some(&session),
+        &csrf,
+        context! { person, links, can_reveal, can_edit, can_link, revealed => reveal, today => today().to_string() },
+    ))
 }
 
-async fn person_form_page(state: &AppState, session: &Session, csrf: &str, id: Option<i64>, form: &PersonInput, errors: Value) -> Result<Response, AppError> {
+async fn person_form_page(
+    state: &AppState,
+    session: &Session,
+    csrf: &str,
+    id: Option<i64>,
+    form: &PersonInput,
+    errors: Value,
+) -> Result<Response, AppError> {
     let orgs = org_options(state, session, ResourceKind::Person, Action::Edit).await?;
     let kinds = options(PersonKind::ALL, PersonKind::code, PersonKind::label);
     let deputy_types = options(DeputyType::ALL, DeputyType::code, DeputyType::label);
-    Ok(page(state, "person_form.html", Some(session), csrf, context! { id, form, errors, orgs, kinds, deputy_types }))
+    Ok(page(
+        state,
+        "person_form.html",
+        Some(session),
+        csrf,
+        context! { id, form, errors, orgs, kinds, deputy_types },
+    ))
 }
 
-async fn person_new(State(state): State<AppState>, CsrfToken(csrf): CsrfToken, session: Session) -> PageResult {
-    Ok(person_form_page(&state, &session, &csrf, None, &PersonInput::default(), Value::UNDEFINED).await?)
+async fn person_new(
+    State(state): State<AppState>,
+    CsrfToken(csrf): CsrfToken,
+    session: Session,
+) -> PageResult {
+    Ok(person_form_page(
+        &state,
+        &session,
+        &csrf,
+        None,
+        &PersonInput::default(),
+        Value::UNDEFINED,
+    )
+    .await?)
 }
 
-async fn person_create(State(state): State<AppState>, CsrfToken(csrf): CsrfToken, session: Session, HtmlForm(form): HtmlForm<PersonInput>) -> PageResult {
+async fn person_create(
+    State(state): State<AppState>,
+    CsrfToken(csrf): CsrfToken,
+    session: Session,
+    HtmlForm(form): HtmlForm<PersonInput>,
+) -> PageResult {
     match people::create(&state.db, &session.actor, &form).await {
-        Err(AppError::Validation(e)) => with_422(person_form_page(&state, &session, &csrf, None, &form, Value::from_serialize(&e)).await?),
-        r => form_result(r, |p| format!("/people/{}", p.id), |_| StatusCode::OK.into_response()),
+        Err(AppError::Validation(e)) => with_422(
+            person_form_page(
+                &state,
+                &session,
+                &csrf,
+                None,
+                &form,
+                Value::from_serialize(&e),
+            )
+            .await?,
+        ),
+        r => form_result(
+            r,
+            |p| format!("/people/{}", p.id),
+            |_| StatusCode::OK.into_response(),
+        ),
     }
 }
 
-async fn person_edit(State(state): State<AppState>, CsrfToken(csrf): CsrfToken, session: Session, Path(id): Path<i64>) -> PageResult {
+async fn person_edit(
+    State(state): State<AppState>,
+    CsrfToken(csrf): CsrfToken,
+    session: Session,
+    Path(id): Path<i64>,
+) -> PageResult {
     let p = people::get(&state.db, &session.actor, id, false).await?;
     let form = PersonInput {
         name: p.name,
@@ -324,16 +640,43 @@ async fn person_edit(State(state): State<AppState>, CsrfToken(csrf): CsrfToken, 
     Ok(person_form_page(&state, &session, &csrf, Some(id), &form, Value::UNDEFINED).await?)
 }
 
-async fn person_update(State(state): State<AppState>, CsrfToken(csrf): CsrfToken, session: Session, Path(id): Path<i64>, HtmlForm(form): HtmlForm<PersonInput>) -> PageResult {
+async fn person_update(
+    State(state): State<AppState>,
+    CsrfToken(csrf): CsrfToken,
+    session: Session,
+    Path(id): Path<i64>,
+    HtmlForm(form): HtmlForm<PersonInput>,
+) -> PageResult {
     match people::update(&state.db, &session.actor, id, &form).await {
-        Err(AppError::Validation(e)) => with_422(person_form_page(&state, &session, &csrf, Some(id), &form, Value::from_serialize(&e)).await?),
-        r => form_result(r, |p| format!("/people/{}", p.id), |_| StatusCode::OK.into_response()),
+        Err(AppError::Validation(e)) => with_422(
+            person_form_page(
+                &state,
+                &session,
+                &csrf,
+                Some(id),
+                &form,
+                Value::from_serialize(&e),
+            )
+            .await?,
+        ),
+        r => form_result(
+            r,
+            |p| format!("/people/{}", p.id),
+            |_| StatusCode::OK.into_response(),
+        ),
     }
 }
 
 // ---- links
 
-async fn link_form_page(state: &AppState, session: &Session, csrf: &str, id: Option<i64>, form: &LinkInput, errors: Value) -> Result<Response, AppError> {
+async fn link_form_page(
+    state: &AppState,
+    session: &Session,
+    csrf: &str,
+    id: Option<i64>,
+    form: &LinkInput,
+    errors: Value,
+) -> Result<Response, AppError> {
     let kind = LinkKind::parse(&form.kind).unwrap_or(LinkKind::LeaderStreet);
     let subjects: Vec<Value> = links::candidates(&state.db, &session.actor, kind)
         .await?
@@ -343,7 +686,9 @@ async fn link_form_page(state: &AppState, session: &Session, csrf: &str, id: Opt
     let orgs: Vec<Value> = orgs::editable(&state.db, &session.actor, ResourceKind::Link)
         .await?
         .iter()
-        .filter(|o| OrgKind::parse(&o.kind).is_some_and(|k| kind.target_levels().contains(&k.level())))
+        .filter(|o| {
+            OrgKind::parse(&o.kind).is_some_and(|k| kind.target_levels().contains(&k.level()))
+        })
         .map(|o| context! { code => o.id.to_string(), label => o.name.clone() })
         .collect();
     let mut form = form.clone();
@@ -361,8 +706,19 @@ async fn link_form_page(state: &AppState, session: &Session, csrf: &str, id: Opt
     ))
 }
 
-async fn link_new(State(state): State<AppState>, CsrfToken(csrf): CsrfToken, session: Session, Query(q): Query<ListQuery>) -> PageResult {
-    let form = LinkInput { kind: q.kind.unwrap_or_default(), org_id: q.org_id, person_id: q.person_id, start_date: today().to_string(), ..Default::default() };
+async fn link_new(
+    State(state): State<AppState>,
+    CsrfToken(csrf): CsrfToken,
+    session: Session,
+    Query(q): Query<ListQuery>,
+) -> PageResult {
+    let form = LinkInput {
+        kind: q.kind.unwrap_or_default(),
+        org_id: q.org_id,
+        person_id: q.person_id,
+        start_date: today().to_string(),
+        ..Default::default()
+    };
     Ok(link_form_page(&state, &session, &csrf, None, &form, Value::UNDEFINED).await?)
 }
 
@@ -373,14 +729,34 @@ fn link_target(l: &roundtable_store::links::Link) -> String {
     }
 }
 
-async fn link_create(State(state): State<AppState>, CsrfToken(csrf): CsrfToken, session: Session, HtmlForm(form): HtmlForm<LinkInput>) -> PageResult {
+async fn link_create(
+    State(state): State<AppState>,
+    CsrfToken(csrf): CsrfToken,
+    session: Session,
+    HtmlForm(form): HtmlForm<LinkInput>,
+) -> PageResult {
     match links::create(&state.db, &session.actor, &form).await {
-        Err(AppError::Validation(e)) => with_422(link_form_page(&state, &session, &csrf, None, &form, Value::from_serialize(&e)).await?),
+        Err(AppError::Validation(e)) => with_422(
+            link_form_page(
+                &state,
+                &session,
+                &csrf,
+                None,
+                &form,
+                Value::from_serialize(&e),
+            )
+            .await?,
+        ),
         r => form_result(r, |l| link_target(&l), |_| StatusCode::OK.into_response()),
     }
 }
 
-async fn link_edit(State(state): State<AppState>, CsrfToken(csrf): CsrfToken, session: Session, Path(id): Path<i64>) -> PageResult {
+async fn link_edit(
+    State(state): State<AppState>,
+    CsrfToken(csrf): CsrfToken,
+    session: Session,
+    Path(id): Path<i64>,
+) -> PageResult {
     let l = links::get(&state.db, &session.actor, id).await?;
     let form = LinkInput {
         kind: l.kind,
@@ -395,9 +771,25 @@ async fn link_edit(State(state): State<AppState>, CsrfToken(csrf): CsrfToken, se
     Ok(link_form_page(&state, &session, &csrf, Some(id), &form, Value::UNDEFINED).await?)
 }
 
-async fn link_update(State(state): State<AppState>, CsrfToken(csrf): CsrfToken, session: Session, Path(id): Path<i64>, HtmlForm(form): HtmlForm<LinkInput>) -> PageResult {
+async fn link_update(
+    State(state): State<AppState>,
+    CsrfToken(csrf): CsrfToken,
+    session: Session,
+    Path(id): Path<i64>,
+    HtmlForm(form): HtmlForm<LinkInput>,
+) -> PageResult {
     match links::update(&state.db, &session.actor, id, &form).await {
-        Err(AppError::Validation(e)) => with_422(link_form_page(&state, &session, &csrf, Some(id), &form, Value::from_serialize(&e)).await?),
+        Err(AppError::Validation(e)) => with_422(
+            link_form_page(
+                &state,
+                &session,
+                &csrf,
+                Some(id),
+                &form,
+                Value::from_serialize(&e),
+            )
+            .await?,
+        ),
         r => form_result(r, |l| link_target(&l), |_| StatusCode::OK.into_response()),
     }
 }
@@ -408,7 +800,12 @@ struct EndForm {
     end_date: Option<String>,
 }
 
-async fn link_end(State(state): State<AppState>, session: Session, Path(id): Path<i64>, HtmlForm(form): HtmlForm<EndForm>) -> PageResult {
+async fn link_end(
+    State(state): State<AppState>,
+    session: Session,
+    Path(id): Path<i64>,
+    HtmlForm(form): HtmlForm<EndForm>,
+) -> PageResult {
     let l = links::end(&state.db, &session.actor, id, form.end_date.as_deref()).await?;
     Ok(Redirect::to(&link_target(&l)).into_response())
 }

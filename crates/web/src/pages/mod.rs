@@ -37,8 +37,12 @@ pub struct HtmlForm<T>(pub T);
 impl<T: serde::de::DeserializeOwned, S: Send + Sync> axum::extract::FromRequest<S> for HtmlForm<T> {
     type Rejection = PageError;
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let bytes = axum::body::Bytes::from_request(req, state).await.map_err(|_| AppError::BadRequest("无法读取表单".into()))?;
-        serde_html_form::from_bytes(&bytes).map(HtmlForm).map_err(|e| PageError(AppError::BadRequest(format!("表单内容有误：{e}"))))
+        let bytes = axum::body::Bytes::from_request(req, state)
+            .await
+            .map_err(|_| AppError::BadRequest("无法读取表单".into()))?;
+        serde_html_form::from_bytes(&bytes)
+            .map(HtmlForm)
+            .map_err(|e| PageError(AppError::BadRequest(format!("表单内容有误：{e}"))))
     }
 }
 
@@ -51,7 +55,9 @@ pub async fn render_errors(State(state): State<AppState>, req: Request, next: Ne
     if api {
         return resp;
     }
-    let Some(err) = resp.extensions().get::<ErrorPage>().cloned() else { return resp };
+    let Some(err) = resp.extensions().get::<ErrorPage>().cloned() else {
+        return resp;
+    };
     let session = auth::load_session(&state, &headers).await.ok();
     let heading = match err.status {
         StatusCode::NOT_FOUND => "页面不存在",
@@ -61,12 +67,24 @@ pub async fn render_errors(State(state): State<AppState>, req: Request, next: Ne
         s if s.is_server_error() => "服务器出错",
         _ => "出错了",
     };
-    let csrf = csrf.map(|c| c.0).or_else(|| auth::cookie(&headers, crate::csrf::CSRF_COOKIE).map(str::to_string)).unwrap_or_default();
-    page_with_status(&state, err.status, "error.html", session.as_ref(), &csrf, context! { status => err.status.as_u16(), heading, message => err.message })
+    let csrf = csrf
+        .map(|c| c.0)
+        .or_else(|| auth::cookie(&headers, crate::csrf::CSRF_COOKIE).map(str::to_string))
+        .unwrap_or_default();
+    page_with_status(
+        &state,
+        err.status,
+        "error.html",
+        session.as_ref(),
+        &csrf,
+        context! { status => err.status.as_u16(), heading, message => err.message },
+    )
 }
 
 pub async fn not_found(uri: axum::http::Uri) -> Response {
-    PageError(AppError::NotFound).into_response().tap_msg(format!("找不到页面 {}", uri.path()))
+    PageError(AppError::NotFound)
+        .into_response()
+        .tap_msg(format!("找不到页面 {}", uri.path()))
 }
 
 trait TapMsg {
@@ -82,7 +100,10 @@ impl TapMsg for Response {
 }
 
 fn client_ip(headers: &HeaderMap) -> Option<String> {
-    headers.get("x-forwarded-for").and_then(|v| v.to_str().ok()).map(|s| s.split(',').next().unwrap_or("").trim().to_string())
+    headers
+        .get("x-forwarded-for")
+        .and_then(|v| v.to_str().ok())
+        .map(|s| s.split(',').next().unwrap_or("").trim().to_string())
 }
 
 #[derive(serde::Deserialize, Default)]
@@ -93,11 +114,25 @@ struct LoginQuery {
 
 /// Only local paths are followed after login (no open redirect).
 fn safe_next(next: &str) -> &str {
-    if next.starts_with('/') && !next.starts_with("//") && !next.contains('\\') { next } else { "/" }
+    if next.starts_with('/') && !next.starts_with("//") && !next.contains('\\') {
+        next
+    } else {
+        "/"
+    }
 }
 
-async fn login_form(State(state): State<AppState>, CsrfToken(csrf): CsrfToken, Query(q): Query<LoginQuery>) -> Response {
-    page(&state, "login.html", None, &csrf, context! { next => q.next, username => "" })
+async fn login_form(
+    State(state): State<AppState>,
+    CsrfToken(csrf): CsrfToken,
+    Query(q): Query<LoginQuery>,
+) -> Response {
+    page(
+        &state,
+        "login.html",
+        None,
+        &csrf,
+        context! { next => q.next, username => "" },
+    )
 }
 
 #[derive(serde::Deserialize, Default)]
@@ -108,10 +143,26 @@ struct LoginForm {
     next: String,
 }
 
-async fn login(State(state): State<AppState>, CsrfToken(csrf): CsrfToken, headers: HeaderMap, HtmlForm(f): HtmlForm<LoginForm>) -> Response {
-    match auth::login(&state, &f.username, &f.password, client_ip(&headers).as_deref()).await {
+async fn login(
+    State(state): State<AppState>,
+    CsrfToken(csrf): CsrfToken,
+    headers: HeaderMap,
+    HtmlForm(f): HtmlForm<LoginForm>,
+) -> Response {
+    match auth::login(
+        &state,
+        &f.username,
+        &f.password,
+        client_ip(&headers).as_deref(),
+    )
+    .await
+    {
         Ok(done) => {
-            let to = if done.user.must_change_password { "/account/password" } else { safe_next(&f.next) };
+            let to = if done.user.must_change_password {
+                "/account/password"
+            } else {
+                safe_next(&f.next)
+            };
             let mut r = Redirect::to(to).into_response();
             if let Ok(v) = auth::session_cookie(&state, &done.token).parse() {
                 r.headers_mut().append(header::SET_COOKIE, v);
@@ -120,7 +171,14 @@ async fn login(State(state): State<AppState>, CsrfToken(csrf): CsrfToken, header
         }
         Err(e) => {
             let status = e.status();
-            page_with_status(&state, status, "login.html", None, &csrf, context! { error => e.to_string(), next => f.next, username => f.username })
+            page_with_status(
+                &state,
+                status,
+                "login.html",
+                None,
+                &csrf,
+                context! { error => e.to_string(), next => f.next, username => f.username },
+            )
         }
     }
 }
@@ -134,8 +192,18 @@ async fn logout(State(state): State<AppState>, session: Session) -> Result<Respo
     Ok(r)
 }
 
-async fn password_form(State(state): State<AppState>, CsrfToken(csrf): CsrfToken, session: Session) -> Response {
-    page(&state, "password.html", Some(&session), &csrf, context! { must_change => session.user.must_change_password })
+async fn password_form(
+    State(state): State<AppState>,
+    CsrfToken(csrf): CsrfToken,
+    session: Session,
+) -> Response {
+    page(
+        &state,
+        "password.html",
+        Some(&session),
+        &csrf,
+        context! { must_change => session.user.must_change_password },
+    )
 }
 
 #[derive(serde::Deserialize, Default)]
@@ -146,8 +214,21 @@ struct PasswordForm {
     confirm_password: String,
 }
 
-async fn password(State(state): State<AppState>, CsrfToken(csrf): CsrfToken, session: Session, HtmlForm(f): HtmlForm<PasswordForm>) -> Result<Response, PageError> {
-    match auth::change_password(&state, &session, &f.current_password, &f.new_password, &f.confirm_password).await {
+async fn password(
+    State(state): State<AppState>,
+    CsrfToken(csrf): CsrfToken,
+    session: Session,
+    HtmlForm(f): HtmlForm<PasswordForm>,
+) -> Result<Response, PageError> {
+    match auth::change_password(
+        &state,
+        &session,
+        &f.current_password,
+        &f.new_password,
+        &f.confirm_password,
+    )
+    .await
+    {
         Ok(()) => Ok(Redirect::to("/").into_response()),
         Err(AppError::Validation(errors)) => Ok(page_with_status(
             &state,
@@ -169,32 +250,83 @@ struct Stat {
 }
 
 /// The home page of each role: counts of what the account can see and its own links.
-async fn home(State(state): State<AppState>, CsrfToken(csrf): CsrfToken, session: Session) -> Result<Response, PageError> {
+async fn home(
+    State(state): State<AppState>,
+    CsrfToken(csrf): CsrfToken,
+    session: Session,
+) -> Result<Response, PageError> {
     let a = &session.actor;
     let mut db = state.db.pool();
     let one = roundtable_store::PageReq::new(Some(1), Some(1));
     let mut stats = Vec::new();
     if permit_somewhere(a, Action::View, ResourceKind::Org) {
         let orgs = orgs::list_in_scope(&mut db, &scope(a, Action::View, ResourceKind::Org)).await?;
-        let count = |lvl: &[&str]| orgs.iter().filter(|o| lvl.contains(&o.kind.as_str())).count() as i64;
-        stats.push(Stat { label: "街道/镇", value: count(&["street", "town"]), href: "/orgs".into() });
-        stats.push(Stat { label: "社区/村", value: count(&["community", "village"]), href: "/orgs".into() });
+        let count = |lvl: &[&str]| {
+            orgs.iter()
+                .filter(|o| lvl.contains(&o.kind.as_str()))
+                .count() as i64
+        };
+        stats.push(Stat {
+            label: "街道/镇",
+            value: count(&["street", "town"]),
+            href: "/orgs".into(),
+        });
+        stats.push(Stat {
+            label: "社区/村",
+            value: count(&["community", "village"]),
+            href: "/orgs".into(),
+        });
     }
     if permit_somewhere(a, Action::View, ResourceKind::Person) {
         let s = scope(a, Action::View, ResourceKind::Person);
-        let all = people::list(&mut db, &s, &Default::default(), one).await?.total;
-        let pm = people::PersonFilter { kind: Some("party_member".into()), ..Default::default() };
+        let all = people::list(&mut db, &s, &Default::default(), one)
+            .await?
+            .total;
+        let pm = people::PersonFilter {
+            kind: Some("party_member".into()),
+            ..Default::default()
+        };
         let members = people::list(&mut db, &s, &pm, one).await?.total;
-        stats.push(Stat { label: "人员", value: all, href: "/people".into() });
-        stats.push(Stat { label: "在职党员", value: members, href: "/people?kind=party_member".into() });
+        stats.push(Stat {
+            label: "人员",
+            value: all,
+            href: "/people".into(),
+        });
+        stats.push(Stat {
+            label: "在职党员",
+            value: members,
+            href: "/people?kind=party_member".into(),
+        });
     }
     if permit_somewhere(a, Action::View, ResourceKind::Unit) {
-        let total = units::list(&mut db, &scope(a, Action::View, ResourceKind::Unit), &Default::default(), one).await?.total;
-        stats.push(Stat { label: "单位", value: total, href: "/units".into() });
+        let total = units::list(
+            &mut db,
+            &scope(a, Action::View, ResourceKind::Unit),
+            &Default::default(),
+            one,
+        )
+        .await?
+        .total;
+        stats.push(Stat {
+            label: "单位",
+            value: total,
+            href: "/units".into(),
+        });
     }
     if permit_somewhere(a, Action::View, ResourceKind::User) {
-        let total = user_store::list(&mut db, &scope(a, Action::View, ResourceKind::User), None, one).await?.total;
-        stats.push(Stat { label: "账号", value: total, href: "/users".into() });
+        let total = user_store::list(
+            &mut db,
+            &scope(a, Action::View, ResourceKind::User),
+            None,
+            one,
+        )
+        .await?
+        .total;
+        stats.push(Stat {
+            label: "账号",
+            value: total,
+            href: "/users".into(),
+        });
     }
     let mut scopes = Vec::new();
     for g in &a.grants {
@@ -211,8 +343,29 @@ async fn home(State(state): State<AppState>, CsrfToken(csrf): CsrfToken, session
     }
     scopes.dedup_by_key(|o| o.id);
     let my_links = match session.user.person_id {
-        Some(p) => links::list(&mut db, &roundtable_core::access::Scope { everywhere: true, ..Default::default() }, &links::LinkFilter { person_id: Some(p), valid_on: Some(today()), ..Default::default() }, 50).await?,
+        Some(p) => {
+            links::list(
+                &mut db,
+                &roundtable_core::access::Scope {
+                    everywhere: true,
+                    ..Default::default()
+                },
+                &links::LinkFilter {
+                    person_id: Some(p),
+                    valid_on: Some(today()),
+                    ..Default::default()
+                },
+                50,
+            )
+            .await?
+        }
         None => vec![],
     };
-    Ok(page(&state, "home.html", Some(&session), &csrf, context! { stats, scopes, links => my_links }))
+    Ok(page(
+        &state,
+        "home.html",
+        Some(&session),
+        &csrf,
+        context! { stats, scopes, links => my_links },
+    ))
 }

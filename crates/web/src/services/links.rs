@@ -33,17 +33,31 @@ pub struct LinkInput {
     pub note: Option<String>,
 }
 
-async fn validate(e: &mut impl Exec, input: &LinkInput, id: Option<i64>) -> Result<(LinkFields, String), AppError> {
+async fn validate(
+    e: &mut impl Exec,
+    input: &LinkInput,
+    id: Option<i64>,
+) -> Result<(LinkFields, String), AppError> {
     let mut errors = FieldErrors::new();
     let kind = LinkKind::parse(&input.kind);
     if kind.is_none() {
         errors.add("kind", "请选择关联类型");
     }
-    let start = optional_date(&mut errors, "start_date", "开始日期", Some(&input.start_date));
+    let start = optional_date(
+        &mut errors,
+        "start_date",
+        "开始日期",
+        Some(&input.start_date),
+    );
     if start.is_none() && !errors.0.contains_key("start_date") {
         errors.add("start_date", "请填写开始日期");
     }
-    let end = optional_date(&mut errors, "end_date", "结束日期", input.end_date.as_deref());
+    let end = optional_date(
+        &mut errors,
+        "end_date",
+        "结束日期",
+        input.end_date.as_deref(),
+    );
     let note = optional_text(&mut errors, "note", "备注", input.note.as_deref(), 500);
     let org = match input.org_id {
         Some(oid) => orgs::get(e, oid).await?,
@@ -58,7 +72,13 @@ async fn validate(e: &mut impl Exec, input: &LinkInput, id: Option<i64>) -> Resu
         if let Some(o) = &org {
             let level = OrgKind::parse(&o.kind).map(OrgKind::level);
             if !level.is_some_and(|l| k.target_levels().contains(&l)) {
-                let want = if k.target_levels().len() == 2 { "街道(镇)或社区(村)" } else if k.target_levels()[0] == roundtable_core::org::OrgLevel::Street { "街道或镇" } else { "社区或村" };
+                let want = if k.target_levels().len() == 2 {
+                    "街道(镇)或社区(村)"
+                } else if k.target_levels()[0] == roundtable_core::org::OrgLevel::Street {
+                    "街道或镇"
+                } else {
+                    "社区或村"
+                };
                 errors.add("org_id", format!("「{}」应关联到{want}", k.label()));
             }
         }
@@ -95,9 +115,26 @@ async fn validate(e: &mut impl Exec, input: &LinkInput, id: Option<i64>) -> Resu
     let (Some(kind), Some(org), Some(start), Some(subject)) = (kind, org, start, subject) else {
         return Err(AppError::BadRequest("关联信息不完整".into()));
     };
-    let span = LinkSpan { id, kind, subject, org_id: org.id, role, start, end };
+    let span = LinkSpan {
+        id,
+        kind,
+        subject,
+        org_id: org.id,
+        role,
+        start,
+        end,
+    };
     let existing = links::spans_at(e, kind.code(), org.id).await?;
-    check_overlap(&span, &existing).map_err(|m| AppError::field(if m.contains("结束日期") { "end_date" } else { "start_date" }, m))?;
+    check_overlap(&span, &existing).map_err(|m| {
+        AppError::field(
+            if m.contains("结束日期") {
+                "end_date"
+            } else {
+                "start_date"
+            },
+            m,
+        )
+    })?;
     let (person_id, unit_id) = match subject {
         Subject::Person(p) => (Some(p), None),
         Subject::Unit(u) => (None, Some(u)),
@@ -121,7 +158,16 @@ pub async fn create(db: &Db, actor: &Actor, input: &LinkInput) -> Result<Link, A
     require(actor, Action::Edit, ResourceKind::Link, &path, None)?;
     let id = links::insert(&mut tx, &fields).await?;
     let link = links::get(&mut tx, id).await?.ok_or(AppError::NotFound)?;
-    audit::record(&mut tx, Some(actor.user_id), "link.create", "link", Some(id), None, Some(&json(&link))).await?;
+    audit::record(
+        &mut tx,
+        Some(actor.user_id),
+        "link.create",
+        "link",
+        Some(id),
+        None,
+        Some(&json(&link)),
+    )
+    .await?;
     tx.commit().await?;
     Ok(link)
 }
@@ -129,21 +175,39 @@ pub async fn create(db: &Db, actor: &Actor, input: &LinkInput) -> Result<Link, A
 pub async fn update(db: &Db, actor: &Actor, id: i64, input: &LinkInput) -> Result<Link, AppError> {
     let mut tx = db.begin().await?;
     let before = links::get(&mut tx, id).await?.ok_or(AppError::NotFound)?;
-    require(actor, Action::Edit, ResourceKind::Link, &before.org_path, None)?;
+    require(
+        actor,
+        Action::Edit,
+        ResourceKind::Link,
+        &before.org_path,
+        None,
+    )?;
     let (fields, path) = validate(&mut tx, input, Some(id)).await?;
     require(actor, Action::Edit, ResourceKind::Link, &path, None)?;
     links::update(&mut tx, id, &fields).await?;
     let after = links::get(&mut tx, id).await?.ok_or(AppError::NotFound)?;
-    audit::record(&mut tx, Some(actor.user_id), "link.update", "link", Some(id), Some(&json(&before)), Some(&json(&after))).await?;
+    audit::record(
+        &mut tx,
+        Some(actor.user_id),
+        "link.update",
+        "link",
+        Some(id),
+        Some(&json(&before)),
+        Some(&json(&after)),
+    )
+    .await?;
     tx.commit().await?;
     Ok(after)
 }
 
 /// Ends a link on `end` (default: today), keeping its history.
 pub async fn end(db: &Db, actor: &Actor, id: i64, end: Option<&str>) -> Result<Link, AppError> {
-    let before = links::get(&mut db.pool(), id).await?.ok_or(AppError::NotFound)?;
+    let before = links::get(&mut db.pool(), id)
+        .await?
+        .ok_or(AppError::NotFound)?;
     let mut errors = FieldErrors::new();
-    let end = optional_date(&mut errors, "end_date", "结束日期", end).unwrap_or_else(crate::render::today);
+    let end = optional_date(&mut errors, "end_date", "结束日期", end)
+        .unwrap_or_else(crate::render::today);
     errors.into_result().map_err(AppError::Validation)?;
     let input = LinkInput {
         kind: before.kind.clone(),
@@ -159,29 +223,85 @@ pub async fn end(db: &Db, actor: &Actor, id: i64, end: Option<&str>) -> Result<L
 }
 
 pub async fn get(db: &Db, actor: &Actor, id: i64) -> Result<Link, AppError> {
-    let link = links::get(&mut db.pool(), id).await?.ok_or(AppError::NotFound)?;
-    require(actor, Action::View, ResourceKind::Link, &link.org_path, None)?;
+    let link = links::get(&mut db.pool(), id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    require(
+        actor,
+        Action::View,
+        ResourceKind::Link,
+        &link.org_path,
+        None,
+    )?;
     Ok(link)
 }
 
 pub async fn list(db: &Db, actor: &Actor, filter: &LinkFilter) -> Result<Vec<Link>, AppError> {
-    Ok(links::list(&mut db.pool(), &scope(actor, Action::View, ResourceKind::Link), filter, 1000).await?)
+    Ok(links::list(
+        &mut db.pool(),
+        &scope(actor, Action::View, ResourceKind::Link),
+        filter,
+        1000,
+    )
+    .await?)
 }
 
 /// R-ORG-2: who was linked to the node `org_id` on `date`.
-pub async fn linked_on(db: &Db, actor: &Actor, org_id: i64, date: NaiveDate) -> Result<Vec<Link>, AppError> {
-    list(db, actor, &LinkFilter { org_id: Some(org_id), valid_on: Some(date), ..Default::default() }).await
+pub async fn linked_on(
+    db: &Db,
+    actor: &Actor,
+    org_id: i64,
+    date: NaiveDate,
+) -> Result<Vec<Link>, AppError> {
+    list(
+        db,
+        actor,
+        &LinkFilter {
+            org_id: Some(org_id),
+            valid_on: Some(date),
+            ..Default::default()
+        },
+    )
+    .await
 }
 
 /// People and units a link form may offer, limited to what the actor can see.
-pub async fn candidates(db: &Db, actor: &Actor, kind: LinkKind) -> Result<Vec<(i64, String)>, AppError> {
+pub async fn candidates(
+    db: &Db,
+    actor: &Actor,
+    kind: LinkKind,
+) -> Result<Vec<(i64, String)>, AppError> {
     let mut pool = db.pool();
     if kind.subject_is_unit() {
-        let page = units::list(&mut pool, &scope(actor, Action::View, ResourceKind::Unit), &Default::default(), roundtable_store::PageReq::new(Some(1), Some(200)))
-            .await?;
-        return Ok(page.items.into_iter().map(|u| (u.id, format!("{}（{}）", u.name, u.org_name))).collect());
+        let page = units::list(
+            &mut pool,
+            &scope(actor, Action::View, ResourceKind::Unit),
+            &Default::default(),
+            roundtable_store::PageReq::new(Some(1), Some(200)),
+        )
+        .await?;
+        return Ok(page
+            .items
+            .into_iter()
+            .map(|u| (u.id, format!("{}（{}）", u.name, u.org_name)))
+            .collect());
     }
-    let filter = roundtable_store::people::PersonFilter { kind: kind.required_person_kind().map(|k: PersonKind| k.code().to_string()), ..Default::default() };
-    let page = people::list(&mut pool, &scope(actor, Action::View, ResourceKind::Person), &filter, roundtable_store::PageReq::new(Some(1), Some(200))).await?;
-    Ok(page.items.into_iter().map(|p| (p.id, format!("{}（{}）", p.name, p.org_name))).collect())
+    let filter = roundtable_store::people::PersonFilter {
+        kind: kind
+            .required_person_kind()
+            .map(|k: PersonKind| k.code().to_string()),
+        ..Default::default()
+    };
+    let page = people::list(
+        &mut pool,
+        &scope(actor, Action::View, ResourceKind::Person),
+        &filter,
+        roundtable_store::PageReq::new(Some(1), Some(200)),
+    )
+    .await?;
+    Ok(page
+        .items
+        .into_iter()
+        .map(|p| (p.id, format!("{}（{}）", p.name, p.org_name)))
+        .collect())
 }

@@ -29,13 +29,27 @@ pub mod opt_id {
             None => Ok(None),
             Some(Raw::N(n)) => Ok(Some(n)),
             Some(Raw::S(s)) if s.trim().is_empty() => Ok(None),
-            Some(Raw::S(s)) => s.trim().parse().map(Some).map_err(|_| serde::de::Error::custom(format!("`{s}` 不是有效的编号"))),
+            Some(Raw::S(s)) => s
+                .trim()
+                .parse()
+                .map(Some)
+                .map_err(|_| serde::de::Error::custom(format!("`{s}` 不是有效的编号"))),
         }
     }
 }
 
-pub fn require(actor: &Actor, action: Action, kind: ResourceKind, org_path: &str, person_id: Option<i64>) -> Result<(), AppError> {
-    if permit(actor, action, kind, org_path, person_id) { Ok(()) } else { Err(AppError::Forbidden) }
+pub fn require(
+    actor: &Actor,
+    action: Action,
+    kind: ResourceKind,
+    org_path: &str,
+    person_id: Option<i64>,
+) -> Result<(), AppError> {
+    if permit(actor, action, kind, org_path, person_id) {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden)
+    }
 }
 
 pub fn json<T: serde::Serialize>(v: &T) -> serde_json::Value {

@@ -26,7 +26,11 @@ pub struct OrgInput {
 }
 
 /// Checks an input against the tree; returns the fields to store and the parent's path.
-async fn validate(e: &mut impl Exec, input: &OrgInput, editing: Option<&Org>) -> Result<(OrgFields, Option<String>), AppError> {
+async fn validate(
+    e: &mut impl Exec,
+    input: &OrgInput,
+    editing: Option<&Org>,
+) -> Result<(OrgFields, Option<String>), AppError> {
     let mut errors = FieldErrors::new();
     let name = required_text(&mut errors, "name", "名称", &input.name, 50);
     let code = required_text(&mut errors, "code", "编码", &input.code, 32);
@@ -52,7 +56,14 @@ async fn validate(e: &mut impl Exec, input: &OrgInput, editing: Option<&Org>) ->
         && (parent.is_some() || parent_id.is_none())
         && let Err(msg) = k.check_parent(parent.as_ref().and_then(|p| OrgKind::parse(&p.kind)))
     {
-        errors.add(if editing.is_some() { "kind" } else { "parent_id" }, msg);
+        errors.add(
+            if editing.is_some() {
+                "kind"
+            } else {
+                "parent_id"
+            },
+            msg,
+        );
     }
     if !code.is_empty()
         && let Some(other) = orgs::by_code(e, &code).await?
@@ -74,10 +85,25 @@ async fn validate(e: &mut impl Exec, input: &OrgInput, editing: Option<&Org>) ->
 pub async fn create(db: &Db, actor: &Actor, input: &OrgInput) -> Result<Org, AppError> {
     let mut tx = db.begin().await?;
     let (fields, parent_path) = validate(&mut tx, input, None).await?;
-    require(actor, Action::Edit, ResourceKind::Org, parent_path.as_deref().unwrap_or("/"), None)?;
+    require(
+        actor,
+        Action::Edit,
+        ResourceKind::Org,
+        parent_path.as_deref().unwrap_or("/"),
+        None,
+    )?;
     let id = orgs::insert(&mut tx, &fields, parent_path.as_deref()).await?;
     let org = orgs::get(&mut tx, id).await?.ok_or(AppError::NotFound)?;
-    audit::record(&mut tx, Some(actor.user_id), "org.create", "org", Some(id), None, Some(&json(&org))).await?;
+    audit::record(
+        &mut tx,
+        Some(actor.user_id),
+        "org.create",
+        "org",
+        Some(id),
+        None,
+        Some(&json(&org)),
+    )
+    .await?;
     tx.commit().await?;
     Ok(org)
 }
@@ -87,25 +113,45 @@ pub async fn update(db: &Db, actor: &Actor, id: i64, input: &OrgInput) -> Result
     let before = orgs::get(&mut tx, id).await?.ok_or(AppError::NotFound)?;
     require(actor, Action::Edit, ResourceKind::Org, &before.path, None)?;
     let (fields, _) = validate(&mut tx, input, Some(&before)).await?;
-    if OrgKind::parse(&before.kind).map(OrgKind::level) != OrgKind::parse(&fields.kind).map(OrgKind::level) {
-        return Err(AppError::field("kind", "只能在同一级别内更改类型（如街道改为镇）"));
+    if OrgKind::parse(&before.kind).map(OrgKind::level)
+        != OrgKind::parse(&fields.kind).map(OrgKind::level)
+    {
+        return Err(AppError::field(
+            "kind",
+            "只能在同一级别内更改类型（如街道改为镇）",
+        ));
     }
     orgs::update(&mut tx, id, &fields).await?;
     let after = orgs::get(&mut tx, id).await?.ok_or(AppError::NotFound)?;
-    audit::record(&mut tx, Some(actor.user_id), "org.update", "org", Some(id), Some(&json(&before)), Some(&json(&after))).await?;
+    audit::record(
+        &mut tx,
+        Some(actor.user_id),
+        "org.update",
+        "org",
+        Some(id),
+        Some(&json(&before)),
+        Some(&json(&after)),
+    )
+    .await?;
     tx.commit().await?;
     Ok(after)
 }
 
 pub async fn get(db: &Db, actor: &Actor, id: i64) -> Result<Org, AppError> {
-    let org = orgs::get(&mut db.pool(), id).await?.ok_or(AppError::NotFound)?;
+    let org = orgs::get(&mut db.pool(), id)
+        .await?
+        .ok_or(AppError::NotFound)?;
     require(actor, Action::View, ResourceKind::Org, &org.path, None)?;
     Ok(org)
 }
 
 /// The nodes the actor may see, parents before children.
 pub async fn visible(db: &Db, actor: &Actor) -> Result<Vec<Org>, AppError> {
-    Ok(orgs::list_in_scope(&mut db.pool(), &scope(actor, Action::View, ResourceKind::Org)).await?)
+    Ok(orgs::list_in_scope(
+        &mut db.pool(),
+        &scope(actor, Action::View, ResourceKind::Org),
+    )
+    .await?)
 }
 
 /// The nodes under which the actor may create or edit `kind` (for select boxes).
@@ -125,7 +171,11 @@ pub struct OrgNode {
 
 /// The visible nodes as a tree. A node whose parent is not visible becomes a root.
 pub fn as_tree(list: Vec<Org>) -> Vec<OrgNode> {
-    fn build(parent: Option<i64>, all: &[Org], ids: &std::collections::HashSet<i64>) -> Vec<OrgNode> {
+    fn build(
+        parent: Option<i64>,
+        all: &[Org],
+        ids: &std::collections::HashSet<i64>,
+    ) -> Vec<OrgNode> {
         all.iter()
             .filter(|o| match parent {
                 Some(p) => o.parent_id == Some(p),
@@ -133,7 +183,9 @@ pub fn as_tree(list: Vec<Org>) -> Vec<OrgNode> {
             })
             .map(|o| OrgNode {
                 org: o.clone(),
-                level: OrgKind::parse(&o.kind).map(|k| k.level() as u8).unwrap_or(0),
+                level: OrgKind::parse(&o.kind)
+                    .map(|k| k.level() as u8)
+                    .unwrap_or(0),
                 children: build(Some(o.id), all, ids),
             })
             .collect()

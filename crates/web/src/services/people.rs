@@ -33,7 +33,11 @@ pub struct PersonInput {
     pub kinds: Vec<String>,
 }
 
-pub(crate) async fn validate(e: &mut impl Exec, input: &PersonInput, editing: Option<i64>) -> Result<(PersonFields, String), AppError> {
+pub(crate) async fn validate(
+    e: &mut impl Exec,
+    input: &PersonInput,
+    editing: Option<i64>,
+) -> Result<(PersonFields, String), AppError> {
     let mut errors = FieldErrors::new();
     let name = required_text(&mut errors, "name", "姓名", &input.name, 30);
     let phone = optional_phone(&mut errors, "phone", input.phone.as_deref());
@@ -51,7 +55,12 @@ pub(crate) async fn validate(e: &mut impl Exec, input: &PersonInput, editing: Op
     if kinds.is_empty() && !errors.0.contains_key("kinds") {
         errors.add("kinds", "请至少选择一个人员类别");
     }
-    let deputy_type = match input.deputy_type.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+    let deputy_type = match input
+        .deputy_type
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
         Some(d) => match DeputyType::parse(d) {
             Some(d) => Some(d),
             None => {
@@ -61,8 +70,14 @@ pub(crate) async fn validate(e: &mut impl Exec, input: &PersonInput, editing: Op
         },
         None => None,
     };
-    if kinds.contains(&PersonKind::Deputy) && deputy_type.is_none() && !errors.0.contains_key("deputy_type") {
-        errors.add("deputy_type", "两代表一委员须注明是人大代表、党代表还是政协委员");
+    if kinds.contains(&PersonKind::Deputy)
+        && deputy_type.is_none()
+        && !errors.0.contains_key("deputy_type")
+    {
+        errors.add(
+            "deputy_type",
+            "两代表一委员须注明是人大代表、党代表还是政协委员",
+        );
     }
     let org = match input.org_id {
         None => {
@@ -103,7 +118,9 @@ pub(crate) async fn validate(e: &mut impl Exec, input: &PersonInput, editing: Op
         org_id: org.id,
         unit_id: input.unit_id,
         title,
-        deputy_type: deputy_type.filter(|_| kinds.contains(&PersonKind::Deputy)).map(|d| d.code().to_string()),
+        deputy_type: deputy_type
+            .filter(|_| kinds.contains(&PersonKind::Deputy))
+            .map(|d| d.code().to_string()),
         note,
         kinds: kinds.iter().map(|k| k.code().to_string()).collect(),
     };
@@ -121,15 +138,35 @@ pub async fn create(db: &Db, actor: &Actor, input: &PersonInput) -> Result<Perso
     require(actor, Action::Edit, ResourceKind::Person, &path, None)?;
     let id = people::insert(&mut tx, &fields).await?;
     let p = people::get(&mut tx, id).await?.ok_or(AppError::NotFound)?;
-    audit::record(&mut tx, Some(actor.user_id), "person.create", "person", Some(id), None, Some(&json(&masked(p.clone())))).await?;
+    audit::record(
+        &mut tx,
+        Some(actor.user_id),
+        "person.create",
+        "person",
+        Some(id),
+        None,
+        Some(&json(&masked(p.clone()))),
+    )
+    .await?;
     tx.commit().await?;
     Ok(masked(p))
 }
 
-pub async fn update(db: &Db, actor: &Actor, id: i64, input: &PersonInput) -> Result<Person, AppError> {
+pub async fn update(
+    db: &Db,
+    actor: &Actor,
+    id: i64,
+    input: &PersonInput,
+) -> Result<Person, AppError> {
     let mut tx = db.begin().await?;
     let before = people::get(&mut tx, id).await?.ok_or(AppError::NotFound)?;
-    require(actor, Action::Edit, ResourceKind::Person, &before.org_path, Some(id))?;
+    require(
+        actor,
+        Action::Edit,
+        ResourceKind::Person,
+        &before.org_path,
+        Some(id),
+    )?;
     let mut input = input.clone();
     // A masked number sent back unchanged from a form means "keep the stored one".
     if input.phone.as_deref().is_some_and(|p| p.contains('*')) {
@@ -139,8 +176,16 @@ pub async fn update(db: &Db, actor: &Actor, id: i64, input: &PersonInput) -> Res
     require(actor, Action::Edit, ResourceKind::Person, &path, Some(id))?;
     people::update(&mut tx, id, &fields).await?;
     let after = people::get(&mut tx, id).await?.ok_or(AppError::NotFound)?;
-    audit::record(&mut tx, Some(actor.user_id), "person.update", "person", Some(id), Some(&json(&masked(before))), Some(&json(&masked(after.clone()))))
-        .await?;
+    audit::record(
+        &mut tx,
+        Some(actor.user_id),
+        "person.update",
+        "person",
+        Some(id),
+        Some(&json(&masked(before))),
+        Some(&json(&masked(after.clone()))),
+    )
+    .await?;
     tx.commit().await?;
     Ok(masked(after))
 }
@@ -149,22 +194,62 @@ pub async fn update(db: &Db, actor: &Actor, id: i64, input: &PersonInput) -> Res
 /// view is written to the audit log.
 pub async fn get(db: &Db, actor: &Actor, id: i64, reveal: bool) -> Result<Person, AppError> {
     let mut pool = db.pool();
-    let p = people::get(&mut pool, id).await?.ok_or(AppError::NotFound)?;
-    require(actor, Action::View, ResourceKind::Person, &p.org_path, Some(id))?;
+    let p = people::get(&mut pool, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    require(
+        actor,
+        Action::View,
+        ResourceKind::Person,
+        &p.org_path,
+        Some(id),
+    )?;
     if !reveal {
         return Ok(masked(p));
     }
-    require(actor, Action::ViewPersonal, ResourceKind::Person, &p.org_path, Some(id))?;
-    audit::record(&mut pool, Some(actor.user_id), "person.view_personal", "person", Some(id), None, None).await?;
+    require(
+        actor,
+        Action::ViewPersonal,
+        ResourceKind::Person,
+        &p.org_path,
+        Some(id),
+    )?;
+    audit::record(
+        &mut pool,
+        Some(actor.user_id),
+        "person.view_personal",
+        "person",
+        Some(id),
+        None,
+        None,
+    )
+    .await?;
     Ok(p)
 }
 
 pub fn may_reveal(actor: &Actor, p: &Person) -> bool {
-    permit(actor, Action::ViewPersonal, ResourceKind::Person, &p.org_path, Some(p.id))
+    permit(
+        actor,
+        Action::ViewPersonal,
+        ResourceKind::Person,
+        &p.org_path,
+        Some(p.id),
+    )
 }
 
-pub async fn list(db: &Db, actor: &Actor, filter: &PersonFilter, page: PageReq) -> Result<Paged<Person>, AppError> {
-    let mut r = people::list(&mut db.pool(), &scope(actor, Action::View, ResourceKind::Person), filter, page).await?;
+pub async fn list(
+    db: &Db,
+    actor: &Actor,
+    filter: &PersonFilter,
+    page: PageReq,
+) -> Result<Paged<Person>, AppError> {
+    let mut r = people::list(
+        &mut db.pool(),
+        &scope(actor, Action::View, ResourceKind::Person),
+        filter,
+        page,
+    )
+    .await?;
     r.items = r.items.into_iter().map(masked).collect();
     Ok(r)
 }

@@ -23,15 +23,26 @@ pub struct UnitInput {
     pub note: Option<String>,
 }
 
-async fn validate(e: &mut impl Exec, input: &UnitInput, editing: Option<i64>) -> Result<(UnitFields, String), AppError> {
+async fn validate(
+    e: &mut impl Exec,
+    input: &UnitInput,
+    editing: Option<i64>,
+) -> Result<(UnitFields, String), AppError> {
     let mut errors = FieldErrors::new();
     let name = required_text(&mut errors, "name", "单位名称", &input.name, 80);
     let unit_type = UnitType::parse(&input.unit_type);
     if unit_type.is_none() {
         errors.add("unit_type", "请选择单位类型");
     }
-    let contact_name = optional_text(&mut errors, "contact_name", "联系人", input.contact_name.as_deref(), 30);
-    let contact_phone = optional_phone(&mut errors, "contact_phone", input.contact_phone.as_deref());
+    let contact_name = optional_text(
+        &mut errors,
+        "contact_name",
+        "联系人",
+        input.contact_name.as_deref(),
+        30,
+    );
+    let contact_phone =
+        optional_phone(&mut errors, "contact_phone", input.contact_phone.as_deref());
     let note = optional_text(&mut errors, "note", "备注", input.note.as_deref(), 500);
     let org = match input.org_id {
         None => {
@@ -71,7 +82,16 @@ pub async fn create(db: &Db, actor: &Actor, input: &UnitInput) -> Result<Unit, A
     require(actor, Action::Edit, ResourceKind::Unit, &path, None)?;
     let id = units::insert(&mut tx, &fields).await?;
     let unit = units::get(&mut tx, id).await?.ok_or(AppError::NotFound)?;
-    audit::record(&mut tx, Some(actor.user_id), "unit.create", "unit", Some(id), None, Some(&json(&unit))).await?;
+    audit::record(
+        &mut tx,
+        Some(actor.user_id),
+        "unit.create",
+        "unit",
+        Some(id),
+        None,
+        Some(&json(&unit)),
+    )
+    .await?;
     tx.commit().await?;
     Ok(unit)
 }
@@ -79,22 +99,56 @@ pub async fn create(db: &Db, actor: &Actor, input: &UnitInput) -> Result<Unit, A
 pub async fn update(db: &Db, actor: &Actor, id: i64, input: &UnitInput) -> Result<Unit, AppError> {
     let mut tx = db.begin().await?;
     let before = units::get(&mut tx, id).await?.ok_or(AppError::NotFound)?;
-    require(actor, Action::Edit, ResourceKind::Unit, &before.org_path, None)?;
+    require(
+        actor,
+        Action::Edit,
+        ResourceKind::Unit,
+        &before.org_path,
+        None,
+    )?;
     let (fields, path) = validate(&mut tx, input, Some(id)).await?;
     require(actor, Action::Edit, ResourceKind::Unit, &path, None)?;
     units::update(&mut tx, id, &fields).await?;
     let after = units::get(&mut tx, id).await?.ok_or(AppError::NotFound)?;
-    audit::record(&mut tx, Some(actor.user_id), "unit.update", "unit", Some(id), Some(&json(&before)), Some(&json(&after))).await?;
+    audit::record(
+        &mut tx,
+        Some(actor.user_id),
+        "unit.update",
+        "unit",
+        Some(id),
+        Some(&json(&before)),
+        Some(&json(&after)),
+    )
+    .await?;
     tx.commit().await?;
     Ok(after)
 }
 
 pub async fn get(db: &Db, actor: &Actor, id: i64) -> Result<Unit, AppError> {
-    let unit = units::get(&mut db.pool(), id).await?.ok_or(AppError::NotFound)?;
-    require(actor, Action::View, ResourceKind::Unit, &unit.org_path, None)?;
+    let unit = units::get(&mut db.pool(), id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    require(
+        actor,
+        Action::View,
+        ResourceKind::Unit,
+        &unit.org_path,
+        None,
+    )?;
     Ok(unit)
 }
 
-pub async fn list(db: &Db, actor: &Actor, filter: &UnitFilter, page: PageReq) -> Result<Paged<Unit>, AppError> {
-    Ok(units::list(&mut db.pool(), &scope(actor, Action::View, ResourceKind::Unit), filter, page).await?)
+pub async fn list(
+    db: &Db,
+    actor: &Actor,
+    filter: &UnitFilter,
+    page: PageReq,
+) -> Result<Paged<Unit>, AppError> {
+    Ok(units::list(
+        &mut db.pool(),
+        &scope(actor, Action::View, ResourceKind::Unit),
+        filter,
+        page,
+    )
+    .await?)
 }

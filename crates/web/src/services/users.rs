@@ -59,7 +59,11 @@ pub fn generate_password() -> String {
     format!("Rt-{}{}", &t[..10], "a9")
 }
 
-async fn role_path(e: &mut impl Exec, input: &RoleInput, errors: &mut FieldErrors) -> Result<Option<(Role, Option<i64>, String)>, AppError> {
+async fn role_path(
+    e: &mut impl Exec,
+    input: &RoleInput,
+    errors: &mut FieldErrors,
+) -> Result<Option<(Role, Option<i64>, String)>, AppError> {
     let Some(role) = Role::parse(&input.role) else {
         errors.add("role", "请选择角色");
         return Ok(None);
@@ -87,11 +91,22 @@ pub async fn create(db: &Db, actor: &Actor, input: &UserInput) -> Result<Created
     let mut tx = db.begin().await?;
     let mut errors = FieldErrors::new();
     let username = required_text(&mut errors, "username", "用户名", &input.username, 32);
-    if !username.is_empty() && (username.len() < 3 || !username.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))) {
+    if !username.is_empty()
+        && (username.len() < 3
+            || !username
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')))
+    {
         errors.add("username", "用户名为3–32位字母、数字或 . _ -");
     }
     let display_name = required_text(&mut errors, "display_name", "姓名", &input.display_name, 30);
-    let password = optional_text(&mut errors, "password", "密码", input.password.as_deref(), 128);
+    let password = optional_text(
+        &mut errors,
+        "password",
+        "密码",
+        input.password.as_deref(),
+        128,
+    );
     if let Some(p) = &password
         && let Some(msg) = roundtable_core::password::check_strength(p, &username)
     {
@@ -105,7 +120,10 @@ pub async fn create(db: &Db, actor: &Actor, input: &UserInput) -> Result<Created
     if !username.is_empty() && users::by_username(&mut tx, &username).await?.is_some() {
         errors.add("username", "用户名已存在");
     }
-    let role_input = RoleInput { role: input.role.clone().unwrap_or_default(), org_id: input.org_id };
+    let role_input = RoleInput {
+        role: input.role.clone().unwrap_or_default(),
+        org_id: input.org_id,
+    };
     let role = role_path(&mut tx, &role_input, &mut errors).await?;
     errors.into_result().map_err(AppError::Validation)?;
     let (role, org_id, path) = role.ok_or(AppError::BadRequest("角色不完整".into()))?;
@@ -113,12 +131,32 @@ pub async fn create(db: &Db, actor: &Actor, input: &UserInput) -> Result<Created
     let generated = password.is_none().then(generate_password);
     let clear = password.or(generated.clone()).unwrap_or_default();
     let hash = auth::hash_password(&clear)?;
-    let id = users::insert(&mut tx, &username, &hash, &display_name, input.person_id, true).await?;
+    let id = users::insert(
+        &mut tx,
+        &username,
+        &hash,
+        &display_name,
+        input.person_id,
+        true,
+    )
+    .await?;
     users::add_role(&mut tx, id, role.code(), org_id).await?;
     let detail = detail_in(&mut tx, id).await?;
-    audit::record(&mut tx, Some(actor.user_id), "user.create", "user", Some(id), None, Some(&json(&detail))).await?;
+    audit::record(
+        &mut tx,
+        Some(actor.user_id),
+        "user.create",
+        "user",
+        Some(id),
+        None,
+        Some(&json(&detail)),
+    )
+    .await?;
     tx.commit().await?;
-    Ok(CreatedUser { user: detail, initial_password: generated })
+    Ok(CreatedUser {
+        user: detail,
+        initial_password: generated,
+    })
 }
 
 async fn detail_in(e: &mut impl Exec, id: i64) -> Result<UserDetail, AppError> {
@@ -133,7 +171,13 @@ fn require_manage(actor: &Actor, d: &UserDetail) -> Result<(), AppError> {
         return require(actor, Action::Edit, ResourceKind::User, "/", None);
     }
     for r in &d.roles {
-        require(actor, Action::Edit, ResourceKind::User, r.org_path.as_deref().unwrap_or("/"), None)?;
+        require(
+            actor,
+            Action::Edit,
+            ResourceKind::User,
+            r.org_path.as_deref().unwrap_or("/"),
+            None,
+        )?;
     }
     Ok(())
 }
@@ -141,7 +185,15 @@ fn require_manage(actor: &Actor, d: &UserDetail) -> Result<(), AppError> {
 pub async fn get(db: &Db, actor: &Actor, id: i64) -> Result<UserDetail, AppError> {
     let d = detail_in(&mut db.pool(), id).await?;
     let visible = d.user.id == actor.user_id
-        || d.roles.iter().any(|r| roundtable_core::access::permit(actor, Action::View, ResourceKind::User, r.org_path.as_deref().unwrap_or("/"), None))
+        || d.roles.iter().any(|r| {
+            roundtable_core::access::permit(
+                actor,
+                Action::View,
+                ResourceKind::User,
+                r.org_path.as_deref().unwrap_or("/"),
+                None,
+            )
+        })
         || roundtable_core::access::permit(actor, Action::View, ResourceKind::User, "/", None);
     if !visible {
         return Err(AppError::Forbidden);
@@ -149,11 +201,27 @@ pub async fn get(db: &Db, actor: &Actor, id: i64) -> Result<UserDetail, AppError
     Ok(d)
 }
 
-pub async fn list(db: &Db, actor: &Actor, q: Option<&str>, page: PageReq) -> Result<Paged<User>, AppError> {
-    Ok(users::list(&mut db.pool(), &scope(actor, Action::View, ResourceKind::User), q, page).await?)
+pub async fn list(
+    db: &Db,
+    actor: &Actor,
+    q: Option<&str>,
+    page: PageReq,
+) -> Result<Paged<User>, AppError> {
+    Ok(users::list(
+        &mut db.pool(),
+        &scope(actor, Action::View, ResourceKind::User),
+        q,
+        page,
+    )
+    .await?)
 }
 
-pub async fn add_role(db: &Db, actor: &Actor, id: i64, input: &RoleInput) -> Result<UserDetail, AppError> {
+pub async fn add_role(
+    db: &Db,
+    actor: &Actor,
+    id: i64,
+    input: &RoleInput,
+) -> Result<UserDetail, AppError> {
     let mut tx = db.begin().await?;
     let before = detail_in(&mut tx, id).await?;
     let mut errors = FieldErrors::new();
@@ -161,32 +229,89 @@ pub async fn add_role(db: &Db, actor: &Actor, id: i64, input: &RoleInput) -> Res
     errors.into_result().map_err(AppError::Validation)?;
     let (role, org_id, path) = role.ok_or(AppError::BadRequest("角色不完整".into()))?;
     require(actor, Action::Edit, ResourceKind::User, &path, None)?;
-    if before.roles.iter().any(|r| r.role == role.code() && r.org_id == org_id) {
+    if before
+        .roles
+        .iter()
+        .any(|r| r.role == role.code() && r.org_id == org_id)
+    {
         return Err(AppError::field("role", "该账号已有此角色"));
     }
     users::add_role(&mut tx, id, role.code(), org_id).await?;
     let after = detail_in(&mut tx, id).await?;
-    audit::record(&mut tx, Some(actor.user_id), "user.role_add", "user", Some(id), Some(&json(&before.roles)), Some(&json(&after.roles))).await?;
-    users::auth_event(&mut tx, "role_added", &after.user.username, Some(id), None, Some(&format!("{} by user {}", role.code(), actor.user_id))).await?;
+    audit::record(
+        &mut tx,
+        Some(actor.user_id),
+        "user.role_add",
+        "user",
+        Some(id),
+        Some(&json(&before.roles)),
+        Some(&json(&after.roles)),
+    )
+    .await?;
+    users::auth_event(
+        &mut tx,
+        "role_added",
+        &after.user.username,
+        Some(id),
+        None,
+        Some(&format!("{} by user {}", role.code(), actor.user_id)),
+    )
+    .await?;
     tx.commit().await?;
     Ok(after)
 }
 
-pub async fn remove_role(db: &Db, actor: &Actor, id: i64, role_id: i64) -> Result<UserDetail, AppError> {
+pub async fn remove_role(
+    db: &Db,
+    actor: &Actor,
+    id: i64,
+    role_id: i64,
+) -> Result<UserDetail, AppError> {
     let mut tx = db.begin().await?;
     let before = detail_in(&mut tx, id).await?;
-    let role = users::get_role(&mut tx, role_id).await?.filter(|r| r.user_id == id).ok_or(AppError::NotFound)?;
-    require(actor, Action::Edit, ResourceKind::User, role.org_path.as_deref().unwrap_or("/"), None)?;
+    let role = users::get_role(&mut tx, role_id)
+        .await?
+        .filter(|r| r.user_id == id)
+        .ok_or(AppError::NotFound)?;
+    require(
+        actor,
+        Action::Edit,
+        ResourceKind::User,
+        role.org_path.as_deref().unwrap_or("/"),
+        None,
+    )?;
     users::remove_role(&mut tx, role_id).await?;
     let after = detail_in(&mut tx, id).await?;
-    audit::record(&mut tx, Some(actor.user_id), "user.role_remove", "user", Some(id), Some(&json(&before.roles)), Some(&json(&after.roles))).await?;
-    users::auth_event(&mut tx, "role_removed", &after.user.username, Some(id), None, Some(&role.role)).await?;
+    audit::record(
+        &mut tx,
+        Some(actor.user_id),
+        "user.role_remove",
+        "user",
+        Some(id),
+        Some(&json(&before.roles)),
+        Some(&json(&after.roles)),
+    )
+    .await?;
+    users::auth_event(
+        &mut tx,
+        "role_removed",
+        &after.user.username,
+        Some(id),
+        None,
+        Some(&role.role),
+    )
+    .await?;
     tx.commit().await?;
     Ok(after)
 }
 
 /// Locks (disables) or unlocks an account; unlocking also lifts a failed-login lockout.
-pub async fn set_locked(db: &Db, actor: &Actor, id: i64, locked: bool) -> Result<UserDetail, AppError> {
+pub async fn set_locked(
+    db: &Db,
+    actor: &Actor,
+    id: i64,
+    locked: bool,
+) -> Result<UserDetail, AppError> {
     let mut tx = db.begin().await?;
     let before = detail_in(&mut tx, id).await?;
     require_manage(actor, &before)?;
@@ -198,15 +323,41 @@ pub async fn set_locked(db: &Db, actor: &Actor, id: i64, locked: bool) -> Result
         users::sessions_delete_for_user(&mut tx, id).await?;
     }
     let after = detail_in(&mut tx, id).await?;
-    let event = if locked { "account_locked" } else { "account_unlocked" };
-    audit::record(&mut tx, Some(actor.user_id), event, "user", Some(id), Some(&json(&before.user)), Some(&json(&after.user))).await?;
-    users::auth_event(&mut tx, event, &after.user.username, Some(id), None, Some(&format!("by user {}", actor.user_id))).await?;
+    let event = if locked {
+        "account_locked"
+    } else {
+        "account_unlocked"
+    };
+    audit::record(
+        &mut tx,
+        Some(actor.user_id),
+        event,
+        "user",
+        Some(id),
+        Some(&json(&before.user)),
+        Some(&json(&after.user)),
+    )
+    .await?;
+    users::auth_event(
+        &mut tx,
+        event,
+        &after.user.username,
+        Some(id),
+        None,
+        Some(&format!("by user {}", actor.user_id)),
+    )
+    .await?;
     tx.commit().await?;
     Ok(after)
 }
 
 /// Sets a new one-time password (generated when none is given); the account must change it.
-pub async fn reset_password(db: &Db, actor: &Actor, id: i64, password: Option<&str>) -> Result<String, AppError> {
+pub async fn reset_password(
+    db: &Db,
+    actor: &Actor,
+    id: i64,
+    password: Option<&str>,
+) -> Result<String, AppError> {
     let mut tx = db.begin().await?;
     let d = detail_in(&mut tx, id).await?;
     require_manage(actor, &d)?;
@@ -219,8 +370,25 @@ pub async fn reset_password(db: &Db, actor: &Actor, id: i64, password: Option<&s
     };
     users::set_password(&mut tx, id, &auth::hash_password(&clear)?, true).await?;
     users::sessions_delete_for_user(&mut tx, id).await?;
-    audit::record(&mut tx, Some(actor.user_id), "user.password_reset", "user", Some(id), None, None).await?;
-    users::auth_event(&mut tx, "password_reset", &d.user.username, Some(id), None, Some(&format!("by user {}", actor.user_id))).await?;
+    audit::record(
+        &mut tx,
+        Some(actor.user_id),
+        "user.password_reset",
+        "user",
+        Some(id),
+        None,
+        None,
+    )
+    .await?;
+    users::auth_event(
+        &mut tx,
+        "password_reset",
+        &d.user.username,
+        Some(id),
+        None,
+        Some(&format!("by user {}", actor.user_id)),
+    )
+    .await?;
     tx.commit().await?;
     Ok(clear)
 }
