@@ -81,7 +81,8 @@ pub fn optional_phone(
     Some(digits)
 }
 
-/// A civil date written `YYYY-MM-DD`.
+/// A civil date written `YYYY-MM-DD` (also `2026/3/1`, `2026.3.1` and `2026年3月1日`, as
+/// people type them in spreadsheets).
 pub fn optional_date(
     errors: &mut FieldErrors,
     field: &str,
@@ -89,9 +90,12 @@ pub fn optional_date(
     value: Option<&str>,
 ) -> Option<chrono::NaiveDate> {
     let v = value.map(str::trim).filter(|v| !v.is_empty())?;
-    match chrono::NaiveDate::parse_from_str(v, "%Y-%m-%d") {
-        Ok(d) => Some(d),
-        Err(_) => {
+    let parsed = ["%Y-%m-%d", "%Y/%m/%d", "%Y.%m.%d", "%Y年%m月%d日"]
+        .iter()
+        .find_map(|f| chrono::NaiveDate::parse_from_str(v, f).ok());
+    match parsed {
+        Some(d) => Some(d),
+        None => {
             errors.add(field, format!("{label}格式应为 年-月-日，例如 2026-03-01"));
             None
         }
@@ -135,5 +139,16 @@ mod tests {
         let mut e = FieldErrors::new();
         assert!(optional_date(&mut e, "d", "日期", Some("2026-02-30")).is_none());
         assert!(e.get("d").is_some());
+        let mut e = FieldErrors::new();
+        let want = chrono::NaiveDate::from_ymd_opt(2026, 3, 1);
+        for typed in ["2026-03-01", "2026/3/1", "2026.03.01", "2026年3月1日"] {
+            assert_eq!(
+                optional_date(&mut e, "d", "日期", Some(typed)),
+                want,
+                "{typed}"
+            );
+        }
+        assert!(e.is_empty());
+        assert!(optional_date(&mut e, "d", "日期", Some("3/1/2026")).is_none());
     }
 }

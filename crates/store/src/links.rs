@@ -69,7 +69,7 @@ impl Link {
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct LinkFields {
     pub kind: String,
     pub person_id: Option<i64>,
@@ -79,6 +79,22 @@ pub struct LinkFields {
     pub start_date: NaiveDate,
     pub end_date: Option<NaiveDate>,
     pub note: Option<String>,
+}
+
+impl Link {
+    /// The stored fields, to tell whether an edit changes anything.
+    pub fn fields(&self) -> LinkFields {
+        LinkFields {
+            kind: self.kind.clone(),
+            person_id: self.person_id,
+            unit_id: self.unit_id,
+            org_id: self.org_id,
+            group_role: self.group_role.clone(),
+            start_date: self.start_date,
+            end_date: self.end_date,
+            note: self.note.clone(),
+        }
+    }
 }
 
 const SELECT: &str = "SELECT l.id, l.kind, l.person_id, p.name AS person_name, l.unit_id, u.name AS unit_name, l.org_id, o.name AS org_name, o.path AS org_path, l.group_role, l.start_date, l.end_date, l.note, l.created_at, l.updated_at FROM links l JOIN orgs o ON o.id = l.org_id LEFT JOIN people p ON p.id = l.person_id LEFT JOIN units u ON u.id = l.unit_id";

@@ -38,13 +38,26 @@ impl FromRow for Org {
 }
 
 /// Validated fields of a node (validation lives in the service layer).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct OrgFields {
     pub parent_id: Option<i64>,
     pub kind: String,
     pub name: String,
     pub code: String,
     pub sort_order: i64,
+}
+
+impl Org {
+    /// The stored fields, to tell whether an edit changes anything.
+    pub fn fields(&self) -> OrgFields {
+        OrgFields {
+            parent_id: self.parent_id,
+            kind: self.kind.clone(),
+            name: self.name.clone(),
+            code: self.code.clone(),
+            sort_order: self.sort_order,
+        }
+    }
 }
 
 const COLS: &str = "id, parent_id, kind, name, code, path, sort_order, created_at, updated_at";

@@ -48,7 +48,7 @@ impl FromRow for Person {
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct PersonFields {
     pub name: String,
     pub phone: Option<String>,
@@ -58,6 +58,24 @@ pub struct PersonFields {
     pub deputy_type: Option<String>,
     pub note: Option<String>,
     pub kinds: Vec<String>,
+}
+
+impl Person {
+    /// The stored fields, to tell whether an edit changes anything (kinds sorted).
+    pub fn fields(&self) -> PersonFields {
+        let mut kinds = self.kinds.clone();
+        kinds.sort();
+        PersonFields {
+            name: self.name.clone(),
+            phone: self.phone.clone(),
+            org_id: self.org_id,
+            unit_id: self.unit_id,
+            title: self.title.clone(),
+            deputy_type: self.deputy_type.clone(),
+            note: self.note.clone(),
+            kinds,
+        }
+    }
 }
 
 const FROM: &str =

@@ -41,7 +41,7 @@ impl FromRow for Unit {
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct UnitFields {
     pub name: String,
     pub unit_type: String,
@@ -49,6 +49,20 @@ pub struct UnitFields {
     pub contact_name: Option<String>,
     pub contact_phone: Option<String>,
     pub note: Option<String>,
+}
+
+impl Unit {
+    /// The stored fields, to tell whether an edit changes anything.
+    pub fn fields(&self) -> UnitFields {
+        UnitFields {
+            name: self.name.clone(),
+            unit_type: self.unit_type.clone(),
+            org_id: self.org_id,
+            contact_name: self.contact_name.clone(),
+            contact_phone: self.contact_phone.clone(),
+            note: self.note.clone(),
+        }
+    }
 }
 
 const SELECT: &str = "SELECT u.id, u.name, u.unit_type, u.org_id, o.name AS org_name, o.path AS org_path, u.contact_name, u.contact_phone, u.note, u.created_at, u.updated_at FROM units u JOIN orgs o ON o.id = u.org_id";

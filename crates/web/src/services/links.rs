@@ -8,9 +8,9 @@ use roundtable_core::org::OrgKind;
 use roundtable_core::people::PersonKind;
 use roundtable_core::validate::{optional_date, optional_text};
 use roundtable_store::links::{self, Link, LinkFields, LinkFilter};
-use roundtable_store::{Db, Exec, audit, orgs, people, units};
+use roundtable_store::{Db, Exec, Tx, orgs, people, units};
 
-use super::{json, require};
+use super::{Change, audit_change, require};
 use crate::error::AppError;
 
 #[derive(Debug, Clone, Default, serde::Deserialize, serde::Serialize, utoipa::ToSchema)]
@@ -154,27 +154,38 @@ async fn validate(
 
 pub async fn create(db: &Db, actor: &Actor, input: &LinkInput) -> Result<Link, AppError> {
     let mut tx = db.begin().await?;
-    let (fields, path) = validate(&mut tx, input, None).await?;
-    require(actor, Action::Edit, ResourceKind::Link, &path, None)?;
-    let id = links::insert(&mut tx, &fields).await?;
-    let link = links::get(&mut tx, id).await?.ok_or(AppError::NotFound)?;
-    audit::record(
-        &mut tx,
-        Some(actor.user_id),
-        "link.create",
-        "link",
-        Some(id),
-        None,
-        Some(&json(&link)),
-    )
-    .await?;
+    let link = create_in(&mut tx, actor, input).await?;
     tx.commit().await?;
+    Ok(link)
+}
+
+pub(crate) async fn create_in(
+    tx: &mut Tx,
+    actor: &Actor,
+    input: &LinkInput,
+) -> Result<Link, AppError> {
+    let (fields, path) = validate(tx, input, None).await?;
+    require(actor, Action::Edit, ResourceKind::Link, &path, None)?;
+    let id = links::insert(tx, &fields).await?;
+    let link = links::get(tx, id).await?.ok_or(AppError::NotFound)?;
+    audit_change(tx, actor, "link", id, None, &link).await?;
     Ok(link)
 }
 
 pub async fn update(db: &Db, actor: &Actor, id: i64, input: &LinkInput) -> Result<Link, AppError> {
     let mut tx = db.begin().await?;
-    let before = links::get(&mut tx, id).await?.ok_or(AppError::NotFound)?;
+    let (link, _) = update_in(&mut tx, actor, id, input).await?;
+    tx.commit().await?;
+    Ok(link)
+}
+
+pub(crate) async fn update_in(
+    tx: &mut Tx,
+    actor: &Actor,
+    id: i64,
+    input: &LinkInput,
+) -> Result<(Link, Change), AppError> {
+    let before = links::get(tx, id).await?.ok_or(AppError::NotFound)?;
     require(
         actor,
         Action::Edit,
@@ -182,22 +193,15 @@ pub async fn update(db: &Db, actor: &Actor, id: i64, input: &LinkInput) -> Resul
         &before.org_path,
         None,
     )?;
-    let (fields, path) = validate(&mut tx, input, Some(id)).await?;
+    let (fields, path) = validate(tx, input, Some(id)).await?;
     require(actor, Action::Edit, ResourceKind::Link, &path, None)?;
-    links::update(&mut tx, id, &fields).await?;
-    let after = links::get(&mut tx, id).await?.ok_or(AppError::NotFound)?;
-    audit::record(
-        &mut tx,
-        Some(actor.user_id),
-        "link.update",
-        "link",
-        Some(id),
-        Some(&json(&before)),
-        Some(&json(&after)),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(after)
+    if fields == before.fields() {
+        return Ok((before, Change::Unchanged));
+    }
+    links::update(tx, id, &fields).await?;
+    let after = links::get(tx, id).await?.ok_or(AppError::NotFound)?;
+    audit_change(tx, actor, "link", id, Some(&before), &after).await?;
+    Ok((after, Change::Updated))
 }
 
 /// Ends a link on `end` (default: today), keeping its history.

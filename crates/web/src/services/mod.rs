@@ -2,6 +2,7 @@
 //! (field errors in Chinese), asks the one permission function, and writes the change with its
 //! audit record in one transaction.
 
+pub mod excel;
 pub mod links;
 pub mod orgs;
 pub mod people;
@@ -54,4 +55,47 @@ pub fn require(
 
 pub fn json<T: serde::Serialize>(v: &T) -> serde_json::Value {
     serde_json::to_value(v).unwrap_or(serde_json::Value::Null)
+}
+
+/// The account recorded as the author of a change; the command line (user id 0) is recorded as
+/// no account.
+pub fn actor_id(actor: &Actor) -> Option<i64> {
+    (actor.user_id > 0).then_some(actor.user_id)
+}
+
+/// What saving a record did: an import reports these counts, and an edit that changes nothing
+/// writes nothing (not even an audit record).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Change {
+    Created,
+    Updated,
+    Unchanged,
+}
+
+/// Writes the audit record of a create (`before` is `None`) or an update, in the caller's
+/// transaction.
+pub(crate) async fn audit_change<T: serde::Serialize>(
+    e: &mut impl roundtable_store::Exec,
+    actor: &Actor,
+    object_type: &str,
+    id: i64,
+    before: Option<&T>,
+    after: &T,
+) -> Result<(), AppError> {
+    let action = format!(
+        "{object_type}.{}",
+        if before.is_some() { "update" } else { "create" }
+    );
+    roundtable_store::audit::record(
+        e,
+        actor_id(actor),
+        &action,
+        object_type,
+        Some(id),
+        before.map(json).as_ref(),
+        Some(&json(after)),
+    )
+    .await?;
+    Ok(())
 }

@@ -5,9 +5,9 @@ use roundtable_core::access::{Action, Actor, ResourceKind, scope};
 use roundtable_core::org::OrgKind;
 use roundtable_core::validate::required_text;
 use roundtable_store::orgs::{self, Org, OrgFields};
-use roundtable_store::{Db, Exec, audit};
+use roundtable_store::{Db, Exec, Tx};
 
-use super::{json, require};
+use super::{Change, audit_change, require};
 use crate::error::AppError;
 
 #[derive(Debug, Clone, Default, serde::Deserialize, serde::Serialize, utoipa::ToSchema)]
@@ -84,7 +84,17 @@ async fn validate(
 
 pub async fn create(db: &Db, actor: &Actor, input: &OrgInput) -> Result<Org, AppError> {
     let mut tx = db.begin().await?;
-    let (fields, parent_path) = validate(&mut tx, input, None).await?;
+    let org = create_in(&mut tx, actor, input).await?;
+    tx.commit().await?;
+    Ok(org)
+}
+
+pub(crate) async fn create_in(
+    tx: &mut Tx,
+    actor: &Actor,
+    input: &OrgInput,
+) -> Result<Org, AppError> {
+    let (fields, parent_path) = validate(tx, input, None).await?;
     require(
         actor,
         Action::Edit,
@@ -92,27 +102,28 @@ pub async fn create(db: &Db, actor: &Actor, input: &OrgInput) -> Result<Org, App
         parent_path.as_deref().unwrap_or("/"),
         None,
     )?;
-    let id = orgs::insert(&mut tx, &fields, parent_path.as_deref()).await?;
-    let org = orgs::get(&mut tx, id).await?.ok_or(AppError::NotFound)?;
-    audit::record(
-        &mut tx,
-        Some(actor.user_id),
-        "org.create",
-        "org",
-        Some(id),
-        None,
-        Some(&json(&org)),
-    )
-    .await?;
-    tx.commit().await?;
+    let id = orgs::insert(tx, &fields, parent_path.as_deref()).await?;
+    let org = orgs::get(tx, id).await?.ok_or(AppError::NotFound)?;
+    audit_change(tx, actor, "org", id, None, &org).await?;
     Ok(org)
 }
 
 pub async fn update(db: &Db, actor: &Actor, id: i64, input: &OrgInput) -> Result<Org, AppError> {
     let mut tx = db.begin().await?;
-    let before = orgs::get(&mut tx, id).await?.ok_or(AppError::NotFound)?;
+    let (org, _) = update_in(&mut tx, actor, id, input).await?;
+    tx.commit().await?;
+    Ok(org)
+}
+
+pub(crate) async fn update_in(
+    tx: &mut Tx,
+    actor: &Actor,
+    id: i64,
+    input: &OrgInput,
+) -> Result<(Org, Change), AppError> {
+    let before = orgs::get(tx, id).await?.ok_or(AppError::NotFound)?;
     require(actor, Action::Edit, ResourceKind::Org, &before.path, None)?;
-    let (fields, _) = validate(&mut tx, input, Some(&before)).await?;
+    let (fields, _) = validate(tx, input, Some(&before)).await?;
     if OrgKind::parse(&before.kind).map(OrgKind::level)
         != OrgKind::parse(&fields.kind).map(OrgKind::level)
     {
@@ -121,20 +132,13 @@ pub async fn update(db: &Db, actor: &Actor, id: i64, input: &OrgInput) -> Result
             "只能在同一级别内更改类型（如街道改为镇）",
         ));
     }
-    orgs::update(&mut tx, id, &fields).await?;
-    let after = orgs::get(&mut tx, id).await?.ok_or(AppError::NotFound)?;
-    audit::record(
-        &mut tx,
-        Some(actor.user_id),
-        "org.update",
-        "org",
-        Some(id),
-        Some(&json(&before)),
-        Some(&json(&after)),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(after)
+    if fields == before.fields() {
+        return Ok((before, Change::Unchanged));
+    }
+    orgs::update(tx, id, &fields).await?;
+    let after = orgs::get(tx, id).await?.ok_or(AppError::NotFound)?;
+    audit_change(tx, actor, "org", id, Some(&before), &after).await?;
+    Ok((after, Change::Updated))
 }
 
 pub async fn get(db: &Db, actor: &Actor, id: i64) -> Result<Org, AppError> {

@@ -8,9 +8,9 @@ use roundtable_core::people::{DeputyType, PersonKind};
 use roundtable_core::privacy::mask_phone;
 use roundtable_core::validate::{optional_phone, optional_text, required_text};
 use roundtable_store::people::{self, Person, PersonFields, PersonFilter};
-use roundtable_store::{Db, Exec, PageReq, Paged, audit, orgs, units};
+use roundtable_store::{Db, Exec, PageReq, Paged, Tx, audit, orgs, units};
 
-use super::{json, require};
+use super::{Change, actor_id, audit_change, require};
 use crate::error::AppError;
 
 #[derive(Debug, Clone, Default, serde::Deserialize, serde::Serialize, utoipa::ToSchema)]
@@ -122,34 +122,39 @@ pub(crate) async fn validate(
             .filter(|_| kinds.contains(&PersonKind::Deputy))
             .map(|d| d.code().to_string()),
         note,
-        kinds: kinds.iter().map(|k| k.code().to_string()).collect(),
+        kinds: {
+            // Sorted as stored, so an unchanged edit compares equal.
+            let mut codes: Vec<String> = kinds.iter().map(|k| k.code().to_string()).collect();
+            codes.sort();
+            codes
+        },
     };
     Ok((fields, org.path))
 }
 
-fn masked(mut p: Person) -> Person {
+pub(crate) fn masked(mut p: Person) -> Person {
     p.phone = p.phone.as_deref().map(mask_phone);
     p
 }
 
 pub async fn create(db: &Db, actor: &Actor, input: &PersonInput) -> Result<Person, AppError> {
     let mut tx = db.begin().await?;
-    let (fields, path) = validate(&mut tx, input, None).await?;
-    require(actor, Action::Edit, ResourceKind::Person, &path, None)?;
-    let id = people::insert(&mut tx, &fields).await?;
-    let p = people::get(&mut tx, id).await?.ok_or(AppError::NotFound)?;
-    audit::record(
-        &mut tx,
-        Some(actor.user_id),
-        "person.create",
-        "person",
-        Some(id),
-        None,
-        Some(&json(&masked(p.clone()))),
-    )
-    .await?;
+    let p = create_in(&mut tx, actor, input).await?;
     tx.commit().await?;
-    Ok(masked(p))
+    Ok(p)
+}
+
+pub(crate) async fn create_in(
+    tx: &mut Tx,
+    actor: &Actor,
+    input: &PersonInput,
+) -> Result<Person, AppError> {
+    let (fields, path) = validate(tx, input, None).await?;
+    require(actor, Action::Edit, ResourceKind::Person, &path, None)?;
+    let id = people::insert(tx, &fields).await?;
+    let p = masked(people::get(tx, id).await?.ok_or(AppError::NotFound)?);
+    audit_change(tx, actor, "person", id, None, &p).await?;
+    Ok(p)
 }
 
 pub async fn update(
@@ -159,7 +164,18 @@ pub async fn update(
     input: &PersonInput,
 ) -> Result<Person, AppError> {
     let mut tx = db.begin().await?;
-    let before = people::get(&mut tx, id).await?.ok_or(AppError::NotFound)?;
+    let (p, _) = update_in(&mut tx, actor, id, input).await?;
+    tx.commit().await?;
+    Ok(p)
+}
+
+pub(crate) async fn update_in(
+    tx: &mut Tx,
+    actor: &Actor,
+    id: i64,
+    input: &PersonInput,
+) -> Result<(Person, Change), AppError> {
+    let before = people::get(tx, id).await?.ok_or(AppError::NotFound)?;
     require(
         actor,
         Action::Edit,
@@ -168,26 +184,19 @@ pub async fn update(
         Some(id),
     )?;
     let mut input = input.clone();
-    // A masked number sent back unchanged from a form means "keep the stored one".
+    // A masked number sent back unchanged (from a form or an export) means "keep the stored one".
     if input.phone.as_deref().is_some_and(|p| p.contains('*')) {
         input.phone = before.phone.clone();
     }
-    let (fields, path) = validate(&mut tx, &input, Some(id)).await?;
+    let (fields, path) = validate(tx, &input, Some(id)).await?;
     require(actor, Action::Edit, ResourceKind::Person, &path, Some(id))?;
-    people::update(&mut tx, id, &fields).await?;
-    let after = people::get(&mut tx, id).await?.ok_or(AppError::NotFound)?;
-    audit::record(
-        &mut tx,
-        Some(actor.user_id),
-        "person.update",
-        "person",
-        Some(id),
-        Some(&json(&masked(before))),
-        Some(&json(&masked(after.clone()))),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(masked(after))
+    if fields == before.fields() {
+        return Ok((masked(before), Change::Unchanged));
+    }
+    people::update(tx, id, &fields).await?;
+    let after = masked(people::get(tx, id).await?.ok_or(AppError::NotFound)?);
+    audit_change(tx, actor, "person", id, Some(&masked(before)), &after).await?;
+    Ok((after, Change::Updated))
 }
 
 /// One person. With `reveal`, the unmasked phone number for roles that may see it; each such
@@ -216,7 +225,7 @@ pub async fn get(db: &Db, actor: &Actor, id: i64, reveal: bool) -> Result<Person
     )?;
     audit::record(
         &mut pool,
-        Some(actor.user_id),
+        actor_id(actor),
         "person.view_personal",
         "person",
         Some(id),

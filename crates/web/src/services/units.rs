@@ -5,9 +5,9 @@ use roundtable_core::access::{Action, Actor, ResourceKind, scope};
 use roundtable_core::org::UnitType;
 use roundtable_core::validate::{optional_phone, optional_text, required_text};
 use roundtable_store::units::{self, Unit, UnitFields, UnitFilter};
-use roundtable_store::{Db, Exec, PageReq, Paged, audit, orgs};
+use roundtable_store::{Db, Exec, PageReq, Paged, Tx, orgs};
 
-use super::{json, require};
+use super::{Change, audit_change, require};
 use crate::error::AppError;
 
 #[derive(Debug, Clone, Default, serde::Deserialize, serde::Serialize, utoipa::ToSchema)]
@@ -78,27 +78,38 @@ async fn validate(
 
 pub async fn create(db: &Db, actor: &Actor, input: &UnitInput) -> Result<Unit, AppError> {
     let mut tx = db.begin().await?;
-    let (fields, path) = validate(&mut tx, input, None).await?;
-    require(actor, Action::Edit, ResourceKind::Unit, &path, None)?;
-    let id = units::insert(&mut tx, &fields).await?;
-    let unit = units::get(&mut tx, id).await?.ok_or(AppError::NotFound)?;
-    audit::record(
-        &mut tx,
-        Some(actor.user_id),
-        "unit.create",
-        "unit",
-        Some(id),
-        None,
-        Some(&json(&unit)),
-    )
-    .await?;
+    let unit = create_in(&mut tx, actor, input).await?;
     tx.commit().await?;
+    Ok(unit)
+}
+
+pub(crate) async fn create_in(
+    tx: &mut Tx,
+    actor: &Actor,
+    input: &UnitInput,
+) -> Result<Unit, AppError> {
+    let (fields, path) = validate(tx, input, None).await?;
+    require(actor, Action::Edit, ResourceKind::Unit, &path, None)?;
+    let id = units::insert(tx, &fields).await?;
+    let unit = units::get(tx, id).await?.ok_or(AppError::NotFound)?;
+    audit_change(tx, actor, "unit", id, None, &unit).await?;
     Ok(unit)
 }
 
 pub async fn update(db: &Db, actor: &Actor, id: i64, input: &UnitInput) -> Result<Unit, AppError> {
     let mut tx = db.begin().await?;
-    let before = units::get(&mut tx, id).await?.ok_or(AppError::NotFound)?;
+    let (unit, _) = update_in(&mut tx, actor, id, input).await?;
+    tx.commit().await?;
+    Ok(unit)
+}
+
+pub(crate) async fn update_in(
+    tx: &mut Tx,
+    actor: &Actor,
+    id: i64,
+    input: &UnitInput,
+) -> Result<(Unit, Change), AppError> {
+    let before = units::get(tx, id).await?.ok_or(AppError::NotFound)?;
     require(
         actor,
         Action::Edit,
@@ -106,22 +117,15 @@ pub async fn update(db: &Db, actor: &Actor, id: i64, input: &UnitInput) -> Resul
         &before.org_path,
         None,
     )?;
-    let (fields, path) = validate(&mut tx, input, Some(id)).await?;
+    let (fields, path) = validate(tx, input, Some(id)).await?;
     require(actor, Action::Edit, ResourceKind::Unit, &path, None)?;
-    units::update(&mut tx, id, &fields).await?;
-    let after = units::get(&mut tx, id).await?.ok_or(AppError::NotFound)?;
-    audit::record(
-        &mut tx,
-        Some(actor.user_id),
-        "unit.update",
-        "unit",
-        Some(id),
-        Some(&json(&before)),
-        Some(&json(&after)),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(after)
+    if fields == before.fields() {
+        return Ok((before, Change::Unchanged));
+    }
+    units::update(tx, id, &fields).await?;
+    let after = units::get(tx, id).await?.ok_or(AppError::NotFound)?;
+    audit_change(tx, actor, "unit", id, Some(&before), &after).await?;
+    Ok((after, Change::Updated))
 }
 
 pub async fn get(db: &Db, actor: &Actor, id: i64) -> Result<Unit, AppError> {

@@ -8,7 +8,7 @@ use roundtable_core::validate::{optional_text, required_text};
 use roundtable_store::users::{self, User, UserRole};
 use roundtable_store::{Db, Exec, PageReq, Paged, audit, orgs, people};
 
-use super::{json, require};
+use super::{actor_id, json, require};
 use crate::auth;
 use crate::error::AppError;
 
@@ -144,7 +144,7 @@ pub async fn create(db: &Db, actor: &Actor, input: &UserInput) -> Result<Created
     let detail = detail_in(&mut tx, id).await?;
     audit::record(
         &mut tx,
-        Some(actor.user_id),
+        actor_id(actor),
         "user.create",
         "user",
         Some(id),
@@ -240,7 +240,7 @@ pub async fn add_role(
     let after = detail_in(&mut tx, id).await?;
     audit::record(
         &mut tx,
-        Some(actor.user_id),
+        actor_id(actor),
         "user.role_add",
         "user",
         Some(id),
@@ -284,7 +284,7 @@ pub async fn remove_role(
     let after = detail_in(&mut tx, id).await?;
     audit::record(
         &mut tx,
-        Some(actor.user_id),
+        actor_id(actor),
         "user.role_remove",
         "user",
         Some(id),
@@ -330,7 +330,7 @@ pub async fn set_locked(
     };
     audit::record(
         &mut tx,
-        Some(actor.user_id),
+        actor_id(actor),
         event,
         "user",
         Some(id),
@@ -372,7 +372,7 @@ pub async fn reset_password(
     users::sessions_delete_for_user(&mut tx, id).await?;
     audit::record(
         &mut tx,
-        Some(actor.user_id),
+        actor_id(actor),
         "user.password_reset",
         "user",
         Some(id),
