@@ -1,11 +1,15 @@
 //! The `roundtable` binary. Thin: parses the command line and configuration, calls the
 //! library crates, prints. Configuration precedence: flags > environment > file > defaults.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+use roundtable_core::access::{Actor, Grant, Role};
 use roundtable_store::{Db, PageReq, migrate, users};
+use roundtable_web::error::AppError;
+use roundtable_web::services::excel::{self, Sheet};
 use roundtable_web::{AppState, WebConfig};
 
 #[derive(Parser)]
@@ -50,6 +54,32 @@ enum Command {
     User {
         #[command(subcommand)]
         action: UserCommand,
+    },
+    /// Import an .xlsx workbook (sheets 组织, 单位, 人员, 关联): every row or none.
+    Import {
+        /// The workbook; get a template with `roundtable export --template FILE`.
+        file: PathBuf,
+        /// Check every row and report, write nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Act as this account (its roles and scope); default: the machine's operator, with
+        /// the rights of a system administrator.
+        #[arg(long = "as")]
+        as_user: Option<String>,
+    },
+    /// Export to an .xlsx workbook in the import layout.
+    Export {
+        /// Where to write the workbook.
+        file: PathBuf,
+        /// Only these sheets: orgs, units, people, links (comma-separated); default all.
+        #[arg(long, value_delimiter = ',')]
+        sheet: Vec<String>,
+        /// Write an empty template instead of the data.
+        #[arg(long)]
+        template: bool,
+        /// Export what this account may see (phone numbers masked where it may not see them).
+        #[arg(long = "as")]
+        as_user: Option<String>,
     },
     /// Show the effective configuration (secrets hidden).
     Config {
@@ -255,6 +285,45 @@ async fn main() -> Result<()> {
             let db = open(&cfg).await?;
             user_command(&db, action).await
         }
+        Command::Import {
+            file,
+            dry_run,
+            as_user,
+        } => {
+            let cfg = load(&cli, None, "sqlite://data/roundtable.db")?;
+            init_logs(&cfg.log_format);
+            let db = open(&cfg).await?;
+            import_command(&db, file, *dry_run, as_user.as_deref()).await
+        }
+        Command::Export {
+            file,
+            sheet,
+            template,
+            as_user,
+        } => {
+            let cfg = load(&cli, None, "sqlite://data/roundtable.db")?;
+            init_logs(&cfg.log_format);
+            let sheets = sheet
+                .iter()
+                .map(|s| {
+                    Sheet::parse(s).with_context(|| {
+                        format!("unknown sheet {s}: use orgs, units, people or links")
+                    })
+                })
+                .collect::<Result<Vec<_>>>()?;
+            let bytes = if *template {
+                excel::template(&sheets).map_err(|e| anyhow::anyhow!("{e}"))?
+            } else {
+                let db = open(&cfg).await?;
+                let actor = actor(&db, as_user.as_deref()).await?;
+                excel::export(&db, &actor, &sheets)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("{e}"))?
+            };
+            std::fs::write(file, bytes).with_context(|| format!("writing {}", file.display()))?;
+            println!("written {}", file.display());
+            Ok(())
+        }
         Command::Config {
             action: ConfigCommand::Show,
         } => {
@@ -264,6 +333,88 @@ async fn main() -> Result<()> {
             Ok(())
         }
     }
+}
+
+/// The account a command acts as: a named account with its roles, or the machine's operator.
+async fn actor(db: &Db, as_user: Option<&str>) -> Result<Actor> {
+    let Some(name) = as_user else {
+        return Ok(Actor {
+            user_id: 0,
+            person_id: None,
+            grants: vec![Grant {
+                role: Role::SystemAdmin,
+                org_id: None,
+            }],
+            linked_streets: vec![],
+        });
+    };
+    let mut pool = db.pool();
+    let user = users::by_username(&mut pool, name)
+        .await?
+        .with_context(|| format!("no account named {name}"))?;
+    if user.disabled {
+        bail!("account {name} is locked");
+    }
+    roundtable_web::auth::actor_for(&mut pool, &user)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))
+}
+
+async fn import_command(db: &Db, file: &Path, dry_run: bool, as_user: Option<&str>) -> Result<()> {
+    let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
+    let actor = actor(db, as_user).await?;
+    let bar = ProgressBar::new(0).with_style(
+        ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} 行 ({eta})")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    bar.set_message(if dry_run { "检查" } else { "导入" });
+    let progress = |done: usize, total: usize| {
+        bar.set_length(total as u64);
+        bar.set_position(done as u64);
+    };
+    let report = excel::import(db, &actor, &bytes, dry_run, &progress).await;
+    bar.finish_and_clear();
+    let report = match report {
+        Ok(r) => r,
+        Err(AppError::Validation(f)) => {
+            bail!("{}", f.0.values().cloned().collect::<Vec<_>>().join("；"))
+        }
+        Err(e) => bail!("{e}"),
+    };
+    for c in &report.counts {
+        println!(
+            "{}：新增 {}，更新 {}，未变化 {}",
+            c.sheet, c.created, c.updated, c.unchanged
+        );
+    }
+    if report.error_total > 0 {
+        for e in &report.errors {
+            let at = if e.cell.is_empty() {
+                format!("第{}行", e.row)
+            } else {
+                e.cell.clone()
+            };
+            eprintln!("{}!{at}（{}）：{}", e.sheet, e.column, e.message);
+        }
+        if report.error_total > report.errors.len() {
+            eprintln!(
+                "……共 {} 处错误，只列出前 {} 处",
+                report.error_total,
+                report.errors.len()
+            );
+        }
+        bail!("文件中有 {} 处错误，没有导入任何数据", report.error_total);
+    }
+    println!(
+        "{}",
+        if report.dry_run {
+            "检查通过，未写入（--dry-run）"
+        } else {
+            "导入完成"
+        }
+    );
+    Ok(())
 }
 
 async fn user_command(db: &Db, action: &UserCommand) -> Result<()> {

@@ -26,6 +26,8 @@ pub enum AppError {
     BadCredentials,
     #[error("表单已过期，请刷新页面后重试")]
     Csrf,
+    #[error("上传内容过大，上限为 20 MB")]
+    TooLarge,
     #[error("服务器内部错误")]
     Internal(String),
 }
@@ -47,6 +49,7 @@ impl AppError {
             AppError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AppError::Locked(_) => StatusCode::LOCKED,
+            AppError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -63,6 +66,7 @@ impl AppError {
             AppError::Locked(_) => "account_locked",
             AppError::BadCredentials => "bad_credentials",
             AppError::Csrf => "csrf_failed",
+            AppError::TooLarge => "payload_too_large",
             AppError::Internal(_) => "internal",
         }
     }

@@ -131,9 +131,10 @@ pub fn router(state: AppState) -> Router {
         .route("/static/app.css", axum::routing::get(static_css))
         .fallback(pages::not_found)
         .layer(axum::middleware::from_fn_with_state(state.clone(), csrf::layer))
-        .layer(axum::middleware::from_fn_with_state(state.clone(), pages::render_errors))
         .layer(tower_http::limit::RequestBodyLimitLayer::new(limit))
         .layer(axum::extract::DefaultBodyLimit::max(limit))
+        // Outside the body limit, so an oversized upload also gets a Chinese page or envelope.
+        .layer(axum::middleware::from_fn_with_state(state.clone(), pages::render_errors))
         .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
         .layer(SetResponseHeaderLayer::overriding(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
         .layer(SetResponseHeaderLayer::overriding(header::REFERRER_POLICY, HeaderValue::from_static("same-origin")))

@@ -45,6 +45,7 @@ pub const TEMPLATES: &[(&str, &str)] = embedded![
     "users.html",
     "user.html",
     "user_form.html",
+    "excel.html",
 ];
 
 pub struct Templates {
@@ -138,7 +139,7 @@ pub fn base(session: Option<&Session>, csrf: &str) -> Value {
             units => permit_somewhere(a, Action::View, ResourceKind::Unit),
             people => permit_somewhere(a, Action::View, ResourceKind::Person),
             users => permit_somewhere(a, Action::View, ResourceKind::User),
-            import => permit_somewhere(a, Action::Import, ResourceKind::Person),
+            excel => crate::services::excel::may_import(a) || crate::services::excel::may_export(a),
             admin => a.has_role(Role::SystemAdmin) || a.has_role(Role::DistrictAdmin),
         },
     }

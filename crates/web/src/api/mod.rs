@@ -18,6 +18,9 @@ use utoipa_axum::routes;
 use crate::AppState;
 use crate::auth::{self, Session};
 use crate::error::{ApiError, AppError, ErrorEnvelope};
+use crate::pages;
+use crate::pages::excel::SheetQuery;
+use crate::services::excel::{self, ImportReport};
 use crate::services::links::LinkInput;
 use crate::services::orgs::{OrgInput, OrgNode};
 use crate::services::people::PersonInput;
@@ -55,6 +58,9 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(user_lock))
         .routes(routes!(user_unlock))
         .routes(routes!(user_reset_password))
+        .routes(routes!(excel_template))
+        .routes(routes!(excel_export))
+        .routes(routes!(excel_import))
 }
 
 /// The OpenAPI document, served at /api/v1/openapi.json.
@@ -563,4 +569,99 @@ async fn user_reset_password(
     Ok(Json(NewPassword {
         password: users::reset_password(&state.db, &session.actor, id, None).await?,
     }))
+}
+
+// ---- Excel
+
+#[utoipa::path(get, path = "/excel/template", tag = "excel", params(SheetQuery),
+    responses((status = 200, description = "An empty workbook with the chosen sheets and the 说明 sheet",
+        content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", body = Vec<u8>),
+        (status = 422, body = ErrorEnvelope)))]
+async fn excel_template(
+    _session: Session,
+    Query(q): Query<SheetQuery>,
+) -> Result<Response, ApiError> {
+    let sheets = q.sheets()?;
+    Ok(pages::excel::xlsx(
+        excel::template(&sheets)?,
+        &pages::excel::file_name("template", &sheets),
+    ))
+}
+
+#[utoipa::path(get, path = "/excel/export", tag = "excel", params(SheetQuery),
+    responses((status = 200, description = "The records the caller may export, in the import layout",
+        content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", body = Vec<u8>),
+        (status = 403, body = ErrorEnvelope)))]
+async fn excel_export(
+    State(state): State<AppState>,
+    session: Session,
+    Query(q): Query<SheetQuery>,
+) -> Result<Response, ApiError> {
+    let sheets = q.sheets()?;
+    let bytes = excel::export(&state.db, &session.actor, &sheets).await?;
+    Ok(pages::excel::xlsx(
+        bytes,
+        &pages::excel::file_name("export", &sheets),
+    ))
+}
+
+#[derive(serde::Deserialize, Default, utoipa::IntoParams)]
+#[serde(default)]
+struct ImportParams {
+    /// Only check the file; write nothing.
+    dry_run: bool,
+}
+
+#[derive(serde::Serialize, utoipa::ToSchema)]
+struct ImportRejectedBody {
+    /// import_rejected
+    code: String,
+    message: String,
+    /// Every bad cell by sheet, row and column; nothing was written.
+    report: ImportReport,
+}
+
+/// The error envelope of an import with bad cells.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+struct ImportRejected {
+    error: ImportRejectedBody,
+}
+
+/// Imports a workbook sent as the request body: every row or none (422 lists each bad cell).
+#[utoipa::path(post, path = "/excel/import", tag = "excel", params(ImportParams),
+    request_body(content = Vec<u8>, content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+    responses((status = 200, body = ImportReport), (status = 422, body = ImportRejected),
+        (status = 403, body = ErrorEnvelope), (status = 413, body = ErrorEnvelope)))]
+async fn excel_import(
+    State(state): State<AppState>,
+    session: Session,
+    Query(q): Query<ImportParams>,
+    body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
+) -> Result<Response, ApiError> {
+    let body = body.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            AppError::TooLarge
+        } else {
+            AppError::field("file", "请求体读取失败")
+        }
+    })?;
+    if body.is_empty() {
+        return Err(AppError::field("file", "请求体为空：请以 .xlsx 文件内容作为请求体").into());
+    }
+    let report = excel::import(&state.db, &session.actor, &body, q.dry_run, &|_, _| {}).await?;
+    if report.error_total == 0 {
+        return Ok(Json(report).into_response());
+    }
+    let message = format!("文件中有 {} 处错误，没有导入任何数据", report.error_total);
+    Ok((
+        StatusCode::UNPROCESSABLE_ENTITY,
+        Json(ImportRejected {
+            error: ImportRejectedBody {
+                code: "import_rejected".into(),
+                message,
+                report,
+            },
+        }),
+    )
+        .into_response())
 }

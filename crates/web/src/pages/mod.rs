@@ -2,6 +2,7 @@
 //! with errors is shown again with what the user typed and a message next to each field.
 
 mod directory;
+pub mod excel;
 mod users;
 
 use axum::Router;
@@ -28,6 +29,7 @@ pub fn router() -> Router<AppState> {
         .route("/account/password", get(password_form).post(password))
         .merge(directory::router())
         .merge(users::router())
+        .merge(excel::router())
 }
 
 /// Form bodies: `serde_html_form` reads repeated keys (check boxes) into lists and empty
@@ -52,11 +54,23 @@ pub async fn render_errors(State(state): State<AppState>, req: Request, next: Ne
     let csrf = req.extensions().get::<CsrfToken>().cloned();
     let headers = req.headers().clone();
     let resp = next.run(req).await;
+    // A body over the limit is refused by tower-http before any handler runs, as plain text.
+    let too_large = resp.status() == StatusCode::PAYLOAD_TOO_LARGE
+        && resp.extensions().get::<ErrorPage>().is_none();
     if api {
-        return resp;
+        return if too_large {
+            crate::error::ApiError(AppError::TooLarge).into_response()
+        } else {
+            resp
+        };
     }
-    let Some(err) = resp.extensions().get::<ErrorPage>().cloned() else {
-        return resp;
+    let err = match resp.extensions().get::<ErrorPage>().cloned() {
+        Some(e) => e,
+        None if too_large => ErrorPage {
+            status: StatusCode::PAYLOAD_TOO_LARGE,
+            message: AppError::TooLarge.to_string(),
+        },
+        None => return resp,
     };
     let session = auth::load_session(&state, &headers).await.ok();
     let heading = match err.status {

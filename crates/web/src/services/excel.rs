@@ -567,9 +567,10 @@ fn apply_order(rows: &mut [Row]) {
     });
 }
 
-/// Splits a list typed in one cell: 在职党员、楼栋长 (also commas, semicolons, slashes, spaces).
+/// Splits a list typed in one cell: 在职党员、楼栋长 (also commas, semicolons, spaces; not `/`,
+/// which is part of 街道/镇领导).
 fn split_list(s: &str) -> Vec<String> {
-    s.split(['、', ',', '，', ';', '；', '/', ' ', '\n'])
+    s.split(['、', ',', '，', ';', '；', ' ', '\n'])
         .map(str::trim)
         .filter(|s| !s.is_empty())
         .map(str::to_string)
@@ -1463,8 +1464,8 @@ mod tests {
     #[test]
     fn lists_split_on_chinese_and_ascii_separators() {
         assert_eq!(
-            split_list("在职党员、楼栋长，居民代表; 其他"),
-            vec!["在职党员", "楼栋长", "居民代表", "其他"]
+            split_list("在职党员、楼栋长，居民代表; 其他 街道/镇领导"),
+            vec!["在职党员", "楼栋长", "居民代表", "其他", "街道/镇领导"]
         );
         assert!(split_list(" 、 ").is_empty());
     }
