@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
-use roundtable_core::access::{Actor, Grant, Role};
+use roundtable_core::access::Actor;
 use roundtable_store::{Db, PageReq, migrate, users};
 use roundtable_web::error::AppError;
 use roundtable_web::services::excel::{self, Sheet};
@@ -338,15 +338,7 @@ async fn main() -> Result<()> {
 /// The account a command acts as: a named account with its roles, or the machine's operator.
 async fn actor(db: &Db, as_user: Option<&str>) -> Result<Actor> {
     let Some(name) = as_user else {
-        return Ok(Actor {
-            user_id: 0,
-            person_id: None,
-            grants: vec![Grant {
-                role: Role::SystemAdmin,
-                org_id: None,
-            }],
-            linked_streets: vec![],
-        });
+        return Ok(Actor::operator());
     };
     let mut pool = db.pool();
     let user = users::by_username(&mut pool, name)

@@ -194,6 +194,20 @@ pub fn permit_somewhere(actor: &Actor, action: Action, kind: ResourceKind) -> bo
 }
 
 impl Actor {
+    /// The operator of the `roundtable` command on the server: a system administrator's rights,
+    /// recorded in the audit log as no account (user id 0).
+    pub fn operator() -> Actor {
+        Actor {
+            user_id: 0,
+            person_id: None,
+            grants: vec![Grant {
+                role: Role::SystemAdmin,
+                org_id: None,
+            }],
+            linked_streets: vec![],
+        }
+    }
+
     pub fn has_role(&self, role: Role) -> bool {
         self.grants.iter().any(|g| g.role == role)
     }

@@ -40,6 +40,11 @@ impl App {
     }
 
     async fn call(&self, req: Request<Body>) -> (StatusCode, Vec<(String, String)>, String) {
+        let (status, headers, body) = self.call_raw(req).await;
+        (status, headers, String::from_utf8(body).unwrap())
+    }
+
+    async fn call_raw(&self, req: Request<Body>) -> (StatusCode, Vec<(String, String)>, Vec<u8>) {
         let resp = self.router.clone().oneshot(req).await.unwrap();
         let status = resp.status();
         let headers = resp
@@ -47,15 +52,13 @@ impl App {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or("").to_string()))
             .collect();
-        let body = String::from_utf8(
-            resp.into_body()
-                .collect()
-                .await
-                .unwrap()
-                .to_bytes()
-                .to_vec(),
-        )
-        .unwrap();
+        let body = resp
+            .into_body()
+            .collect()
+            .await
+            .unwrap()
+            .to_bytes()
+            .to_vec();
         (status, headers, body)
     }
 
@@ -469,6 +472,9 @@ async fn openapi_lists_every_api_route() {
         "/links/{id}/end",
         "/users",
         "/users/{id}/roles",
+        "/excel/template",
+        "/excel/export",
+        "/excel/import",
     ] {
         assert!(paths.contains_key(p), "{p} missing from OpenAPI");
     }
@@ -476,4 +482,220 @@ async fn openapi_lists_every_api_route() {
     let (s, served, _) = app.json("GET", "/api/v1/openapi.json", None, None).await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(served["paths"].as_object().unwrap().len(), paths.len());
+}
+
+fn header<'a>(headers: &'a [(String, String)], name: &str) -> &'a str {
+    headers
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+        .unwrap_or("")
+}
+
+/// A workbook whose 人员 sheet has one bad phone number in B2.
+fn workbook_with_a_bad_phone() -> Vec<u8> {
+    let mut b = rust_xlsxwriter::Workbook::new();
+    let ws = b.add_worksheet();
+    ws.set_name("人员").unwrap();
+    for (j, h) in ["姓名", "手机号码", "所属组织编码", "人员类别"]
+        .iter()
+        .enumerate()
+    {
+        ws.write_string(0, j as u16, *h).unwrap();
+    }
+    for (j, v) in ["周某", "123", "360103", "居民代表"].iter().enumerate() {
+        ws.write_string(1, j as u16, *v).unwrap();
+    }
+    b.save_to_buffer().unwrap()
+}
+
+fn multipart(boundary: &str, file: &[u8]) -> Vec<u8> {
+    let mut body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"people.xlsx\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+    )
+    .into_bytes();
+    body.extend_from_slice(file);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    body
+}
+
+#[tokio::test]
+async fn excel_over_the_api_and_the_upload_page() {
+    let app = app().await;
+    let admin = app.login("admin").await;
+    let get = |uri: &str, cookie: &str| {
+        Request::get(uri)
+            .header(header::COOKIE, cookie)
+            .body(Body::empty())
+            .unwrap()
+    };
+    let xlsx = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+
+    let (s, h, bytes) = app
+        .call_raw(get("/api/v1/excel/template?sheet=people", &admin))
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(header(&h, "content-type"), xlsx);
+    use calamine::Reader;
+    let wb = calamine::open_workbook_auto_from_rs(std::io::Cursor::new(bytes)).unwrap();
+    assert_eq!(wb.sheet_names(), vec!["人员", "说明"]);
+    let (s, body, _) = app
+        .json(
+            "GET",
+            "/api/v1/excel/template?sheet=foo",
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(body["error"]["fields"]["sheet"].is_string());
+
+    // The whole demo district exported and checked back: nothing would change.
+    let (s, _, export) = app.call_raw(get("/api/v1/excel/export", &admin)).await;
+    assert_eq!(s, StatusCode::OK);
+    let post = |uri: &str, cookie: &str, body: Vec<u8>| {
+        Request::post(uri)
+            .header(header::COOKIE, cookie)
+            .header(header::CONTENT_TYPE, xlsx)
+            .body(Body::from(body))
+            .unwrap()
+    };
+    let (s, _, text) = app
+        .call(post("/api/v1/excel/import?dry_run=true", &admin, export))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{text}");
+    let report: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(report["dry_run"], true);
+    let people = report["counts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["sheet"] == "人员")
+        .unwrap();
+    assert_eq!(people["created"], 0);
+    assert_eq!(people["updated"], 0);
+    assert!(people["unchanged"].as_u64().unwrap() > 5000);
+
+    let (s, _, text) = app
+        .call(post("/api/v1/excel/import", &admin, b"hello".to_vec()))
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    let v: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(v["error"]["code"], "validation_failed");
+    assert!(
+        v["error"]["fields"]["file"]
+            .as_str()
+            .unwrap()
+            .contains("Excel")
+    );
+
+    let (s, _, text) = app
+        .call(post(
+            "/api/v1/excel/import",
+            &admin,
+            workbook_with_a_bad_phone(),
+        ))
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    let v: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(v["error"]["code"], "import_rejected");
+    assert_eq!(v["error"]["report"]["errors"][0]["cell"], "B2");
+    assert_eq!(v["error"]["report"]["errors"][0]["column"], "手机号码");
+
+    // A body over the 20 MB limit: the envelope, not a bare 413, and no 500.
+    let (s, _, text) = app
+        .call(post(
+            "/api/v1/excel/import",
+            &admin,
+            vec![b'x'; 21 * 1024 * 1024],
+        ))
+        .await;
+    assert_eq!(s, StatusCode::PAYLOAD_TOO_LARGE);
+    let v: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(v["error"]["code"], "payload_too_large");
+
+    // The upload page: CSRF in the query, the bad cell listed, nothing imported.
+    let (_, h, _) = app.call(get("/login", "")).await;
+    let csrf = cookie_from(&h, "rt_csrf");
+    let token = csrf.split_once('=').unwrap().1.to_string();
+    let cookies = format!("{admin}; {csrf}");
+    // Declared up front (as browsers do): refused before any handler, still in Chinese.
+    let big = 21 * 1024 * 1024;
+    let (s, _, html) = app
+        .call(
+            Request::post(format!("/excel?_csrf={token}"))
+                .header(header::COOKIE, &cookies)
+                .header(header::CONTENT_TYPE, "multipart/form-data; boundary=XyZ")
+                .header(header::CONTENT_LENGTH, big)
+                .body(Body::from(vec![b'x'; big]))
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(s, StatusCode::PAYLOAD_TOO_LARGE);
+    assert!(html.contains("上传内容过大"), "{html}");
+    let (s, _, html) = app.call(get("/excel", &cookies)).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(html.contains("Excel 导入导出") && html.contains("enctype=\"multipart/form-data\""));
+    let upload = |token: &str, body: Vec<u8>| {
+        Request::post(format!("/excel?_csrf={token}"))
+            .header(header::COOKIE, &cookies)
+            .header(header::CONTENT_TYPE, "multipart/form-data; boundary=XyZ")
+            .body(Body::from(body))
+            .unwrap()
+    };
+    let before = app
+        .json("GET", "/api/v1/people?q=周某", Some(&admin), None)
+        .await
+        .1["total"]
+        .clone();
+    let (s, _, html) = app
+        .call(upload(
+            &token,
+            multipart("XyZ", &workbook_with_a_bad_phone()),
+        ))
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        html.contains("没有导入任何数据") && html.contains("B2"),
+        "{html}"
+    );
+    let (s, _, _) = app
+        .call(upload(
+            "forged",
+            multipart("XyZ", &workbook_with_a_bad_phone()),
+        ))
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, _, html) = app
+        .call(upload(&token, multipart("XyZ", b"not a workbook")))
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html.contains("不是有效的 Excel"));
+    let (s, _, html) = app
+        .call(upload(
+            &token,
+            multipart("XyZ", &vec![b'x'; 21 * 1024 * 1024]),
+        ))
+        .await;
+    assert_eq!(s, StatusCode::PAYLOAD_TOO_LARGE, "{html}");
+    assert!(html.contains("上传内容过大"));
+    let after = app
+        .json("GET", "/api/v1/people?q=周某", Some(&admin), None)
+        .await
+        .1["total"]
+        .clone();
+    assert_eq!(before, after);
+
+    // A community secretary may export their community but not import.
+    let secretary = app.login("secretary").await;
+    let (s, _, _) = app.call_raw(get("/api/v1/excel/export", &secretary)).await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, _, _) = app
+        .call(post(
+            "/api/v1/excel/import",
+            &secretary,
+            workbook_with_a_bad_phone(),
+        ))
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
 }

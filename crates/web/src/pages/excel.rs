@@ -124,6 +124,16 @@ async fn export(
     Ok(xlsx(bytes, &file_name("export", &sheets)))
 }
 
+/// A body cut off by the size limit. axum reports the limit of tower-http's layer (a body
+/// without Content-Length) as a failed stream read (500), its own as 413; a client that goes
+/// away mid-upload never reads the answer.
+fn too_large(e: &axum::extract::multipart::MultipartError) -> bool {
+    matches!(
+        e.status(),
+        StatusCode::PAYLOAD_TOO_LARGE | StatusCode::INTERNAL_SERVER_ERROR
+    )
+}
+
 /// The uploaded file and the "check only" box of the form.
 async fn read_upload(mut form: Multipart) -> Result<(Vec<u8>, bool), AppError> {
     let mut file = None;
@@ -132,17 +142,18 @@ async fn read_upload(mut form: Multipart) -> Result<(Vec<u8>, bool), AppError> {
         let field = match form.next_field().await {
             Ok(Some(f)) => f,
             Ok(None) => break,
-            Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-                return Err(AppError::field("file", AppError::TooLarge.to_string()));
-            }
+            Err(e) if too_large(&e) => return Err(AppError::TooLarge),
             Err(_) => return Err(AppError::field("file", "上传未完成，请重新选择文件")),
         };
         match field.name() {
             Some("file") => {
-                let bytes = field
-                    .bytes()
-                    .await
-                    .map_err(|_| AppError::field("file", "文件过大或上传未完成（上限 20 MB）"))?;
+                let bytes = field.bytes().await.map_err(|e| {
+                    if too_large(&e) {
+                        AppError::TooLarge
+                    } else {
+                        AppError::field("file", "上传未完成，请重新选择文件")
+                    }
+                })?;
                 file = Some(bytes.to_vec());
             }
             Some("dry_run") => dry_run = true,
