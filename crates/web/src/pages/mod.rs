@@ -280,11 +280,15 @@ async fn home(
                 .filter(|o| lvl.contains(&o.kind.as_str()))
                 .count() as i64
         };
-        stats.push(Stat {
-            label: "街道/镇",
-            value: count(&["street", "town"]),
-            href: "/orgs".into(),
-        });
+        // A community's own staff have no street in view; a zero there would only confuse.
+        let streets = count(&["street", "town"]);
+        if streets > 0 {
+            stats.push(Stat {
+                label: "街道/镇",
+                value: streets,
+                href: "/orgs".into(),
+            });
+        }
         stats.push(Stat {
             label: "社区/村",
             value: count(&["community", "village"]),
