@@ -11,7 +11,7 @@ pub mod testing;
 pub mod units;
 pub mod users;
 
-pub use db::{Db, Exec, FromRow, Pool, Row, Sql, Tx, Val};
+pub use db::{Counted, Db, Exec, FromRow, Pool, Row, Sql, Tx, Val};
 
 use roundtable_core::FieldErrors;
 

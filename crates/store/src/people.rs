@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use roundtable_core::access::Scope;
 
-use crate::db::{Exec, FromRow, Row, Sql};
+use crate::db::{Counted, Exec, FromRow, Row, Sql};
 use crate::{PageReq, Paged, StoreError, args, push_scope};
 
 #[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
@@ -41,7 +41,17 @@ impl FromRow for Person {
             title: r.get("title")?,
             deputy_type: r.get("deputy_type")?,
             note: r.get("note")?,
-            kinds: Vec::new(),
+            kinds: {
+                let csv: Option<String> = r.get("kinds")?;
+                let mut kinds: Vec<String> = csv
+                    .unwrap_or_default()
+                    .split(',')
+                    .filter(|k| !k.is_empty())
+                    .map(str::to_string)
+                    .collect();
+                kinds.sort_by_key(|k| roundtable_core::people::PersonKind::parse(k));
+                kinds
+            },
             created_at: r.get("created_at")?,
             updated_at: r.get("updated_at")?,
         })
@@ -80,53 +90,16 @@ impl Person {
 
 const FROM: &str =
     " FROM people p JOIN orgs o ON o.id = p.org_id LEFT JOIN units un ON un.id = p.unit_id";
-const COLS: &str = "SELECT p.id, p.name, p.phone, p.org_id, o.name AS org_name, o.path AS org_path, p.unit_id, un.name AS unit_name, p.title, p.deputy_type, p.note, p.created_at, p.updated_at";
-
-struct KindRow(i64, String);
-impl FromRow for KindRow {
-    fn from_row(r: &Row<'_>) -> Result<Self, StoreError> {
-        Ok(KindRow(r.get("person_id")?, r.get("kind")?))
-    }
-}
-
-/// Fills `kinds` of a page of people with one query.
-async fn attach_kinds(e: &mut impl Exec, people: &mut [Person]) -> Result<(), StoreError> {
-    if people.is_empty() {
-        return Ok(());
-    }
-    let mut sql = Sql::new("SELECT person_id, kind FROM person_kinds WHERE person_id IN (");
-    for (i, p) in people.iter().enumerate() {
-        if i > 0 {
-            sql.push(", ");
-        }
-        sql.arg(p.id);
-    }
-    sql.push(") ORDER BY person_id, kind");
-    let rows: Vec<KindRow> = e.fetch_all(sql).await?;
-    for p in people.iter_mut() {
-        p.kinds = rows
-            .iter()
-            .filter(|k| k.0 == p.id)
-            .map(|k| k.1.clone())
-            .collect();
-        p.kinds
-            .sort_by_key(|k| roundtable_core::people::PersonKind::parse(k));
-    }
-    Ok(())
-}
+/// The kinds come in the same row (`string_agg` exists in PostgreSQL and SQLite ≥ 3.44), so a
+/// page of people is one query.
+const COLS: &str = "SELECT p.id, p.name, p.phone, p.org_id, o.name AS org_name, o.path AS org_path, p.unit_id, un.name AS unit_name, p.title, p.deputy_type, p.note, p.created_at, p.updated_at, (SELECT string_agg(pk.kind, ',') FROM person_kinds pk WHERE pk.person_id = p.id) AS kinds";
 
 pub async fn get(e: &mut impl Exec, id: i64) -> Result<Option<Person>, StoreError> {
-    let p: Option<Person> = e
-        .fetch_optional(Sql::with(
-            &format!("{COLS}{FROM} WHERE p.id = $1"),
-            args![id],
-        ))
-        .await?;
-    let Some(p) = p else { return Ok(None) };
-    let mut v = [p];
-    attach_kinds(e, &mut v).await?;
-    let [p] = v;
-    Ok(Some(p))
+    e.fetch_optional(Sql::with(
+        &format!("{COLS}{FROM} WHERE p.id = $1"),
+        args![id],
+    ))
+    .await
 }
 
 pub async fn by_phone(e: &mut impl Exec, phone: &str) -> Result<Option<Person>, StoreError> {
@@ -221,16 +194,24 @@ pub async fn list(
     if let Some(org) = f.org_id {
         filter.push(" AND o.path LIKE ").arg(format!("%/{org}/%"));
     }
-    let total: i64 = e
-        .fetch_one(Sql::prefixed(&format!("SELECT COUNT(*){FROM}"), &filter))
-        .await?;
-    let mut sql = Sql::prefixed(&format!("{COLS}{FROM}"), &filter);
+    // The total rides on every row of the page (one query); only a page past the end asks again.
+    let mut sql = Sql::prefixed(
+        &format!("{COLS}, COUNT(*) OVER () AS total_rows{FROM}"),
+        &filter,
+    );
     sql.push(" ORDER BY p.org_id, p.name, p.id LIMIT ")
         .arg(page.per_page)
         .push(" OFFSET ")
         .arg(page.offset());
-    let mut items: Vec<Person> = e.fetch_all(sql).await?;
-    attach_kinds(e, &mut items).await?;
+    let rows: Vec<Counted<Person>> = e.fetch_all(sql).await?;
+    let total = match rows.first() {
+        Some(r) => r.total,
+        None => {
+            e.fetch_one(Sql::prefixed(&format!("SELECT COUNT(*){FROM}"), &filter))
+                .await?
+        }
+    };
+    let items = rows.into_iter().map(|r| r.item).collect();
     Ok(Paged {
         items,
         total,
@@ -245,14 +226,11 @@ pub async fn all_page(
     after_id: i64,
     per_page: i64,
 ) -> Result<Vec<Person>, StoreError> {
-    let mut items: Vec<Person> = e
-        .fetch_all(Sql::with(
-            &format!("{COLS}{FROM} WHERE p.id > $1 ORDER BY p.id LIMIT $2"),
-            args![after_id, per_page],
-        ))
-        .await?;
-    attach_kinds(e, &mut items).await?;
-    Ok(items)
+    e.fetch_all(Sql::with(
+        &format!("{COLS}{FROM} WHERE p.id > $1 ORDER BY p.id LIMIT $2"),
+        args![after_id, per_page],
+    ))
+    .await
 }
 
 pub async fn count(e: &mut impl Exec) -> Result<i64, StoreError> {

@@ -181,6 +181,7 @@ fn locked_message(until: chrono::DateTime<Utc>) -> String {
 }
 
 pub async fn logout(state: &AppState, session: &Session) -> Result<(), AppError> {
+    state.sessions.forget(&session.token_hash);
     let mut tx = state.db.begin().await?;
     users::session_delete(&mut tx, &session.token_hash).await?;
     users::auth_event(
@@ -239,6 +240,7 @@ pub async fn change_password(
     )
     .await?;
     tx.commit().await?;
+    state.sessions.forget(&session.token_hash);
     Ok(())
 }
 
@@ -262,11 +264,68 @@ fn allowed_before_password_change(path: &str) -> bool {
     )
 }
 
+/// Sessions read from the database in the last few seconds, by token hash. Every request needs
+/// its account, roles and scope; reading them once per session every `ttl` instead of on each
+/// request is what keeps the busiest lists fast. One's own logout and password change take
+/// effect at once; an administrator's lock or role change reaches a live session within `ttl`.
+pub struct SessionCache {
+    ttl: std::time::Duration,
+    entries: std::sync::Mutex<std::collections::HashMap<String, (std::time::Instant, Session)>>,
+}
+
+impl SessionCache {
+    /// Entries kept at most; past it the cache starts over (it only saves reads).
+    const CAPACITY: usize = 10_000;
+
+    pub fn new(ttl: std::time::Duration) -> Self {
+        SessionCache {
+            ttl,
+            entries: Default::default(),
+        }
+    }
+
+    fn get(&self, token_hash: &str) -> Option<Session> {
+        let entries = self.entries.lock().ok()?;
+        let (at, s) = entries.get(token_hash)?;
+        (at.elapsed() < self.ttl).then(|| s.clone())
+    }
+
+    fn put(&self, session: &Session) {
+        if self.ttl.is_zero() {
+            return;
+        }
+        if let Ok(mut entries) = self.entries.lock() {
+            if entries.len() >= Self::CAPACITY {
+                entries.clear();
+            }
+            entries.insert(
+                session.token_hash.clone(),
+                (std::time::Instant::now(), session.clone()),
+            );
+        }
+    }
+
+    pub fn forget(&self, token_hash: &str) {
+        if let Ok(mut entries) = self.entries.lock() {
+            entries.remove(token_hash);
+        }
+    }
+}
+
 pub async fn load_session(state: &AppState, headers: &HeaderMap) -> Result<Session, AppError> {
     let token = cookie(headers, SESSION_COOKIE)
         .filter(|t| !t.is_empty())
         .ok_or(AppError::Unauthenticated)?;
     let token_hash = hash_token(token);
+    if let Some(s) = state.sessions.get(&token_hash) {
+        return Ok(s);
+    }
+    let session = load_session_from_db(state, token_hash).await?;
+    state.sessions.put(&session);
+    Ok(session)
+}
+
+async fn load_session_from_db(state: &AppState, token_hash: String) -> Result<Session, AppError> {
     let mut db = state.db.pool();
     let row = users::session_get(&mut db, &token_hash)
         .await?

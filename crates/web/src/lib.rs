@@ -30,6 +30,8 @@ pub struct WebConfig {
     pub idle_timeout: chrono::Duration,
     /// Largest request body (uploads included).
     pub body_limit: usize,
+    /// How long a session read from the database is reused (see `auth::SessionCache`).
+    pub session_cache: std::time::Duration,
 }
 
 impl Default for WebConfig {
@@ -39,6 +41,7 @@ impl Default for WebConfig {
             template_dir: None,
             idle_timeout: chrono::Duration::minutes(30),
             body_limit: 20 * 1024 * 1024,
+            session_cache: std::time::Duration::from_secs(2),
         }
     }
 }
@@ -50,13 +53,16 @@ pub struct AppState {
     pub templates: Arc<render::Templates>,
     /// A real argon2 hash of nothing, verified against when the username is unknown.
     pub dummy_hash: Arc<String>,
+    pub sessions: Arc<auth::SessionCache>,
 }
 
 impl AppState {
     pub fn new(db: Db, config: WebConfig) -> Result<Self, AppError> {
         let templates = Arc::new(render::Templates::new(config.template_dir.clone()));
         let dummy_hash = Arc::new(auth::hash_password(&auth::random_token())?);
+        let sessions = Arc::new(auth::SessionCache::new(config.session_cache));
         Ok(AppState {
+            sessions,
             db,
             config: Arc::new(config),
             templates,

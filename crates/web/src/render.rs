@@ -177,3 +177,53 @@ pub fn page_with_status(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every embedded template parses and renders for a signed-in user with every menu entry (and
+    /// the login and error pages for a visitor) (a syntax error or a broken `extends`/`import` fails here, not
+    /// in front of a user).
+    #[test]
+    fn every_template_renders() {
+        let mut t = Templates::new(None);
+        // No records here: a detail page's `org.name` is empty rather than an error, so what is
+        // checked is syntax, inheritance, imports, filters and the menu.
+        t.env
+            .set_undefined_behavior(minijinja::UndefinedBehavior::Chainable);
+        let signed_in = minijinja::context! {
+            csrf => "token",
+            me => minijinja::context! { username => "admin", display_name => "管理员", roles => vec!["系统管理员"], id => 1 },
+            nav => minijinja::context! { orgs => true, units => true, people => true, users => true, excel => true, admin => true },
+        };
+        for (name, _) in TEMPLATES {
+            if *name == "macros.html" {
+                continue;
+            }
+            // Only these are shown to a visitor who is not signed in.
+            let anonymous = matches!(*name, "login.html" | "error.html");
+            let mut contexts = vec![signed_in.clone()];
+            if anonymous {
+                contexts.push(minijinja::context! { csrf => "token" });
+            }
+            for ctx in contexts {
+                let html = t
+                    .render(name, ctx)
+                    .unwrap_or_else(|e| panic!("{name}: {e:#}"));
+                assert!(html.contains("</html>"), "{name} renders a whole page");
+            }
+        }
+    }
+
+    #[test]
+    fn labels_name_stored_codes_in_chinese() {
+        assert_eq!(label(Some("community".into()), "org_kind"), "社区");
+        assert_eq!(
+            label(Some("leader_street".into()), "link_kind"),
+            "区级领导挂点街道(镇)"
+        );
+        assert_eq!(label(Some("unknown".into()), "org_kind"), "unknown");
+        assert_eq!(label(None, "org_kind"), "");
+    }
+}
