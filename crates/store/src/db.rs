@@ -177,21 +177,6 @@ pub trait FromRow: Sized {
     fn from_row(r: &Row<'_>) -> Result<Self, StoreError>;
 }
 
-/// A row of a page together with the `total_rows` window count of the whole filtered list.
-pub struct Counted<T> {
-    pub item: T,
-    pub total: i64,
-}
-
-impl<T: FromRow> FromRow for Counted<T> {
-    fn from_row(r: &Row<'_>) -> Result<Self, StoreError> {
-        Ok(Counted {
-            item: T::from_row(r)?,
-            total: r.get("total_rows")?,
-        })
-    }
-}
-
 impl FromRow for i64 {
     fn from_row(r: &Row<'_>) -> Result<Self, StoreError> {
         use sqlx::Row as _;

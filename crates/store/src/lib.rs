@@ -11,7 +11,7 @@ pub mod testing;
 pub mod units;
 pub mod users;
 
-pub use db::{Counted, Db, Exec, FromRow, Pool, Row, Sql, Tx, Val};
+pub use db::{Db, Exec, FromRow, Pool, Row, Sql, Tx, Val};
 
 use roundtable_core::FieldErrors;
 
@@ -76,18 +76,48 @@ pub fn push_scope(
     path_col: &str,
     person_col: Option<&str>,
 ) {
+    push_scope_as(sql, scope, Node::Path(path_col), person_col);
+}
+
+/// How a scoped query names the node of its rows.
+pub enum Node<'a> {
+    /// The node's materialised path column (the query joins `orgs`).
+    Path(&'a str),
+    /// The node id column; the subtree becomes one `IN (SELECT id FROM orgs …)`, so a long list
+    /// is not matched row by row against paths.
+    Id(&'a str),
+}
+
+pub fn push_scope_as(
+    sql: &mut Sql,
+    scope: &roundtable_core::access::Scope,
+    node: Node<'_>,
+    person_col: Option<&str>,
+) {
     if scope.everywhere {
         sql.push("1=1");
         return;
     }
     let mut parts = 0;
     sql.push("(");
-    for id in &scope.org_ids {
-        if parts > 0 {
-            sql.push(" OR ");
+    if !scope.org_ids.is_empty() {
+        if let Node::Id(col) = node {
+            sql.push(col).push(" IN (SELECT id FROM orgs WHERE ");
         }
-        sql.push(path_col).push(" LIKE ").arg(format!("%/{id}/%"));
-        parts += 1;
+        let path_col = match node {
+            Node::Path(col) => col,
+            Node::Id(_) => "path",
+        };
+        for id in &scope.org_ids {
+            if parts > 0 {
+                sql.push(" OR ");
+            }
+            sql.push(path_col).push(" LIKE ").arg(format!("%/{id}/%"));
+            parts += 1;
+        }
+        if let Node::Id(_) = node {
+            sql.push(")");
+        }
     }
     if let Some(col) = person_col {
         for id in &scope.person_ids {

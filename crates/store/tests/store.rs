@@ -179,6 +179,44 @@ async fn people_filter_by_kind_name_phone_and_scope() {
             .total,
         1
     );
+    // Pages cover everyone once; a page past the end still gives the total.
+    let mut seen = Vec::new();
+    for n in 1..=2 {
+        let r = people::list(
+            &mut p,
+            &everywhere(),
+            &people::PersonFilter::default(),
+            PageReq::new(Some(n), Some(2)),
+        )
+        .await
+        .unwrap();
+        assert_eq!(r.total, 3);
+        seen.extend(r.items.iter().map(|i| i.id));
+    }
+    seen.sort();
+    seen.dedup();
+    assert_eq!(seen.len(), 3);
+    let past = people::list(
+        &mut p,
+        &everywhere(),
+        &people::PersonFilter::default(),
+        PageReq::new(Some(9), Some(2)),
+    )
+    .await
+    .unwrap();
+    assert!(past.items.is_empty());
+    assert_eq!(past.total, 3);
+    // A node's subtree together with a kind, everywhere and within a street's scope.
+    let f = people::PersonFilter {
+        kind: Some("party_member".into()),
+        org_id: Some(s),
+        ..Default::default()
+    };
+    for sc in [everywhere(), street.clone()] {
+        let r = people::list(&mut p, &sc, &f, page).await.unwrap();
+        assert_eq!((r.total, r.items.len()), (1, 1));
+        assert_eq!(r.items[0].id, a);
+    }
     // Duplicate phone is refused by the database as well.
     let dup = people::insert(&mut p, &person("王五", Some("13800001111"), c, &[]))
         .await
