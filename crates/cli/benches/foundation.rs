@@ -225,13 +225,11 @@ fn deep_uri(c: usize, i: usize) -> String {
     )
 }
 
-/// The same uses through the HTML page.
+/// The same uses through the HTML page (30 a page).
 fn page_uri(c: usize, i: usize) -> String {
-    match (c + i) % 3 {
-        0 => format!("/people?kind=party_member&page={}", (c + i) % 5 + 1),
-        1 => format!("/people?org_id={}", 2 + (c + i) % 113),
-        _ => format!("/people?q=%E6%9D%8E&page={}", i % 3 + 1),
-    }
+    browse_uri(c, i)
+        .replace("/api/v1/people", "/people")
+        .replace("&per_page=20", "")
 }
 
 #[tokio::main]

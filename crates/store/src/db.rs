@@ -177,6 +177,21 @@ pub trait FromRow: Sized {
     fn from_row(r: &Row<'_>) -> Result<Self, StoreError>;
 }
 
+/// A row of a page together with the `total_rows` count of the whole filtered list.
+pub struct Counted<T> {
+    pub item: T,
+    pub total: i64,
+}
+
+impl<T: FromRow> FromRow for Counted<T> {
+    fn from_row(r: &Row<'_>) -> Result<Self, StoreError> {
+        Ok(Counted {
+            item: T::from_row(r)?,
+            total: r.get("total_rows")?,
+        })
+    }
+}
+
 impl FromRow for i64 {
     fn from_row(r: &Row<'_>) -> Result<Self, StoreError> {
         use sqlx::Row as _;
@@ -365,7 +380,7 @@ impl Db {
                 .foreign_keys(true)
                 .busy_timeout(Duration::from_secs(5));
             let pool = SqlitePoolOptions::new()
-                .max_connections(8)
+                .max_connections(4)
                 .connect_with(opts)
                 .await?;
             Ok(Db::Sqlite(pool))

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use roundtable_core::access::Scope;
 
-use crate::db::{Exec, FromRow, Row, Sql};
+use crate::db::{Counted, Exec, FromRow, Row, Sql};
 use crate::{Node, PageReq, Paged, StoreError, args, push_scope_as};
 
 #[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
@@ -176,9 +176,9 @@ pub struct PersonFilter {
 /// The `WHERE` of a people list. `kinds_as_set` writes the kind filter as `IN (…)`, fastest to
 /// count over the whole district; `EXISTS` suits a walk of the `(org_id, name)` index (a
 /// subtree, or the ordered page scan that stops after the page).
-fn person_filter(scope: &Scope, f: &PersonFilter, kinds_as_set: bool) -> Sql {
-    let mut filter = Sql::new(" WHERE ");
-    push_scope_as(&mut filter, scope, Node::Id("p.org_id"), Some("p.id"));
+fn push_person_filter(filter: &mut Sql, scope: &Scope, f: &PersonFilter, kinds_as_set: bool) {
+    filter.push(" WHERE ");
+    push_scope_as(filter, scope, Node::Id("p.org_id"), Some("p.id"));
     if let Some(q) = &f.q {
         if q.chars().all(|c| c.is_ascii_digit()) {
             filter.push(" AND p.phone LIKE ").arg(format!("{q}%"));
@@ -205,7 +205,6 @@ fn person_filter(scope: &Scope, f: &PersonFilter, kinds_as_set: bool) -> Sql {
             .arg(format!("%/{org}/%"))
             .push(")");
     }
-    filter
 }
 
 /// A page of people in the scope, ordered by node and name. The page's ids are found first
@@ -217,42 +216,49 @@ pub async fn list(
     f: &PersonFilter,
     page: PageReq,
 ) -> Result<Paged<Person>, StoreError> {
-    const TREE: &str = " FROM people p";
-    let whole_district = scope.everywhere && f.org_id.is_none() && f.q.is_none();
-    let total: i64 = match &f.kind {
-        // Every kind row belongs to a person (foreign key, cascade): count the kind's index.
-        Some(k) if whole_district => {
-            e.fetch_one(Sql::with(
-                "SELECT COUNT(*) FROM person_kinds WHERE kind = $1",
-                args![k],
-            ))
-            .await?
-        }
-        _ => {
-            e.fetch_one(Sql::prefixed(
-                &format!("SELECT COUNT(*){TREE}"),
-                // Without a subtree to walk, the kind's index drives the count.
-                &person_filter(scope, f, scope.everywhere && f.org_id.is_none()),
-            ))
-            .await?
-        }
-    };
-    let mut ids = Sql::prefixed(
-        &format!("{COLS}{FROM} JOIN (SELECT p.id{TREE}"),
-        &person_filter(scope, f, false),
-    );
-    ids.push(" ORDER BY p.org_id, p.name, p.id LIMIT ")
+    // One statement: the page's rows, each carrying the total (an uncorrelated subquery, run
+    // once). Only a page past the end has no row to carry it and asks again.
+    let mut count = Sql::new("");
+    push_count(&mut count, scope, f);
+    let mut sql = Sql::new(COLS);
+    sql.push(", (");
+    push_count(&mut sql, scope, f);
+    sql.push(") AS total_rows");
+    sql.push(FROM).push(" JOIN (SELECT p.id FROM people p");
+    push_person_filter(&mut sql, scope, f, false);
+    sql.push(" ORDER BY p.org_id, p.name, p.id LIMIT ")
         .arg(page.per_page)
         .push(" OFFSET ")
         .arg(page.offset())
         .push(") page_ids ON page_ids.id = p.id ORDER BY p.org_id, p.name, p.id");
-    let items = e.fetch_all(ids).await?;
+    let rows: Vec<Counted<Person>> = e.fetch_all(sql).await?;
+    let total = match rows.first() {
+        Some(r) => r.total,
+        None => e.fetch_one(count).await?,
+    };
     Ok(Paged {
-        items,
+        items: rows.into_iter().map(|r| r.item).collect(),
         total,
         page: page.page,
         per_page: page.per_page,
     })
+}
+
+/// `SELECT COUNT(*)` of a people list, the cheapest way for its filter.
+fn push_count(sql: &mut Sql, scope: &Scope, f: &PersonFilter) {
+    let whole_district = scope.everywhere && f.org_id.is_none() && f.q.is_none();
+    match &f.kind {
+        // Every kind row belongs to a person (foreign key, cascade): count the kind's index.
+        Some(k) if whole_district => {
+            sql.push("SELECT COUNT(*) FROM person_kinds WHERE kind = ")
+                .arg(k);
+        }
+        _ => {
+            sql.push("SELECT COUNT(*) FROM people p");
+            // Without a subtree to walk, the kind's index drives the count.
+            push_person_filter(sql, scope, f, scope.everywhere && f.org_id.is_none());
+        }
+    }
 }
 
 /// Every person, in pages of `per_page`, for export (streams page by page).
