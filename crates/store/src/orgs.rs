@@ -116,6 +116,35 @@ pub async fn update(e: &mut impl Exec, id: i64, f: &OrgFields) -> Result<(), Sto
 }
 
 /// Every node the scope reaches, parents before children, siblings by order then name.
+/// What a select box needs of a node, without the timestamps of a full row.
+#[derive(Debug, Clone)]
+pub struct OrgBrief {
+    pub id: i64,
+    pub name: String,
+    pub path: String,
+    pub sort_order: i64,
+}
+
+impl FromRow for OrgBrief {
+    fn from_row(r: &Row<'_>) -> Result<Self, StoreError> {
+        Ok(OrgBrief {
+            id: r.get("id")?,
+            name: r.get("name")?,
+            path: r.get("path")?,
+            sort_order: r.get("sort_order")?,
+        })
+    }
+}
+
+pub async fn briefs_in_scope(
+    e: &mut impl Exec,
+    scope: &Scope,
+) -> Result<Vec<OrgBrief>, StoreError> {
+    let mut sql = Sql::new("SELECT id, name, path, sort_order FROM orgs o WHERE ");
+    push_scope(&mut sql, scope, "o.path", None);
+    e.fetch_all(sql).await
+}
+
 pub async fn list_in_scope(e: &mut impl Exec, scope: &Scope) -> Result<Vec<Org>, StoreError> {
     let mut sql = Sql::new(&format!("SELECT {COLS} FROM orgs o WHERE "));
     push_scope(&mut sql, scope, "o.path", None);

@@ -124,6 +124,14 @@ pub fn options<T: Copy>(
         .collect()
 }
 
+/// `[{code, label}]` of organisation nodes (from `services::orgs::outline`), for select boxes.
+pub fn org_select(outline: Vec<(i64, String)>) -> Vec<Value> {
+    outline
+        .into_iter()
+        .map(|(id, label)| minijinja::context! { code => id.to_string(), label })
+        .collect()
+}
+
 /// What every page knows: who is signed in, what the menu offers, the CSRF token.
 pub fn base(session: Option<&Session>, csrf: &str) -> Value {
     let Some(s) = session else {

@@ -19,7 +19,7 @@ use super::HtmlForm;
 use crate::auth::Session;
 use crate::csrf::CsrfToken;
 use crate::error::AppError;
-use crate::render::{options, page, today};
+use crate::render::{options, org_select, page, today};
 use crate::services::links::LinkInput;
 use crate::services::orgs::OrgInput;
 use crate::services::people::PersonInput;
@@ -65,24 +65,16 @@ fn form_result<T>(
     }
 }
 
-/// Tree nodes as select options, indented by level.
+/// Tree nodes as select options, in tree order and indented.
 async fn org_options(
     state: &AppState,
     session: &Session,
     kind: ResourceKind,
     action: Action,
 ) -> Result<Vec<Value>, AppError> {
-    let list = match action {
-        Action::Edit => orgs::editable(&state.db, &session.actor, kind).await?,
-        _ => orgs::visible(&state.db, &session.actor).await?,
-    };
-    Ok(list
-        .iter()
-        .map(|o| {
-            let depth = roundtable_core::org::path_ids(&o.path).len().saturating_sub(1);
-            context! { code => o.id.to_string(), label => format!("{}{}", "　".repeat(depth), o.name) }
-        })
-        .collect())
+    Ok(org_select(
+        orgs::outline(&state.db, &session.actor, action, kind).await?,
+    ))
 }
 
 // ---- organisation

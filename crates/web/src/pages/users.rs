@@ -64,11 +64,10 @@ async fn list(
 }
 
 async fn org_options(state: &AppState, session: &Session) -> Result<Vec<Value>, AppError> {
-    Ok(crate::services::orgs::editable(&state.db, &session.actor, ResourceKind::User)
-        .await?
-        .iter()
-        .map(|o| context! { code => o.id.to_string(), label => format!("{}{}", "　".repeat(roundtable_core::org::path_ids(&o.path).len().saturating_sub(1)), o.name) })
-        .collect())
+    Ok(crate::render::org_select(
+        crate::services::orgs::outline(&state.db, &session.actor, Action::Edit, ResourceKind::User)
+            .await?,
+    ))
 }
 
 async fn form_page(

@@ -163,6 +163,44 @@ pub async fn editable(db: &Db, actor: &Actor, kind: ResourceKind) -> Result<Vec<
     Ok(orgs::list_in_scope(&mut db.pool(), &scope(actor, Action::Edit, kind)).await?)
 }
 
+/// The nodes the actor may `action` on `kind`, in tree order (each node followed by its
+/// children, siblings by sort order and name), as (id, label indented by depth) for select boxes.
+pub async fn outline(
+    db: &Db,
+    actor: &Actor,
+    action: Action,
+    kind: ResourceKind,
+) -> Result<Vec<(i64, String)>, AppError> {
+    let list = orgs::briefs_in_scope(&mut db.pool(), &scope(actor, action, kind)).await?;
+    Ok(tree_order(list))
+}
+
+/// Orders briefs as a tree; a node whose parent is not in the list starts at depth 0.
+fn tree_order(list: Vec<orgs::OrgBrief>) -> Vec<(i64, String)> {
+    use roundtable_core::org::path_ids;
+    let by_id: std::collections::HashMap<i64, &orgs::OrgBrief> =
+        list.iter().map(|o| (o.id, o)).collect();
+    let mut keyed: Vec<(Vec<(i64, &str, i64)>, &orgs::OrgBrief)> = list
+        .iter()
+        .map(|o| {
+            let key = path_ids(&o.path)
+                .iter()
+                .filter_map(|id| by_id.get(id))
+                .map(|a| (a.sort_order, a.name.as_str(), a.id))
+                .collect();
+            (key, o)
+        })
+        .collect();
+    keyed.sort_by(|a, b| a.0.cmp(&b.0));
+    keyed
+        .into_iter()
+        .map(|(key, o)| {
+            let depth = key.len().saturating_sub(1);
+            (o.id, format!("{}{}", "　".repeat(depth), o.name))
+        })
+        .collect()
+}
+
 #[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct OrgNode {
     #[serde(flatten)]
@@ -196,4 +234,45 @@ pub fn as_tree(list: Vec<Org>) -> Vec<OrgNode> {
     }
     let ids = list.iter().map(|o| o.id).collect();
     build(None, &list, &ids)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn brief(id: i64, name: &str, path: &str, sort_order: i64) -> orgs::OrgBrief {
+        orgs::OrgBrief {
+            id,
+            name: name.into(),
+            path: path.into(),
+            sort_order,
+        }
+    }
+
+    #[test]
+    fn outline_lists_each_node_before_its_children() {
+        let list = vec![
+            brief(3, "孺子亭社区", "/1/2/3/", 1),
+            brief(5, "桃花镇", "/1/5/", 2),
+            brief(1, "西湖区", "/1/", 0),
+            brief(4, "系马桩社区", "/1/2/4/", 0),
+            brief(2, "南浦街道", "/1/2/", 1),
+            brief(6, "桃花村", "/1/5/6/", 0),
+        ];
+        let labels: Vec<String> = tree_order(list).into_iter().map(|(_, l)| l).collect();
+        assert_eq!(
+            labels,
+            vec![
+                "西湖区",
+                "　南浦街道",
+                "　　系马桩社区",
+                "　　孺子亭社区",
+                "　桃花镇",
+                "　　桃花村"
+            ]
+        );
+        // A secretary sees one community: it is not indented.
+        let one = tree_order(vec![brief(3, "孺子亭社区", "/1/2/3/", 1)]);
+        assert_eq!(one, vec![(3, "孺子亭社区".to_string())]);
+    }
 }
