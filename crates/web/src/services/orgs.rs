@@ -180,7 +180,9 @@ fn tree_order(list: Vec<orgs::OrgBrief>) -> Vec<(i64, String)> {
     use roundtable_core::org::path_ids;
     let by_id: std::collections::HashMap<i64, &orgs::OrgBrief> =
         list.iter().map(|o| (o.id, o)).collect();
-    let mut keyed: Vec<(Vec<(i64, &str, i64)>, &orgs::OrgBrief)> = list
+    // (sort order, name, id) of each ancestor in the list, the node itself last.
+    type TreeKey<'a> = Vec<(i64, &'a str, i64)>;
+    let mut keyed: Vec<(TreeKey, &orgs::OrgBrief)> = list
         .iter()
         .map(|o| {
             let key = path_ids(&o.path)
