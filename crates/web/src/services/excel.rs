@@ -1313,6 +1313,21 @@ pub async fn export(db: &Db, actor: &Actor, sheets: &[Sheet]) -> Result<Vec<u8>,
             }
         })
     };
+    // People are read once, in pages, for the 人员 sheet and to name people in 关联.
+    let mut everyone: Vec<Person> = Vec::new();
+    if sheets
+        .iter()
+        .any(|s| matches!(s, Sheet::People | Sheet::Links))
+    {
+        loop {
+            let after = everyone.last().map_or(0, |p| p.id);
+            let page = people::all_page(&mut e, after, 1000).await?;
+            if page.is_empty() {
+                break;
+            }
+            everyone.extend(page);
+        }
+    }
     let mut book = Workbook::new();
     let mut counts = Vec::new();
     for sheet in &sheets {
@@ -1346,58 +1361,46 @@ pub async fn export(db: &Db, actor: &Actor, sheets: &[Sheet]) -> Result<Vec<u8>,
                     ]
                 })
                 .collect(),
-            Sheet::People => {
-                let mut out = Vec::new();
-                let mut after = 0;
-                loop {
-                    let page = people::all_page(&mut e, after, 1000).await?;
-                    let Some(last) = page.last() else { break };
-                    after = last.id;
-                    for p in page.iter().filter(|p| s.contains(&p.org_path, Some(p.id))) {
-                        out.push(vec![
-                            p.name.clone(),
-                            phone_for(p).unwrap_or_default(),
-                            code(p.org_id),
-                            p.unit_name.clone().unwrap_or_default(),
-                            p.title.clone().unwrap_or_default(),
-                            p.kinds
-                                .iter()
-                                .map(|k| PersonKind::parse(k).map_or(k.as_str(), |k| k.label()))
-                                .collect::<Vec<_>>()
-                                .join("、"),
-                            p.deputy_type
-                                .as_deref()
-                                .and_then(DeputyType::parse)
-                                .map(|d| d.label().to_string())
-                                .unwrap_or_default(),
-                            p.note.clone().unwrap_or_default(),
-                        ]);
-                    }
-                }
-                out
-            }
+            Sheet::People => everyone
+                .iter()
+                .filter(|p| s.contains(&p.org_path, Some(p.id)))
+                .map(|p| {
+                    vec![
+                        p.name.clone(),
+                        phone_for(p).unwrap_or_default(),
+                        code(p.org_id),
+                        p.unit_name.clone().unwrap_or_default(),
+                        p.title.clone().unwrap_or_default(),
+                        p.kinds
+                            .iter()
+                            .map(|k| PersonKind::parse(k).map_or(k.as_str(), |k| k.label()))
+                            .collect::<Vec<_>>()
+                            .join("、"),
+                        p.deputy_type
+                            .as_deref()
+                            .and_then(DeputyType::parse)
+                            .map(|d| d.label().to_string())
+                            .unwrap_or_default(),
+                        p.note.clone().unwrap_or_default(),
+                    ]
+                })
+                .collect(),
             Sheet::Links => {
                 let mut out = Vec::new();
-                let mut people_cache: HashMap<i64, Option<Person>> = HashMap::new();
+                let by_id: HashMap<i64, &Person> = everyone.iter().map(|p| (p.id, p)).collect();
                 for l in links::all(&mut e)
                     .await?
                     .into_iter()
                     .filter(|l| s.contains(&l.org_path, None))
                 {
-                    let person = match l.person_id {
-                        Some(pid) => match people_cache.entry(pid) {
-                            std::collections::hash_map::Entry::Occupied(o) => o.get().clone(),
-                            std::collections::hash_map::Entry::Vacant(v) => {
-                                v.insert(people::get(&mut e, pid).await?).clone()
-                            }
-                        },
-                        None => None,
-                    };
+                    // A linked person is named even outside the actor's people scope (a district
+                    // leader linked to the actor's street): name and node, the phone as allowed.
+                    let person = l.person_id.and_then(|pid| by_id.get(&pid).copied());
                     out.push(vec![
                         LinkKind::parse(&l.kind).map_or(l.kind.clone(), |k| k.label().into()),
-                        person.as_ref().map(|p| p.name.clone()).unwrap_or_default(),
-                        person.as_ref().and_then(phone_for).unwrap_or_default(),
-                        person.as_ref().map(|p| code(p.org_id)).unwrap_or_default(),
+                        person.map(|p| p.name.clone()).unwrap_or_default(),
+                        person.and_then(&phone_for).unwrap_or_default(),
+                        person.map(|p| code(p.org_id)).unwrap_or_default(),
                         l.unit_name.clone().unwrap_or_default(),
                         code(l.org_id),
                         l.group_role
