@@ -8,6 +8,7 @@ pub mod migrate;
 pub mod orgs;
 pub mod people;
 pub mod testing;
+pub mod topics;
 pub mod units;
 pub mod users;
 
@@ -132,6 +133,68 @@ pub fn push_scope_as(
         sql.push("1=0");
     }
     sql.push(")");
+}
+
+/// How a paged list is read: the columns with their joins, the base table whose ids are paged,
+/// the order, and two writers of SQL: the `SELECT COUNT(*) …` of the whole list and the
+/// ` WHERE …` of the base table.
+pub(crate) struct PagedQuery<'a, C: Fn(&mut Sql), W: Fn(&mut Sql)> {
+    /// `SELECT` list, e.g. `SELECT t.id, t.title, o.name AS org_name`
+    pub select: &'a str,
+    /// The joins of the full rows, e.g. ` FROM topics t JOIN orgs o ON o.id = t.org_id`
+    pub from: &'a str,
+    /// The base table with its alias, e.g. ` FROM topics t`
+    pub base: &'a str,
+    /// The base table's id column, e.g. `t.id`
+    pub id: &'a str,
+    pub order: &'a str,
+    pub count: C,
+    pub filter: W,
+}
+
+/// A page in one statement: the page's ids are found on the base table alone (an index walk
+/// that stops after the page), only those rows are read whole, and the total rides on each row
+/// as an uncorrelated subquery (run once). A page past the end asks for the total separately.
+pub(crate) async fn fetch_page<T: FromRow + Send, C: Fn(&mut Sql), W: Fn(&mut Sql)>(
+    e: &mut impl Exec,
+    q: PagedQuery<'_, C, W>,
+    page: PageReq,
+) -> Result<Paged<T>, StoreError> {
+    let mut sql = Sql::new(q.select);
+    sql.push(", (");
+    (q.count)(&mut sql);
+    sql.push(") AS total_rows")
+        .push(q.from)
+        .push(" JOIN (SELECT ")
+        .push(q.id)
+        .push(" AS page_id")
+        .push(q.base);
+    (q.filter)(&mut sql);
+    sql.push(" ORDER BY ")
+        .push(q.order)
+        .push(" LIMIT ")
+        .arg(page.per_page)
+        .push(" OFFSET ")
+        .arg(page.offset())
+        .push(") page_ids ON page_ids.page_id = ")
+        .push(q.id)
+        .push(" ORDER BY ")
+        .push(q.order);
+    let rows: Vec<db::Counted<T>> = e.fetch_all(sql).await?;
+    let total = match rows.first() {
+        Some(r) => r.total,
+        None => {
+            let mut count = Sql::new("");
+            (q.count)(&mut count);
+            e.fetch_one(count).await?
+        }
+    };
+    Ok(Paged {
+        items: rows.into_iter().map(|r| r.item).collect(),
+        total,
+        page: page.page,
+        per_page: page.per_page,
+    })
 }
 
 pub fn now() -> chrono::DateTime<chrono::Utc> {

@@ -11,12 +11,20 @@ struct Migration {
     postgres: &'static str,
 }
 
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "foundation",
-    sqlite: include_str!("../migrations/sqlite/0001_foundation.sql"),
-    postgres: include_str!("../migrations/postgres/0001_foundation.sql"),
-}];
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "foundation",
+        sqlite: include_str!("../migrations/sqlite/0001_foundation.sql"),
+        postgres: include_str!("../migrations/postgres/0001_foundation.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "topics",
+        sqlite: include_str!("../migrations/sqlite/0002_topics.sql"),
+        postgres: include_str!("../migrations/postgres/0002_topics.sql"),
+    },
+];
 
 /// Applies the migrations not yet applied; returns how many were. Safe with several instances
 /// starting together: PostgreSQL takes an advisory lock, SQLite an immediate write lock.

@@ -4,8 +4,8 @@
 use chrono::{DateTime, Utc};
 use roundtable_core::access::Scope;
 
-use crate::db::{Counted, Exec, FromRow, Row, Sql};
-use crate::{Node, PageReq, Paged, StoreError, args, push_scope_as};
+use crate::db::{Exec, FromRow, Row, Sql};
+use crate::{Node, PageReq, Paged, PagedQuery, StoreError, args, fetch_page, push_scope_as};
 
 #[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct Person {
@@ -216,32 +216,16 @@ pub async fn list(
     f: &PersonFilter,
     page: PageReq,
 ) -> Result<Paged<Person>, StoreError> {
-    // One statement: the page's rows, each carrying the total (an uncorrelated subquery, run
-    // once). Only a page past the end has no row to carry it and asks again.
-    let mut count = Sql::new("");
-    push_count(&mut count, scope, f);
-    let mut sql = Sql::new(COLS);
-    sql.push(", (");
-    push_count(&mut sql, scope, f);
-    sql.push(") AS total_rows");
-    sql.push(FROM).push(" JOIN (SELECT p.id FROM people p");
-    push_person_filter(&mut sql, scope, f, false);
-    sql.push(" ORDER BY p.org_id, p.name, p.id LIMIT ")
-        .arg(page.per_page)
-        .push(" OFFSET ")
-        .arg(page.offset())
-        .push(") page_ids ON page_ids.id = p.id ORDER BY p.org_id, p.name, p.id");
-    let rows: Vec<Counted<Person>> = e.fetch_all(sql).await?;
-    let total = match rows.first() {
-        Some(r) => r.total,
-        None => e.fetch_one(count).await?,
+    let q = PagedQuery {
+        select: COLS,
+        from: FROM,
+        base: " FROM people p",
+        id: "p.id",
+        order: "p.org_id, p.name, p.id",
+        count: |sql: &mut Sql| push_count(sql, scope, f),
+        filter: |sql: &mut Sql| push_person_filter(sql, scope, f, false),
     };
-    Ok(Paged {
-        items: rows.into_iter().map(|r| r.item).collect(),
-        total,
-        page: page.page,
-        per_page: page.per_page,
-    })
+    fetch_page(e, q, page).await
 }
 
 /// `SELECT COUNT(*)` of a people list, the cheapest way for its filter.

@@ -391,3 +391,178 @@ async fn users_roles_sessions_and_failures() {
         .unwrap();
     assert_eq!(n, 1);
 }
+
+#[tokio::test]
+async fn topics_keep_their_history_filter_in_scope_and_merge() {
+    use roundtable_store::topics::{self, StatusChange, TopicFields, TopicFilter};
+    let db = testing::fresh_db().await.unwrap();
+    let (_d, s, c, s2) = tree(&db).await;
+    let mut p = db.pool();
+    let fields = |org_id, title: &str, channel: &str| TopicFields {
+        org_id,
+        title: title.into(),
+        description: format!("{title}，居民反映多次。"),
+        category: "environment".into(),
+        category_reason: None,
+        channel: channel.into(),
+        direction: "bottom_up".into(),
+        collector_person_id: None,
+        submitter_name: Some("王女士".into()),
+        submitter_phone: Some("13900001111".into()),
+        contact_consent: true,
+        location: Some("3栋楼下".into()),
+        level: "community".into(),
+    };
+    let a = topics::insert(
+        &mut p,
+        "XH-AAAA-AAAA-AA",
+        &fields(c, "楼道堆物清理", "portal"),
+        "pending",
+        None,
+    )
+    .await
+    .unwrap();
+    let b = topics::insert(
+        &mut p,
+        "XH-CCCC-CCCC-CC",
+        &fields(c, "楼道杂物堵塞通道", "hotline"),
+        "pending",
+        None,
+    )
+    .await
+    .unwrap();
+    topics::insert(
+        &mut p,
+        "XH-DDDD-DDDD-DD",
+        &fields(s2, "路灯不亮", "portal"),
+        "pending",
+        None,
+    )
+    .await
+    .unwrap();
+    // The tracking code is unique.
+    let dup = topics::insert(
+        &mut p,
+        "XH-AAAA-AAAA-AA",
+        &fields(c, "x", "portal"),
+        "pending",
+        None,
+    )
+    .await
+    .unwrap_err();
+    assert!(dup.is_unique_violation());
+
+    let got = topics::by_tracking_code(&mut p, "XH-AAAA-AAAA-AA")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((got.id, got.org_id, got.status.as_str()), (a, c, "pending"));
+    assert!(got.contact_consent);
+
+    // Scope and filters, in SQL.
+    let street = Scope {
+        org_ids: vec![s],
+        ..Scope::default()
+    };
+    let page = PageReq::new(None, None);
+    let all = topics::list(&mut p, &everywhere(), &TopicFilter::default(), page)
+        .await
+        .unwrap();
+    assert_eq!(all.total, 3);
+    let mine = topics::list(&mut p, &street, &TopicFilter::default(), page)
+        .await
+        .unwrap();
+    assert_eq!(mine.total, 2);
+    assert!(mine.items.iter().all(|t| t.org_id == c));
+    let hotline = TopicFilter {
+        channel: Some("hotline".into()),
+        ..Default::default()
+    };
+    assert_eq!(
+        topics::list(&mut p, &everywhere(), &hotline, page)
+            .await
+            .unwrap()
+            .total,
+        1
+    );
+    let words = TopicFilter {
+        words: vec!["楼道".into(), "堆物".into()],
+        ..Default::default()
+    };
+    let r = topics::list(&mut p, &everywhere(), &words, page)
+        .await
+        .unwrap();
+    assert_eq!((r.total, r.items[0].id), (1, a));
+    let past = topics::list(
+        &mut p,
+        &everywhere(),
+        &TopicFilter::default(),
+        PageReq::new(Some(5), Some(2)),
+    )
+    .await
+    .unwrap();
+    assert!(past.items.is_empty());
+    assert_eq!(past.total, 3);
+
+    // Accept one, merge the other into it: history is kept, the source points to the survivor.
+    let mut tx = db.begin().await.unwrap();
+    topics::change_status(
+        &mut tx,
+        a,
+        "pending",
+        None,
+        &StatusChange {
+            to: "accepted",
+            public_note: Some("已受理，将提交圆桌会"),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    topics::change_status(
+        &mut tx,
+        b,
+        "pending",
+        None,
+        &StatusChange {
+            to: "merged",
+            merged_into: Some(a),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    let sources = topics::merged_sources(&mut p, a).await.unwrap();
+    assert_eq!(sources.iter().map(|t| t.id).collect::<Vec<_>>(), vec![b]);
+    let history = topics::events(&mut p, b).await.unwrap();
+    let steps: Vec<(Option<String>, String)> = history
+        .iter()
+        .map(|e| (e.from_status.clone(), e.to_status.clone()))
+        .collect();
+    assert_eq!(
+        steps,
+        vec![
+            (None, "pending".into()),
+            (Some("pending".into()), "merged".into())
+        ]
+    );
+    assert_eq!(
+        topics::events(&mut p, a).await.unwrap()[1]
+            .public_note
+            .as_deref(),
+        Some("已受理，将提交圆桌会")
+    );
+    let open = topics::open_in(&mut p, &[c, s2], 10).await.unwrap();
+    assert_eq!(open.len(), 2, "the merged topic is no longer open");
+    assert_eq!(
+        topics::count_by_phone_since(
+            &mut p,
+            "13900001111",
+            roundtable_store::now() - chrono::Duration::hours(1)
+        )
+        .await
+        .unwrap(),
+        3
+    );
+}

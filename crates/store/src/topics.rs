@@ -1,0 +1,386 @@
+//! Topics (议题, R-TOP-1…5): the record, its status history (`topic_events`) and the scoped,
+//! filtered list of the screening desk. Rules (which status may follow which) live in
+//! `roundtable_core::topics`; this module stores what the service decided.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use roundtable_core::access::Scope;
+
+use crate::db::{Exec, FromRow, Row, Sql};
+use crate::{Node, PageReq, Paged, PagedQuery, StoreError, args, fetch_page, push_scope_as};
+
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct Topic {
+    pub id: i64,
+    pub tracking_code: String,
+    /// The community (or village) the matter belongs to.
+    pub org_id: i64,
+    pub org_name: String,
+    #[serde(skip)]
+    pub org_path: String,
+    pub title: String,
+    pub description: String,
+    /// R-TOP-2 category code
+    pub category: String,
+    pub category_reason: Option<String>,
+    /// R-TOP-1 channel code
+    pub channel: String,
+    /// top_down / bottom_up
+    pub direction: String,
+    pub collector_person_id: Option<i64>,
+    pub collector_name: Option<String>,
+    pub submitter_name: Option<String>,
+    /// Personal data: masked by the service unless the reader may see it.
+    pub submitter_phone: Option<String>,
+    pub contact_consent: bool,
+    pub location: Option<String>,
+    /// R-TOP-4 level code
+    pub level: String,
+    pub status: String,
+    pub merged_into: Option<i64>,
+    pub reject_reason: Option<String>,
+    pub referred_to: Option<String>,
+    pub created_by: Option<i64>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl FromRow for Topic {
+    fn from_row(r: &Row<'_>) -> Result<Self, StoreError> {
+        Ok(Topic {
+            id: r.get("id")?,
+            tracking_code: r.get("tracking_code")?,
+            org_id: r.get("org_id")?,
+            org_name: r.get("org_name")?,
+            org_path: r.get("org_path")?,
+            title: r.get("title")?,
+            description: r.get("description")?,
+            category: r.get("category")?,
+            category_reason: r.get("category_reason")?,
+            channel: r.get("channel")?,
+            direction: r.get("direction")?,
+            collector_person_id: r.get("collector_person_id")?,
+            collector_name: r.get("collector_name")?,
+            submitter_name: r.get("submitter_name")?,
+            submitter_phone: r.get("submitter_phone")?,
+            contact_consent: r.get("contact_consent")?,
+            location: r.get("location")?,
+            level: r.get("level")?,
+            status: r.get("status")?,
+            merged_into: r.get("merged_into")?,
+            reject_reason: r.get("reject_reason")?,
+            referred_to: r.get("referred_to")?,
+            created_by: r.get("created_by")?,
+            created_at: r.get("created_at")?,
+            updated_at: r.get("updated_at")?,
+        })
+    }
+}
+
+/// What intake records (the service has validated it).
+#[derive(Debug, Clone, PartialEq)]
+pub struct TopicFields {
+    pub org_id: i64,
+    pub title: String,
+    pub description: String,
+    pub category: String,
+    pub category_reason: Option<String>,
+    pub channel: String,
+    pub direction: String,
+    pub collector_person_id: Option<i64>,
+    pub submitter_name: Option<String>,
+    pub submitter_phone: Option<String>,
+    pub contact_consent: bool,
+    pub location: Option<String>,
+    pub level: String,
+}
+
+const COLS: &str = "SELECT t.id, t.tracking_code, t.org_id, o.name AS org_name, o.path AS org_path, t.title, t.description, t.category, t.category_reason, t.channel, t.direction, t.collector_person_id, cp.name AS collector_name, t.submitter_name, t.submitter_phone, t.contact_consent, t.location, t.level, t.status, t.merged_into, t.reject_reason, t.referred_to, t.created_by, t.created_at, t.updated_at";
+const FROM: &str = " FROM topics t JOIN orgs o ON o.id = t.org_id LEFT JOIN people cp ON cp.id = t.collector_person_id";
+
+pub async fn get(e: &mut impl Exec, id: i64) -> Result<Option<Topic>, StoreError> {
+    e.fetch_optional(Sql::with(
+        &format!("{COLS}{FROM} WHERE t.id = $1"),
+        args![id],
+    ))
+    .await
+}
+
+pub async fn by_tracking_code(e: &mut impl Exec, code: &str) -> Result<Option<Topic>, StoreError> {
+    e.fetch_optional(Sql::with(
+        &format!("{COLS}{FROM} WHERE t.tracking_code = $1"),
+        args![code],
+    ))
+    .await
+}
+
+/// Stores a new topic in `status` (待筛选 for intake) with its first history entry.
+pub async fn insert(
+    e: &mut impl Exec,
+    tracking_code: &str,
+    f: &TopicFields,
+    status: &str,
+    created_by: Option<i64>,
+) -> Result<i64, StoreError> {
+    let now = crate::now();
+    let id: i64 = e
+        .fetch_one(Sql::with(
+            "INSERT INTO topics (tracking_code, org_id, title, description, category, category_reason, channel, direction, collector_person_id, submitter_name, submitter_phone, contact_consent, location, level, status, created_by, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $17) RETURNING id",
+            args![
+                tracking_code,
+                f.org_id,
+                &f.title,
+                &f.description,
+                &f.category,
+                f.category_reason.clone(),
+                &f.channel,
+                &f.direction,
+                f.collector_person_id,
+                f.submitter_name.clone(),
+                f.submitter_phone.clone(),
+                f.contact_consent,
+                f.location.clone(),
+                &f.level,
+                status,
+                created_by,
+                now
+            ],
+        ))
+        .await?;
+    add_event(e, id, created_by, None, status, None, None).await?;
+    Ok(id)
+}
+
+/// A status change as the service decided it; the history entry is written with it.
+#[derive(Debug, Clone, Default)]
+pub struct StatusChange<'a> {
+    pub to: &'a str,
+    pub merged_into: Option<i64>,
+    pub reject_reason: Option<&'a str>,
+    pub referred_to: Option<&'a str>,
+    /// Shown to the submitter with the status.
+    pub public_note: Option<&'a str>,
+    pub internal_note: Option<&'a str>,
+}
+
+pub async fn change_status(
+    e: &mut impl Exec,
+    id: i64,
+    from: &str,
+    actor_user_id: Option<i64>,
+    c: &StatusChange<'_>,
+) -> Result<(), StoreError> {
+    e.execute(Sql::with(
+        "UPDATE topics SET status = $1, merged_into = $2, reject_reason = $3, referred_to = $4, updated_at = $5 WHERE id = $6",
+        args![
+            c.to,
+            c.merged_into,
+            c.reject_reason.map(str::to_string),
+            c.referred_to.map(str::to_string),
+            crate::now(),
+            id
+        ],
+    ))
+    .await?;
+    add_event(
+        e,
+        id,
+        actor_user_id,
+        Some(from),
+        c.to,
+        c.public_note,
+        c.internal_note,
+    )
+    .await
+}
+
+async fn add_event(
+    e: &mut impl Exec,
+    topic_id: i64,
+    actor_user_id: Option<i64>,
+    from: Option<&str>,
+    to: &str,
+    public_note: Option<&str>,
+    internal_note: Option<&str>,
+) -> Result<(), StoreError> {
+    e.execute(Sql::with(
+        "INSERT INTO topic_events (topic_id, at, actor_user_id, from_status, to_status, public_note, internal_note) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        args![
+            topic_id,
+            crate::now(),
+            actor_user_id,
+            from.map(str::to_string),
+            to,
+            public_note.map(str::to_string),
+            internal_note.map(str::to_string)
+        ],
+    ))
+    .await?;
+    Ok(())
+}
+
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct TopicEvent {
+    pub at: DateTime<Utc>,
+    pub actor_user_id: Option<i64>,
+    pub actor_name: Option<String>,
+    pub from_status: Option<String>,
+    pub to_status: String,
+    pub public_note: Option<String>,
+    pub internal_note: Option<String>,
+}
+
+impl FromRow for TopicEvent {
+    fn from_row(r: &Row<'_>) -> Result<Self, StoreError> {
+        Ok(TopicEvent {
+            at: r.get("at")?,
+            actor_user_id: r.get("actor_user_id")?,
+            actor_name: r.get("actor_name")?,
+            from_status: r.get("from_status")?,
+            to_status: r.get("to_status")?,
+            public_note: r.get("public_note")?,
+            internal_note: r.get("internal_note")?,
+        })
+    }
+}
+
+/// The history of a topic, oldest first.
+pub async fn events(e: &mut impl Exec, topic_id: i64) -> Result<Vec<TopicEvent>, StoreError> {
+    e.fetch_all(Sql::with(
+        "SELECT ev.at, ev.actor_user_id, u.display_name AS actor_name, ev.from_status, ev.to_status, ev.public_note, ev.internal_note FROM topic_events ev LEFT JOIN users u ON u.id = ev.actor_user_id WHERE ev.topic_id = $1 ORDER BY ev.id",
+        args![topic_id],
+    ))
+    .await
+}
+
+/// The topics merged into `survivor` (R-TOP-5: every source is kept).
+pub async fn merged_sources(e: &mut impl Exec, survivor: i64) -> Result<Vec<Topic>, StoreError> {
+    e.fetch_all(Sql::with(
+        &format!("{COLS}{FROM} WHERE t.merged_into = $1 ORDER BY t.id"),
+        args![survivor],
+    ))
+    .await
+}
+
+/// Moves the topics merged into `from` along to `to`, so a chain of merges keeps one survivor.
+pub async fn repoint_merged(e: &mut impl Exec, from: i64, to: i64) -> Result<(), StoreError> {
+    e.execute(Sql::with(
+        "UPDATE topics SET merged_into = $1 WHERE merged_into = $2",
+        args![to, from],
+    ))
+    .await?;
+    Ok(())
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct TopicFilter {
+    pub status: Option<String>,
+    pub category: Option<String>,
+    pub channel: Option<String>,
+    pub level: Option<String>,
+    /// A node: its whole subtree.
+    pub org_id: Option<i64>,
+    /// Created on or after this day (UTC+8 days are converted by the service).
+    pub from: Option<DateTime<Utc>>,
+    /// Created before this instant.
+    pub until: Option<DateTime<Utc>>,
+    /// Words that must all appear in the title or description.
+    pub words: Vec<String>,
+}
+
+fn push_filter(sql: &mut Sql, scope: &Scope, f: &TopicFilter) {
+    sql.push(" WHERE ");
+    push_scope_as(sql, scope, Node::Id("t.org_id"), None);
+    for (col, v) in [
+        ("t.status", &f.status),
+        ("t.category", &f.category),
+        ("t.channel", &f.channel),
+        ("t.level", &f.level),
+    ] {
+        if let Some(v) = v {
+            sql.push(" AND ").push(col).push(" = ").arg(v);
+        }
+    }
+    if let Some(org) = f.org_id {
+        sql.push(" AND t.org_id IN (SELECT id FROM orgs WHERE path LIKE ")
+            .arg(format!("%/{org}/%"))
+            .push(")");
+    }
+    if let Some(d) = f.from {
+        sql.push(" AND t.created_at >= ").arg(d);
+    }
+    if let Some(d) = f.until {
+        sql.push(" AND t.created_at < ").arg(d);
+    }
+    for w in &f.words {
+        let pattern = format!("%{}%", w.replace(['%', '_'], ""));
+        sql.push(" AND (t.title LIKE ")
+            .arg(pattern.clone())
+            .push(" OR t.description LIKE ")
+            .arg(pattern)
+            .push(")");
+    }
+}
+
+/// Newest first, in one statement (see `fetch_page`).
+pub async fn list(
+    e: &mut impl Exec,
+    scope: &Scope,
+    f: &TopicFilter,
+    page: PageReq,
+) -> Result<Paged<Topic>, StoreError> {
+    let q = PagedQuery {
+        select: COLS,
+        from: FROM,
+        base: " FROM topics t",
+        id: "t.id",
+        order: "t.created_at DESC, t.id DESC",
+        count: |sql: &mut Sql| {
+            sql.push("SELECT COUNT(*) FROM topics t");
+            push_filter(sql, scope, f);
+        },
+        filter: |sql: &mut Sql| push_filter(sql, scope, f),
+    };
+    fetch_page(e, q, page).await
+}
+
+/// Open topics of the given nodes (R-TOP-5 candidates), newest first, at most `limit`.
+pub async fn open_in(
+    e: &mut impl Exec,
+    org_ids: &[i64],
+    limit: i64,
+) -> Result<Vec<Topic>, StoreError> {
+    if org_ids.is_empty() {
+        return Ok(vec![]);
+    }
+    let mut sql = Sql::new(&format!("{COLS}{FROM} WHERE t.org_id IN ("));
+    for (i, id) in org_ids.iter().enumerate() {
+        if i > 0 {
+            sql.push(", ");
+        }
+        sql.arg(*id);
+    }
+    sql.push(
+        ") AND t.status IN ('pending', 'accepted', 'adopted') ORDER BY t.created_at DESC LIMIT ",
+    )
+    .arg(limit);
+    e.fetch_all(sql).await
+}
+
+/// Submissions from one phone number since `since` (the portal's per-phone rate limit).
+pub async fn count_by_phone_since(
+    e: &mut impl Exec,
+    phone: &str,
+    since: DateTime<Utc>,
+) -> Result<i64, StoreError> {
+    e.fetch_one(Sql::with(
+        "SELECT COUNT(*) FROM topics WHERE submitter_phone = $1 AND created_at >= $2",
+        args![phone, since],
+    ))
+    .await
+}
+
+/// The civil day boundaries of China for a date filter: [00:00, 24:00) at UTC+8.
+pub fn china_day_start(d: NaiveDate) -> DateTime<Utc> {
+    let local = d.and_hms_opt(0, 0, 0).unwrap_or_default();
+    DateTime::<Utc>::from_naive_utc_and_offset(local - chrono::Duration::hours(8), Utc)
+}
