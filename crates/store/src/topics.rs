@@ -35,6 +35,8 @@ pub struct Topic {
     pub location: Option<String>,
     /// R-TOP-4 level code
     pub level: String,
+    #[serde(skip)]
+    pub terms: String,
     pub status: String,
     pub merged_into: Option<i64>,
     pub reject_reason: Option<String>,
@@ -65,6 +67,7 @@ impl FromRow for Topic {
             contact_consent: r.get("contact_consent")?,
             location: r.get("location")?,
             level: r.get("level")?,
+            terms: r.get("terms")?,
             status: r.get("status")?,
             merged_into: r.get("merged_into")?,
             reject_reason: r.get("reject_reason")?,
@@ -92,9 +95,11 @@ pub struct TopicFields {
     pub contact_consent: bool,
     pub location: Option<String>,
     pub level: String,
+    /// R-TOP-5 similarity terms, space-separated (`roundtable_core::similarity::terms`).
+    pub terms: String,
 }
 
-const COLS: &str = "SELECT t.id, t.tracking_code, t.org_id, o.name AS org_name, o.path AS org_path, t.title, t.description, t.category, t.category_reason, t.channel, t.direction, t.collector_person_id, cp.name AS collector_name, t.submitter_name, t.submitter_phone, t.contact_consent, t.location, t.level, t.status, t.merged_into, t.reject_reason, t.referred_to, t.created_by, t.created_at, t.updated_at";
+const COLS: &str = "SELECT t.id, t.tracking_code, t.org_id, o.name AS org_name, o.path AS org_path, t.title, t.description, t.category, t.category_reason, t.channel, t.direction, t.collector_person_id, cp.name AS collector_name, t.submitter_name, t.submitter_phone, t.contact_consent, t.location, t.level, t.terms, t.status, t.merged_into, t.reject_reason, t.referred_to, t.created_by, t.created_at, t.updated_at";
 const FROM: &str = " FROM topics t JOIN orgs o ON o.id = t.org_id LEFT JOIN people cp ON cp.id = t.collector_person_id";
 
 pub async fn get(e: &mut impl Exec, id: i64) -> Result<Option<Topic>, StoreError> {
@@ -124,7 +129,7 @@ pub async fn insert(
     let now = crate::now();
     let id: i64 = e
         .fetch_one(Sql::with(
-            "INSERT INTO topics (tracking_code, org_id, title, description, category, category_reason, channel, direction, collector_person_id, submitter_name, submitter_phone, contact_consent, location, level, status, created_by, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $17) RETURNING id",
+            "INSERT INTO topics (tracking_code, org_id, title, description, category, category_reason, channel, direction, collector_person_id, submitter_name, submitter_phone, contact_consent, location, level, terms, status, created_by, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $18) RETURNING id",
             args![
                 tracking_code,
                 f.org_id,
@@ -140,6 +145,7 @@ pub async fn insert(
                 f.contact_consent,
                 f.location.clone(),
                 &f.level,
+                &f.terms,
                 status,
                 created_by,
                 now

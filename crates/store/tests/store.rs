@@ -412,6 +412,7 @@ async fn topics_keep_their_history_filter_in_scope_and_merge() {
         contact_consent: true,
         location: Some("3栋楼下".into()),
         level: "community".into(),
+        terms: format!("w:{title}"),
     };
     let a = topics::insert(
         &mut p,

@@ -17,6 +17,8 @@ CREATE TABLE topics (
     contact_consent BOOLEAN NOT NULL,
     location TEXT,
     level TEXT NOT NULL,
+    -- R-TOP-5: the similarity terms of title and description (segmented once, at intake).
+    terms TEXT NOT NULL,
     status TEXT NOT NULL,
     merged_into BIGINT REFERENCES topics(id),
     reject_reason TEXT,

@@ -6,6 +6,7 @@ pub mod excel;
 pub mod links;
 pub mod orgs;
 pub mod people;
+pub mod similar;
 pub mod units;
 pub mod users;
 
