@@ -37,6 +37,7 @@ domain_enum! {
         Person = ("person", "人员"),
         Link = ("link", "关联"),
         User = ("user", "账号"),
+        Topic = ("topic", "议题"),
     }
 }
 
@@ -100,29 +101,30 @@ fn reach(role: Role, action: Action, kind: ResourceKind) -> Reach {
         Role::DistrictAdmin => GrantSubtree,
         Role::StreetAdmin => match (action, kind) {
             (View | Export, _) => GrantSubtree,
-            (Edit, K::Org | K::Unit | K::Person | K::Link) => GrantSubtree,
-            (ViewPersonal, K::Person) => GrantSubtree,
+            // Topics: the service lets a street take over only street-level matters (R-TOP-4).
+            (Edit, K::Org | K::Unit | K::Person | K::Link | K::Topic) => GrantSubtree,
+            (ViewPersonal, K::Person | K::Topic) => GrantSubtree,
             _ => Nothing,
         },
         Role::CommunitySecretary => match (action, kind) {
             (_, K::User) => Nothing,
             (View | Export, _) => GrantSubtree,
-            (Edit, K::Person | K::Link | K::Unit) => GrantSubtree,
-            (ViewPersonal, K::Person) => GrantSubtree,
+            (Edit, K::Person | K::Link | K::Unit | K::Topic) => GrantSubtree,
+            (ViewPersonal, K::Person | K::Topic) => GrantSubtree,
             _ => Nothing,
         },
         Role::CommunityStaff => match (action, kind) {
             (_, K::User) => Nothing,
             (View, _) => GrantSubtree,
-            (Edit | ViewPersonal, K::Person) => GrantSubtree,
+            (Edit | ViewPersonal, K::Person | K::Topic) => GrantSubtree,
             _ => Nothing,
         },
         Role::DistrictLeader => match (action, kind) {
-            (View, K::Org | K::Unit | K::Person | K::Link) => LinkedStreets,
+            (View, K::Org | K::Unit | K::Person | K::Link | K::Topic) => LinkedStreets,
             _ => Nothing,
         },
         Role::CouncilMember => match (action, kind) {
-            (View, K::Org | K::Unit | K::Link) => GrantSubtree,
+            (View, K::Org | K::Unit | K::Link | K::Topic) => GrantSubtree,
             _ => Nothing,
         },
         Role::PartyMember => match (action, kind) {
@@ -250,22 +252,24 @@ mod tests {
             Role::StreetAdmin => match action {
                 View | Export => true,
                 Edit => kind != K::User,
-                ViewPersonal => kind == K::Person,
+                ViewPersonal => matches!(kind, K::Person | K::Topic),
                 Import => false,
             },
             Role::CommunitySecretary => match action {
                 View | Export => kind != K::User,
-                Edit => matches!(kind, K::Person | K::Link | K::Unit),
-                ViewPersonal => kind == K::Person,
+                Edit => matches!(kind, K::Person | K::Link | K::Unit | K::Topic),
+                ViewPersonal => matches!(kind, K::Person | K::Topic),
                 Import => false,
             },
             Role::CommunityStaff => match action {
                 View => kind != K::User,
-                Edit | ViewPersonal => kind == K::Person,
+                Edit | ViewPersonal => matches!(kind, K::Person | K::Topic),
                 _ => false,
             },
             Role::DistrictLeader => action == View && kind != K::User,
-            Role::CouncilMember => action == View && matches!(kind, K::Org | K::Unit | K::Link),
+            Role::CouncilMember => {
+                action == View && matches!(kind, K::Org | K::Unit | K::Link | K::Topic)
+            }
             // Their community's node; their own record is checked separately.
             Role::PartyMember => action == View && kind == K::Org,
         };
