@@ -28,6 +28,8 @@ pub enum AppError {
     Csrf,
     #[error("上传内容过大，上限为 20 MB")]
     TooLarge,
+    #[error("提交过于频繁，请稍后再试")]
+    TooMany,
     #[error("服务器内部错误")]
     Internal(String),
 }
@@ -50,6 +52,7 @@ impl AppError {
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AppError::Locked(_) => StatusCode::LOCKED,
             AppError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::TooMany => StatusCode::TOO_MANY_REQUESTS,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -67,6 +70,7 @@ impl AppError {
             AppError::BadCredentials => "bad_credentials",
             AppError::Csrf => "csrf_failed",
             AppError::TooLarge => "payload_too_large",
+            AppError::TooMany => "rate_limited",
             AppError::Internal(_) => "internal",
         }
     }

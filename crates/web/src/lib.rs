@@ -6,6 +6,7 @@ pub mod auth;
 pub mod csrf;
 pub mod demo;
 pub mod error;
+pub mod limits;
 pub mod pages;
 pub mod render;
 pub mod services;
@@ -32,6 +33,8 @@ pub struct WebConfig {
     pub body_limit: usize,
     /// How long a session read from the database is reused (see `auth::SessionCache`).
     pub session_cache: std::time::Duration,
+    /// Portal submissions allowed per client address per hour (0: unlimited).
+    pub portal_per_hour: usize,
 }
 
 impl Default for WebConfig {
@@ -42,6 +45,7 @@ impl Default for WebConfig {
             idle_timeout: chrono::Duration::minutes(30),
             body_limit: 20 * 1024 * 1024,
             session_cache: std::time::Duration::from_secs(2),
+            portal_per_hour: 30,
         }
     }
 }
@@ -54,6 +58,7 @@ pub struct AppState {
     /// A real argon2 hash of nothing, verified against when the username is unknown.
     pub dummy_hash: Arc<String>,
     pub sessions: Arc<auth::SessionCache>,
+    pub portal_limit: Arc<limits::RateLimiter>,
 }
 
 impl AppState {
@@ -61,7 +66,12 @@ impl AppState {
         let templates = Arc::new(render::Templates::new(config.template_dir.clone()));
         let dummy_hash = Arc::new(auth::hash_password(&auth::random_token())?);
         let sessions = Arc::new(auth::SessionCache::new(config.session_cache));
+        let portal_limit = Arc::new(limits::RateLimiter::new(
+            config.portal_per_hour,
+            std::time::Duration::from_secs(3600),
+        ));
         Ok(AppState {
+            portal_limit,
             sessions,
             db,
             config: Arc::new(config),

@@ -1,113 +1,12 @@
 //! In-process HTTP tests over the real router, on the backend named by ROUNDTABLE_TEST_DB.
 
-use axum::Router;
+mod common;
+
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
-use http_body_util::BodyExt;
-use roundtable_store::{Exec, Sql, testing};
-use roundtable_web::{AppState, WebConfig, router};
+use common::{app, cookie_from};
+use roundtable_store::{Exec, Sql};
 use serde_json::{Value, json};
-use tower::ServiceExt;
-
-struct App {
-    router: Router,
-    db: roundtable_store::Db,
-    logins: Vec<(String, String)>,
-}
-
-async fn app() -> App {
-    let db = testing::fresh_db().await.expect("test database");
-    let logins = roundtable_web::demo::seed(&db).await.unwrap().unwrap();
-    let state = AppState::new(db.clone(), WebConfig::default()).unwrap();
-    App {
-        router: router(state),
-        db,
-        logins: logins
-            .into_iter()
-            .map(|l| (l.username, l.password))
-            .collect(),
-    }
-}
-
-impl App {
-    fn password(&self, user: &str) -> String {
-        self.logins
-            .iter()
-            .find(|(u, _)| u == user)
-            .unwrap()
-            .1
-            .clone()
-    }
-
-    async fn call(&self, req: Request<Body>) -> (StatusCode, Vec<(String, String)>, String) {
-        let (status, headers, body) = self.call_raw(req).await;
-        (status, headers, String::from_utf8(body).unwrap())
-    }
-
-    async fn call_raw(&self, req: Request<Body>) -> (StatusCode, Vec<(String, String)>, Vec<u8>) {
-        let resp = self.router.clone().oneshot(req).await.unwrap();
-        let status = resp.status();
-        let headers = resp
-            .headers()
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or("").to_string()))
-            .collect();
-        let body = resp
-            .into_body()
-            .collect()
-            .await
-            .unwrap()
-            .to_bytes()
-            .to_vec();
-        (status, headers, body)
-    }
-
-    async fn json(
-        &self,
-        method: &str,
-        uri: &str,
-        cookie: Option<&str>,
-        body: Option<Value>,
-    ) -> (StatusCode, Value, Vec<(String, String)>) {
-        let mut b = Request::builder()
-            .method(method)
-            .uri(uri)
-            .header(header::CONTENT_TYPE, "application/json");
-        if let Some(c) = cookie {
-            b = b.header(header::COOKIE, c);
-        }
-        let (s, h, text) = self
-            .call(
-                b.body(Body::from(body.map(|v| v.to_string()).unwrap_or_default()))
-                    .unwrap(),
-            )
-            .await;
-        (s, serde_json::from_str(&text).unwrap_or(Value::Null), h)
-    }
-
-    /// Logs in through the API and returns the session cookie.
-    async fn login(&self, user: &str) -> String {
-        let (s, _, h) = self
-            .json(
-                "POST",
-                "/api/v1/auth/login",
-                None,
-                Some(json!({"username": user, "password": self.password(user)})),
-            )
-            .await;
-        assert_eq!(s, StatusCode::OK, "login {user}");
-        cookie_from(&h, "rt_session")
-    }
-}
-
-fn cookie_from(headers: &[(String, String)], name: &str) -> String {
-    let v = headers
-        .iter()
-        .find(|(k, v)| k == "set-cookie" && v.starts_with(&format!("{name}=")))
-        .map(|(_, v)| v.clone())
-        .expect("cookie set");
-    v.split(';').next().unwrap().to_string()
-}
 
 #[tokio::test]
 async fn api_login_and_bad_credentials() {

@@ -18,15 +18,20 @@ use utoipa_axum::routes;
 use crate::AppState;
 use crate::auth::{self, Session};
 use crate::error::{ApiError, AppError, ErrorEnvelope};
+use crate::limits::ClientAddr;
 use crate::pages;
 use crate::pages::excel::SheetQuery;
 use crate::services::excel::{self, ImportReport};
 use crate::services::links::LinkInput;
 use crate::services::orgs::{OrgInput, OrgNode};
 use crate::services::people::PersonInput;
+use crate::services::topics::{
+    DecisionInput, PublicCommunity, PublicTopic, Suggestion, TopicInput, TopicQuery,
+};
 use crate::services::units::UnitInput;
 use crate::services::users::{CreatedUser, RoleInput, UserDetail, UserInput};
-use crate::services::{self, links, orgs, people, units, users};
+use crate::services::{self, links, orgs, people, topics, units, users};
+use roundtable_store::topics::Topic;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -61,6 +66,13 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(excel_template))
         .routes(routes!(excel_export))
         .routes(routes!(excel_import))
+        .routes(routes!(public_communities))
+        .routes(routes!(public_topic_submit))
+        .routes(routes!(public_topic_get))
+        .routes(routes!(topic_list, topic_create))
+        .routes(routes!(topic_get))
+        .routes(routes!(topic_decide))
+        .routes(routes!(topic_similar))
 }
 
 /// The OpenAPI document, served at /api/v1/openapi.json.
@@ -664,4 +676,140 @@ async fn excel_import(
         }),
     )
         .into_response())
+}
+
+// ---- Topics (issue 3)
+
+/// Communities a resident may address a matter to (no account needed).
+#[utoipa::path(get, path = "/public/communities", tag = "public",
+    responses((status = 200, body = Vec<PublicCommunity>)))]
+async fn public_communities(State(state): State<AppState>) -> ApiResult<Vec<PublicCommunity>> {
+    Ok(Json(topics::public_communities(&state.db).await?))
+}
+
+#[derive(serde::Deserialize, Default, utoipa::ToSchema)]
+#[serde(default)]
+struct PublicTopicBody {
+    #[serde(flatten)]
+    topic: TopicInput,
+    /// Leave empty: a field only bots fill in.
+    website: Option<String>,
+}
+
+#[derive(serde::Serialize, utoipa::ToSchema)]
+struct Submitted {
+    /// Keep it to follow the matter: GET /public/topics/{tracking_code}
+    tracking_code: String,
+}
+
+/// A resident's matter (channel 网上平台). Rate limited per client address and per phone (429).
+#[utoipa::path(post, path = "/public/topics", tag = "public", request_body = PublicTopicBody,
+    responses((status = 201, body = Submitted), (status = 422, body = ErrorEnvelope), (status = 429, body = ErrorEnvelope)))]
+async fn public_topic_submit(
+    State(state): State<AppState>,
+    ClientAddr(client): ClientAddr,
+    ApiJson(b): ApiJson<PublicTopicBody>,
+) -> Result<Response, ApiError> {
+    let code = if b.website.as_deref().is_some_and(|w| !w.trim().is_empty()) {
+        // A bot: answered like anyone, nothing stored.
+        roundtable_core::topics::tracking_code([0; 9])
+    } else {
+        topics::submit_public(&state.db, &state.portal_limit, &client, &b.topic).await?
+    };
+    Ok((
+        StatusCode::CREATED,
+        Json(Submitted {
+            tracking_code: code,
+        }),
+    )
+        .into_response())
+}
+
+#[derive(serde::Deserialize, Default, utoipa::IntoParams)]
+#[serde(default)]
+struct TrackParams {
+    /// The last 4 digits of the phone number given with the matter (when one was given).
+    phone_last4: Option<String>,
+}
+
+/// The public status and history of a matter; never personal data.
+#[utoipa::path(get, path = "/public/topics/{tracking_code}", tag = "public", params(("tracking_code" = String, Path), TrackParams),
+    responses((status = 200, body = PublicTopic), (status = 404, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
+async fn public_topic_get(
+    State(state): State<AppState>,
+    Path(code): Path<String>,
+    Query(q): Query<TrackParams>,
+) -> ApiResult<PublicTopic> {
+    Ok(Json(
+        topics::get_public(&state.db, &code, q.phone_last4.as_deref()).await?,
+    ))
+}
+
+#[utoipa::path(get, path = "/topics", tag = "topics", params(TopicQuery), responses((status = 200, body = Paged<Topic>)))]
+async fn topic_list(
+    State(state): State<AppState>,
+    session: Session,
+    Query(q): Query<TopicQuery>,
+) -> ApiResult<Paged<Topic>> {
+    Ok(Json(topics::list(&state.db, &session.actor, &q).await?))
+}
+
+/// Staff intake (hotline, home visits…).
+#[utoipa::path(post, path = "/topics", tag = "topics", request_body = TopicInput,
+    responses((status = 201, body = Topic), (status = 422, body = ErrorEnvelope)))]
+async fn topic_create(
+    State(state): State<AppState>,
+    session: Session,
+    ApiJson(b): ApiJson<TopicInput>,
+) -> Result<Response, ApiError> {
+    let t = topics::create(&state.db, &session.actor, &b).await?;
+    Ok((StatusCode::CREATED, Json(t)).into_response())
+}
+
+#[derive(serde::Serialize, utoipa::ToSchema)]
+struct TopicDetail {
+    topic: Topic,
+    history: Vec<roundtable_store::topics::TopicEvent>,
+    /// The topics merged into this one (R-TOP-5).
+    sources: Vec<Topic>,
+}
+
+#[utoipa::path(get, path = "/topics/{id}", tag = "topics", params(("id" = i64, Path)),
+    responses((status = 200, body = TopicDetail), (status = 404, body = ErrorEnvelope)))]
+async fn topic_get(
+    State(state): State<AppState>,
+    session: Session,
+    Path(id): Path<i64>,
+) -> ApiResult<TopicDetail> {
+    let a = &session.actor;
+    Ok(Json(TopicDetail {
+        topic: topics::get(&state.db, a, id).await?,
+        history: topics::history(&state.db, a, id).await?,
+        sources: topics::sources(&state.db, a, id).await?,
+    }))
+}
+
+/// Screening: accept, reject (with reason), merge, adopt, finish, reopen.
+#[utoipa::path(post, path = "/topics/{id}/decision", tag = "topics", params(("id" = i64, Path)), request_body = DecisionInput,
+    responses((status = 200, body = Topic), (status = 422, body = ErrorEnvelope)))]
+async fn topic_decide(
+    State(state): State<AppState>,
+    session: Session,
+    Path(id): Path<i64>,
+    ApiJson(b): ApiJson<DecisionInput>,
+) -> ApiResult<Topic> {
+    Ok(Json(
+        topics::decide(&state.db, &session.actor, id, &b).await?,
+    ))
+}
+
+/// R-TOP-5: open matters like this one in its community and street.
+#[utoipa::path(get, path = "/topics/{id}/similar", tag = "topics", params(("id" = i64, Path)),
+    responses((status = 200, body = Vec<Suggestion>)))]
+async fn topic_similar(
+    State(state): State<AppState>,
+    session: Session,
+    Path(id): Path<i64>,
+) -> ApiResult<Vec<Suggestion>> {
+    Ok(Json(topics::similar(&state.db, &session.actor, id).await?))
 }

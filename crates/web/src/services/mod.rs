@@ -7,6 +7,7 @@ pub mod links;
 pub mod orgs;
 pub mod people;
 pub mod similar;
+pub mod topics;
 pub mod units;
 pub mod users;
 

@@ -1,0 +1,119 @@
+//! What the HTTP test files share: the demo district behind the real router, on the backend
+//! named by ROUNDTABLE_TEST_DB, and small helpers to call it.
+#![allow(dead_code)]
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use http_body_util::BodyExt;
+use roundtable_store::testing;
+use roundtable_web::{AppState, WebConfig, router};
+use serde_json::{Value, json};
+use tower::ServiceExt;
+
+pub struct App {
+    pub router: Router,
+    pub db: roundtable_store::Db,
+    pub logins: Vec<(String, String)>,
+}
+
+pub async fn app() -> App {
+    app_with(WebConfig::default()).await
+}
+
+pub async fn app_with(config: WebConfig) -> App {
+    let db = testing::fresh_db().await.expect("test database");
+    let logins = roundtable_web::demo::seed(&db).await.unwrap().unwrap();
+    let state = AppState::new(db.clone(), config).unwrap();
+    App {
+        router: router(state),
+        db,
+        logins: logins
+            .into_iter()
+            .map(|l| (l.username, l.password))
+            .collect(),
+    }
+}
+
+impl App {
+    pub fn password(&self, user: &str) -> String {
+        self.logins
+            .iter()
+            .find(|(u, _)| u == user)
+            .unwrap()
+            .1
+            .clone()
+    }
+
+    pub async fn call(&self, req: Request<Body>) -> (StatusCode, Vec<(String, String)>, String) {
+        let (status, headers, body) = self.call_raw(req).await;
+        (status, headers, String::from_utf8(body).unwrap())
+    }
+
+    pub async fn call_raw(
+        &self,
+        req: Request<Body>,
+    ) -> (StatusCode, Vec<(String, String)>, Vec<u8>) {
+        let resp = self.router.clone().oneshot(req).await.unwrap();
+        let status = resp.status();
+        let headers = resp
+            .headers()
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or("").to_string()))
+            .collect();
+        let body = resp
+            .into_body()
+            .collect()
+            .await
+            .unwrap()
+            .to_bytes()
+            .to_vec();
+        (status, headers, body)
+    }
+
+    pub async fn json(
+        &self,
+        method: &str,
+        uri: &str,
+        cookie: Option<&str>,
+        body: Option<Value>,
+    ) -> (StatusCode, Value, Vec<(String, String)>) {
+        let mut b = Request::builder()
+            .method(method)
+            .uri(uri)
+            .header(header::CONTENT_TYPE, "application/json");
+        if let Some(c) = cookie {
+            b = b.header(header::COOKIE, c);
+        }
+        let (s, h, text) = self
+            .call(
+                b.body(Body::from(body.map(|v| v.to_string()).unwrap_or_default()))
+                    .unwrap(),
+            )
+            .await;
+        (s, serde_json::from_str(&text).unwrap_or(Value::Null), h)
+    }
+
+    /// Logs in through the API and returns the session cookie.
+    pub async fn login(&self, user: &str) -> String {
+        let (s, _, h) = self
+            .json(
+                "POST",
+                "/api/v1/auth/login",
+                None,
+                Some(json!({"username": user, "password": self.password(user)})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "login {user}");
+        cookie_from(&h, "rt_session")
+    }
+}
+
+pub fn cookie_from(headers: &[(String, String)], name: &str) -> String {
+    let v = headers
+        .iter()
+        .find(|(k, v)| k == "set-cookie" && v.starts_with(&format!("{name}=")))
+        .map(|(_, v)| v.clone())
+        .expect("cookie set");
+    v.split(';').next().unwrap().to_string()
+}

@@ -1,0 +1,402 @@
+//! Topic intake and screening over HTTP (issue 3), on the backend named by ROUNDTABLE_TEST_DB.
+
+mod common;
+
+use axum::http::StatusCode;
+use common::{App, app, app_with};
+use roundtable_store::{Exec, Sql};
+use roundtable_web::WebConfig;
+use serde_json::{Value, json};
+
+async fn topic_count(app: &App) -> i64 {
+    app.db
+        .pool()
+        .fetch_one(Sql::new("SELECT COUNT(*) FROM topics"))
+        .await
+        .unwrap()
+}
+
+/// The community of the demo's community secretary.
+async fn secretary_community(app: &App, cookie: &str) -> i64 {
+    let (s, me, _) = app.json("GET", "/api/v1/auth/me", Some(cookie), None).await;
+    assert_eq!(s, StatusCode::OK);
+    me["grants"][0]["org_id"].as_i64().unwrap()
+}
+
+fn matter(org_id: i64, title: &str, description: &str) -> Value {
+    json!({
+        "org_id": org_id, "title": title, "description": description,
+        "category": "environment", "submitter_phone": "13912345678", "contact_consent": "1"
+    })
+}
+
+#[tokio::test]
+async fn a_resident_submits_and_follows_the_matter_with_the_tracking_code() {
+    let app = app().await;
+    let (s, list, _) = app
+        .json("GET", "/api/v1/public/communities", None, None)
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let community = list[0]["id"].as_i64().unwrap();
+    assert!(list[0]["street"].as_str().is_some_and(|s| !s.is_empty()));
+
+    let (s, body, _) = app
+        .json(
+            "POST",
+            "/api/v1/public/topics",
+            None,
+            Some(matter(
+                community,
+                "楼道堆物<script>alert(1)</script>",
+                "3栋楼道堆满纸箱，消防隐患",
+            )),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{body}");
+    let code = body["tracking_code"].as_str().unwrap().to_string();
+    assert!(code.starts_with("XH-"));
+
+    let url = format!("/api/v1/public/topics/{code}");
+    let (s, body, _) = app.json("GET", &url, None, None).await;
+    assert_eq!(
+        s,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "a phone was given: its last 4 digits are asked"
+    );
+    assert!(body["error"]["fields"]["phone_last4"].is_string());
+    let (s, body, _) = app
+        .json("GET", &format!("{url}?phone_last4=0000"), None, None)
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    let (s, body, _) = app
+        .json(
+            "GET",
+            &format!(
+                "{}?phone_last4=5678",
+                url.to_lowercase()
+                    .replace("/api/v1/public/topics/xh", "/api/v1/public/topics/XH")
+            ),
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    assert_eq!(body["status"], "pending");
+    assert_eq!(body["status_label"], "待筛选");
+    assert_eq!(
+        body["title"], "楼道堆物<script>alert(1)</script>",
+        "stored as text"
+    );
+    assert_eq!(body["history"].as_array().unwrap().len(), 1);
+    assert!(
+        !body.to_string().contains("13912345678"),
+        "no personal data in public"
+    );
+
+    for forged in ["XH-AAAA-AAAA-AA", "%3Cscript%3E", "XH-4K7M-9QRT-WC"] {
+        let (s, body, _) = app
+            .json(
+                "GET",
+                &format!("/api/v1/public/topics/{forged}"),
+                None,
+                None,
+            )
+            .await;
+        assert_eq!(s, StatusCode::NOT_FOUND, "{forged}");
+        assert_eq!(body["error"]["code"], "not_found");
+    }
+
+    // Bad input: named fields, nothing stored.
+    let before = topic_count(&app).await;
+    let long = "很".repeat(10_000);
+    for (body, field) in [
+        (
+            json!({"org_id": community, "title": "", "description": "x", "category": "environment"}),
+            "title",
+        ),
+        (
+            json!({"org_id": community, "title": "t", "description": long, "category": "environment"}),
+            "description",
+        ),
+        (
+            json!({"org_id": community, "title": "t", "description": "d", "category": "天气类"}),
+            "category",
+        ),
+        (
+            json!({"org_id": community, "title": "t", "description": "d", "category": "other"}),
+            "category_reason",
+        ),
+        (
+            json!({"org_id": 999999, "title": "t", "description": "d", "category": "safety"}),
+            "org_id",
+        ),
+        (
+            json!({"org_id": 1, "title": "t", "description": "d", "category": "safety"}),
+            "org_id",
+        ),
+        (
+            json!({"org_id": community, "title": "t", "description": "d", "category": "safety", "submitter_phone": "12345"}),
+            "submitter_phone",
+        ),
+    ] {
+        let (s, r, _) = app
+            .json("POST", "/api/v1/public/topics", None, Some(body))
+            .await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{field}: {r}");
+        assert!(r["error"]["fields"][field].is_string(), "{field}: {r}");
+    }
+    let (s, _, _) = app
+        .json(
+            "POST",
+            "/api/v1/public/topics",
+            None,
+            Some(json!({"org_id": "abc"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    // A bot filling the hidden field gets an answer and stores nothing.
+    let mut bot = matter(community, "广告", "点击链接");
+    bot["website"] = json!("http://spam.example");
+    let (s, _, _) = app
+        .json("POST", "/api/v1/public/topics", None, Some(bot))
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+    assert_eq!(topic_count(&app).await, before);
+}
+
+#[tokio::test]
+async fn a_flood_from_one_address_gets_429() {
+    let app = app_with(WebConfig {
+        portal_per_hour: 3,
+        ..WebConfig::default()
+    })
+    .await;
+    let (_, list, _) = app
+        .json("GET", "/api/v1/public/communities", None, None)
+        .await;
+    let community = list[0]["id"].as_i64().unwrap();
+    let mut statuses = Vec::new();
+    for i in 0..5 {
+        let mut m = matter(community, &format!("路灯不亮{i}"), "晚上出行不便");
+        m["submitter_phone"] = Value::Null;
+        let (s, body, _) = app
+            .json("POST", "/api/v1/public/topics", None, Some(m))
+            .await;
+        if s == StatusCode::TOO_MANY_REQUESTS {
+            assert_eq!(body["error"]["code"], "rate_limited");
+        }
+        statuses.push(s.as_u16());
+    }
+    assert_eq!(statuses, vec![201, 201, 201, 429, 429]);
+    assert_eq!(topic_count(&app).await, 3);
+}
+
+#[tokio::test]
+async fn staff_screen_merge_and_reject_with_reasons_r_top_3_r_top_5() {
+    let app = app().await;
+    let secretary = app.login("secretary").await;
+    let community = secretary_community(&app, &secretary).await;
+
+    // Staff intake: a top-down channel needs its collector.
+    let (s, body, _) = app
+        .json(
+            "POST",
+            "/api/v1/topics",
+            Some(&secretary),
+            Some(json!({"org_id": community, "title": "加装电梯", "description": "老楼没有电梯，六楼老人下楼难", "category": "living_care", "channel": "home_visit"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(body["error"]["fields"]["collector_person_id"].is_string());
+    let (s, staff_topic, _) = app
+        .json(
+            "POST",
+            "/api/v1/topics",
+            Some(&secretary),
+            Some(json!({"org_id": community, "title": "楼道杂物堆放", "description": "楼道杂物堆放严重，堵塞消防通道", "category": "safety", "channel": "hotline", "submitter_phone": "13800002222"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{staff_topic}");
+    assert_eq!(staff_topic["direction"], "bottom_up");
+    assert_eq!(
+        staff_topic["submitter_phone"], "13800002222",
+        "the secretary may see it"
+    );
+    let a = staff_topic["id"].as_i64().unwrap();
+
+    let submit = |m: Value| {
+        let app = &app;
+        async move {
+            let (s, body, _) = app
+                .json("POST", "/api/v1/public/topics", None, Some(m))
+                .await;
+            assert_eq!(s, StatusCode::CREATED);
+            body["tracking_code"].as_str().unwrap().to_string()
+        }
+    };
+    let code_b = submit(matter(
+        community,
+        "楼道里堆满杂物",
+        "3栋楼道里堆满了纸箱和旧家具，着火了跑不出去",
+    ))
+    .await;
+    let code_c = submit(matter(community, "邻居占用车位", "我家车位被邻居占了")).await;
+    let id_of = |code: String| {
+        let app = &app;
+        async move {
+            app.db
+                .pool()
+                .fetch_one::<i64>(Sql::with(
+                    "SELECT id FROM topics WHERE tracking_code = $1",
+                    vec![code.into()],
+                ))
+                .await
+                .unwrap()
+        }
+    };
+    let b = id_of(code_b.clone()).await;
+    let c = id_of(code_c.clone()).await;
+
+    // R-TOP-5: the matter about the same stairs is suggested, the parking one is not.
+    let (s, sims, _) = app
+        .json(
+            "GET",
+            &format!("/api/v1/topics/{b}/similar"),
+            Some(&secretary),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let ids: Vec<i64> = sims
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["topic"]["id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(ids.first(), Some(&a), "{sims}");
+    assert!(!ids.contains(&c));
+
+    let decide = |id: i64, body: Value| {
+        let app = &app;
+        let secretary = secretary.clone();
+        async move {
+            app.json(
+                "POST",
+                &format!("/api/v1/topics/{id}/decision"),
+                Some(&secretary),
+                Some(body),
+            )
+            .await
+        }
+    };
+    let (s, _, _) = decide(
+        a,
+        json!({"action": "accept", "public_note": "已受理，将提交本月圆桌会"}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, body, _) = decide(a, json!({"action": "accept"})).await;
+    assert_eq!(
+        s,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "accepted twice: {body}"
+    );
+    let (s, body, _) = decide(b, json!({"action": "merge", "into": b})).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(body["error"]["fields"]["into"].is_string());
+    let (s, merged, _) = decide(b, json!({"action": "merge", "into": a})).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(merged["status"], "merged");
+    // The resident of b sees the surviving matter's status.
+    let (s, public_b, _) = app
+        .json(
+            "GET",
+            &format!("/api/v1/public/topics/{code_b}?phone_last4=5678"),
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(public_b["status"], "accepted", "{public_b}");
+    let (_, detail, _) = app
+        .json(
+            "GET",
+            &format!("/api/v1/topics/{a}"),
+            Some(&secretary),
+            None,
+        )
+        .await;
+    assert_eq!(detail["sources"][0]["id"], b);
+
+    // R-TOP-3: a personal appeal is screened out and referred.
+    let (s, body, _) = decide(c, json!({"action": "reject", "reason": "personal"})).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(body["error"]["fields"]["referred_to"].is_string());
+    let (s, _, _) = decide(
+        c,
+        json!({"action": "reject", "reason": "personal", "referred_to": "物业公司", "public_note": "属于个人诉求，已转物业公司处理"}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    let (_, public_c, _) = app
+        .json(
+            "GET",
+            &format!("/api/v1/public/topics/{code_c}?phone_last4=5678"),
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(public_c["status_label"], "不予受理");
+    assert_eq!(
+        public_c["history"][1]["note"],
+        "属于个人诉求，已转物业公司处理"
+    );
+
+    // The screening list: words (segmented) and status, in the secretary's scope.
+    let (s, found, _) = app
+        .json(
+            "GET",
+            "/api/v1/topics?q=%E6%A5%BC%E9%81%93%E6%9D%82%E7%89%A9&status=accepted",
+            Some(&secretary),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{found}");
+    assert_eq!(found["total"], 1);
+    assert_eq!(found["items"][0]["id"], a);
+    let (s, body, _) = app
+        .json(
+            "GET",
+            "/api/v1/topics?status=flying",
+            Some(&secretary),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(body["error"]["fields"]["status"].is_string());
+
+    // Another community's secretary scope: a topic elsewhere is not theirs to decide.
+    let (_, list, _) = app
+        .json("GET", "/api/v1/public/communities", None, None)
+        .await;
+    let other = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_i64().unwrap())
+        .find(|id| *id != community)
+        .unwrap();
+    let code_d = submit(matter(other, "路灯不亮", "北门路灯不亮")).await;
+    let d = id_of(code_d).await;
+    let (s, _, _) = decide(d, json!({"action": "accept"})).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, _, _) = app
+        .json(
+            "GET",
+            &format!("/api/v1/topics/{d}"),
+            Some(&secretary),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+}
