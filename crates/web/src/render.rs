@@ -46,6 +46,12 @@ pub const TEMPLATES: &[(&str, &str)] = embedded![
     "user.html",
     "user_form.html",
     "excel.html",
+    "portal.html",
+    "portal_done.html",
+    "track.html",
+    "topics.html",
+    "topic.html",
+    "topic_form.html",
 ];
 
 pub struct Templates {
@@ -96,7 +102,7 @@ impl Templates {
 
 /// `{{ code | label("org_kind") }}`: the Chinese name of a stored code.
 fn label(code: Option<String>, set: &str) -> String {
-    use roundtable_core::{access, links, org, people};
+    use roundtable_core::{access, links, org, people, topics};
     let Some(code) = code else {
         return String::new();
     };
@@ -108,6 +114,12 @@ fn label(code: Option<String>, set: &str) -> String {
         "link_kind" => links::LinkKind::parse(&code).map(|v| v.label()),
         "group_role" => links::GroupRole::parse(&code).map(|v| v.label()),
         "role" => access::Role::parse(&code).map(|v| v.label()),
+        "topic_category" => topics::Category::parse(&code).map(|v| v.label()),
+        "topic_channel" => topics::Channel::parse(&code).map(|v| v.label()),
+        "topic_direction" => topics::Direction::parse(&code).map(|v| v.label()),
+        "topic_level" => topics::Level::parse(&code).map(|v| v.label()),
+        "topic_status" => topics::Status::parse(&code).map(|v| v.label()),
+        "reject_reason" => topics::RejectReason::parse(&code).map(|v| v.label()),
         _ => None,
     };
     l.map(str::to_string).unwrap_or(code)
@@ -147,6 +159,7 @@ pub fn base(session: Option<&Session>, csrf: &str) -> Value {
             units => permit_somewhere(a, Action::View, ResourceKind::Unit),
             people => permit_somewhere(a, Action::View, ResourceKind::Person),
             users => permit_somewhere(a, Action::View, ResourceKind::User),
+            topics => permit_somewhere(a, Action::View, ResourceKind::Topic),
             excel => crate::services::excel::may_import(a) || crate::services::excel::may_export(a),
             admin => a.has_role(Role::SystemAdmin) || a.has_role(Role::DistrictAdmin),
         },
@@ -203,7 +216,7 @@ mod tests {
         let signed_in = minijinja::context! {
             csrf => "token",
             me => minijinja::context! { username => "admin", display_name => "管理员", roles => vec!["系统管理员"], id => 1 },
-            nav => minijinja::context! { orgs => true, units => true, people => true, users => true, excel => true, admin => true },
+            nav => minijinja::context! { orgs => true, units => true, people => true, users => true, excel => true, admin => true, topics => true },
         };
         for (name, _) in TEMPLATES {
             if *name == "macros.html" {

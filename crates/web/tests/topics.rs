@@ -400,3 +400,188 @@ async fn staff_screen_merge_and_reject_with_reasons_r_top_3_r_top_5() {
         .await;
     assert_eq!(s, StatusCode::FORBIDDEN);
 }
+
+/// A form POST with the CSRF cookie and field.
+async fn post_form(
+    app: &App,
+    uri: &str,
+    cookies: &str,
+    token: &str,
+    fields: &[(&str, &str)],
+) -> (StatusCode, Vec<(String, String)>, String) {
+    let mut body = format!("_csrf={token}");
+    for (k, v) in fields {
+        body.push_str(&format!("&{k}={}", urlencode(v)));
+    }
+    app.call(
+        axum::http::Request::post(uri)
+            .header(
+                axum::http::header::CONTENT_TYPE,
+                "application/x-www-form-urlencoded",
+            )
+            .header(axum::http::header::COOKIE, cookies)
+            .body(axum::body::Body::from(body))
+            .unwrap(),
+    )
+    .await
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+async fn get_page(
+    app: &App,
+    uri: &str,
+    cookies: &str,
+) -> (StatusCode, Vec<(String, String)>, String) {
+    app.call(
+        axum::http::Request::get(uri)
+            .header(axum::http::header::COOKIE, cookies)
+            .body(axum::body::Body::empty())
+            .unwrap(),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn the_portal_and_the_screening_desk_pages() {
+    let app = app().await;
+    let (s, h, html) = get_page(&app, "/p", "").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        html.contains("所在社区") && html.contains("<optgroup"),
+        "{html}"
+    );
+    assert!(!html.contains("<script"), "the portal needs no JavaScript");
+    let csrf = common::cookie_from(&h, "rt_csrf");
+    let token = csrf.split_once('=').unwrap().1.to_string();
+    let (_, list, _) = app
+        .json("GET", "/api/v1/public/communities", None, None)
+        .await;
+    let community = list[0]["id"].as_i64().unwrap().to_string();
+
+    // Errors keep what was typed and name the field.
+    let (s, _, html) = post_form(
+        &app,
+        "/p",
+        &csrf,
+        &token,
+        &[
+            ("org_id", &community),
+            ("title", "路灯不亮"),
+            ("description", ""),
+            ("category", "safety"),
+        ],
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html.contains("请填写内容") && html.contains("路灯不亮"));
+    let (s, _, html) = post_form(
+        &app,
+        "/p",
+        &csrf,
+        &token,
+        &[
+            ("org_id", &community),
+            ("title", "路灯不亮"),
+            ("description", "北门路灯坏了一个月"),
+            ("category", "safety"),
+            ("submitter_phone", "13911112222"),
+            ("contact_consent", "1"),
+            ("website", ""),
+        ],
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{html}");
+    let code = html
+        .split("id=\"tracking-code\">")
+        .nth(1)
+        .and_then(|r| r.split('<').next())
+        .unwrap()
+        .to_string();
+    let (s, _, html) = get_page(&app, &format!("/p/track?code={code}&phone_last4=2222"), "").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(html.contains("待筛选") && html.contains("路灯不亮"));
+    let (s, _, html) = get_page(&app, "/p/track?code=XH-AAAA-AAAA-AA", "").await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    assert!(html.contains("没有找到这个查询码"));
+
+    // The screening desk of the community's secretary.
+    let secretary = app.login("secretary").await;
+    let cookies = format!("{secretary}; {csrf}");
+    let own = secretary_community(&app, &secretary).await.to_string();
+    let (s, _, html) = get_page(&app, "/topics", &cookies).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(html.contains("议题筛选"));
+    let (s, _, html) = get_page(&app, "/topics/new", &cookies).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(html.contains("保存并录入下一条"));
+    let (s, h, _) = post_form(
+        &app,
+        "/topics/new",
+        &cookies,
+        &token,
+        &[
+            ("org_id", &own),
+            ("channel", "hotline"),
+            ("title", "小区垃圾清运不及时"),
+            ("description", "垃圾桶满了也没人收"),
+            ("category", "environment"),
+            ("next", "1"),
+        ],
+    )
+    .await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    let location = h.iter().find(|(k, _)| k == "location").unwrap().1.clone();
+    assert!(location.starts_with("/topics/new?saved=XH-"), "{location}");
+    let (_, _, html) = get_page(&app, &location, &cookies).await;
+    assert!(html.contains("已保存，查询码"));
+    let (_, found, _) = app
+        .json(
+            "GET",
+            "/api/v1/topics?status=pending",
+            Some(&secretary),
+            None,
+        )
+        .await;
+    let id = found["items"][0]["id"].as_i64().unwrap();
+    let (s, _, html) = get_page(&app, &format!("/topics/{id}"), &cookies).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(html.contains("不予受理") && html.contains("办理记录"));
+    let (s, _, html) = post_form(
+        &app,
+        &format!("/topics/{id}/decision"),
+        &cookies,
+        &token,
+        &[("action", "reject"), ("reason", "personal")],
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html.contains("个人诉求须注明转交"));
+    let (s, _, _) = post_form(
+        &app,
+        &format!("/topics/{id}/decision"),
+        &cookies,
+        &token,
+        &[("action", "accept"), ("public_note", "已受理")],
+    )
+    .await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    let (_, _, html) = get_page(&app, &format!("/topics/{id}"), &cookies).await;
+    assert!(html.contains("已受理"));
+    let (s, _, _) = post_form(
+        &app,
+        &format!("/topics/{id}/decision"),
+        &cookies,
+        "forged",
+        &[("action", "finish")],
+    )
+    .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+}

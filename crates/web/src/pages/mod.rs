@@ -3,6 +3,7 @@
 
 mod directory;
 pub mod excel;
+mod topics;
 mod users;
 
 use axum::Router;
@@ -30,6 +31,7 @@ pub fn router() -> Router<AppState> {
         .merge(directory::router())
         .merge(users::router())
         .merge(excel::router())
+        .merge(topics::router())
 }
 
 /// Form bodies: `serde_html_form` reads repeated keys (check boxes) into lists and empty

@@ -685,3 +685,20 @@ pub async fn public_communities(db: &Db) -> Result<Vec<PublicCommunity>, AppErro
         })
         .collect())
 }
+
+/// People who may have collected a matter on a top-down channel (R-TOP-1), as the intake form
+/// offers them: those the actor can see, by node and name (the first 200).
+pub async fn collectors(db: &Db, actor: &Actor) -> Result<Vec<(i64, String)>, AppError> {
+    let page = people::list(
+        &mut db.pool(),
+        &scope(actor, Action::View, ResourceKind::Person),
+        &Default::default(),
+        PageReq::new(Some(1), Some(200)),
+    )
+    .await?;
+    Ok(page
+        .items
+        .into_iter()
+        .map(|p| (p.id, format!("{}（{}）", p.name, p.org_name)))
+        .collect())
+}

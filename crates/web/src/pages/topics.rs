@@ -1,0 +1,395 @@
+//! Pages of topic intake (issue 3): the resident portal (`/p`, no account, no JavaScript), the
+//! tracking page, and the staff screening desk (`/topics`).
+
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use minijinja::{Value, context};
+use roundtable_core::access::{Action, ResourceKind, permit, permit_somewhere};
+use roundtable_core::topics::{Category, Channel, Level, RejectReason, Status};
+
+use super::HtmlForm;
+use crate::auth::Session;
+use crate::csrf::CsrfToken;
+use crate::error::AppError;
+use crate::limits::ClientAddr;
+use crate::render::{options, org_select, page, page_with_status};
+use crate::services::topics::{self, DecisionInput, TopicInput, TopicQuery};
+use crate::services::{self, orgs};
+use crate::{AppState, PageError};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/p", get(portal_form).post(portal_submit))
+        .route("/p/track", get(track))
+        .route("/topics", get(topic_list))
+        .route("/topics/new", get(topic_new).post(topic_create))
+        .route("/topics/{id}", get(topic_show))
+        .route("/topics/{id}/decision", post(topic_decide))
+}
+
+type PageResult = Result<Response, PageError>;
+
+/// A form shown without errors (templates look fields up in it).
+fn no_errors() -> Value {
+    context! {}
+}
+
+fn categories() -> Vec<Value> {
+    options(Category::ALL, Category::code, Category::label)
+}
+
+/// Communities grouped by street, for the portal's select box.
+async fn community_groups(state: &AppState) -> Result<Vec<Value>, AppError> {
+    let list = topics::public_communities(&state.db).await?;
+    let mut groups: Vec<(String, Vec<Value>)> = Vec::new();
+    for c in list {
+        let item = context! { code => c.id.to_string(), label => c.name };
+        match groups.iter_mut().find(|(s, _)| *s == c.street) {
+            Some((_, items)) => items.push(item),
+            None => groups.push((c.street, vec![item])),
+        }
+    }
+    Ok(groups
+        .into_iter()
+        .map(|(street, items)| context! { street, items })
+        .collect())
+}
+
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+struct PortalQuery {
+    /// The community, preset by the QR poster's link.
+    #[serde(deserialize_with = "services::opt_id::deserialize")]
+    c: Option<i64>,
+}
+
+async fn portal_page(
+    state: &AppState,
+    csrf: &str,
+    status: StatusCode,
+    form: &TopicInput,
+    errors: Value,
+    message: Option<String>,
+) -> Result<Response, AppError> {
+    Ok(page_with_status(
+        state,
+        status,
+        "portal.html",
+        None,
+        csrf,
+        context! {
+            communities => community_groups(state).await?,
+            categories => categories(),
+            form, errors, message,
+        },
+    ))
+}
+
+async fn portal_form(
+    State(state): State<AppState>,
+    CsrfToken(csrf): CsrfToken,
+    Query(q): Query<PortalQuery>,
+) -> PageResult {
+    let form = TopicInput {
+        org_id: q.c,
+        ..Default::default()
+    };
+    Ok(portal_page(&state, &csrf, StatusCode::OK, &form, no_errors(), None).await?)
+}
+
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+struct PortalForm {
+    #[serde(flatten)]
+    topic: TopicInput,
+    /// The honeypot: hidden from people, filled in by bots.
+    website: Option<String>,
+}
+
+async fn portal_submit(
+    State(state): State<AppState>,
+    CsrfToken(csrf): CsrfToken,
+    ClientAddr(client): ClientAddr,
+    HtmlForm(f): HtmlForm<PortalForm>,
+) -> PageResult {
+    if f.website.as_deref().is_some_and(|w| !w.trim().is_empty()) {
+        return Ok(Redirect::to("/p").into_response());
+    }
+    match topics::submit_public(&state.db, &state.portal_limit, &client, &f.topic).await {
+        Ok(code) => Ok(page(
+            &state,
+            "portal_done.html",
+            None,
+            &csrf,
+            context! { code },
+        )),
+        Err(AppError::Validation(e)) => Ok(portal_page(
+            &state,
+            &csrf,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &f.topic,
+            Value::from_serialize(&e),
+            None,
+        )
+        .await?),
+        Err(e @ AppError::TooMany) => Ok(portal_page(
+            &state,
+            &csrf,
+            StatusCode::TOO_MANY_REQUESTS,
+            &f.topic,
+            no_errors(),
+            Some(e.to_string()),
+        )
+        .await?),
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+struct TrackQuery {
+    code: Option<String>,
+    phone_last4: Option<String>,
+}
+
+async fn track(
+    State(state): State<AppState>,
+    CsrfToken(csrf): CsrfToken,
+    Query(q): Query<TrackQuery>,
+) -> PageResult {
+    let code = q.code.as_deref().map(str::trim).filter(|c| !c.is_empty());
+    let (status, found, errors) = match code {
+        None => (StatusCode::OK, None, no_errors()),
+        Some(code) => match topics::get_public(&state.db, code, q.phone_last4.as_deref()).await {
+            Ok(t) => (StatusCode::OK, Some(t), no_errors()),
+            Err(AppError::NotFound) => (
+                StatusCode::NOT_FOUND,
+                None,
+                context! { code => "没有找到这个查询码，请核对后重试" },
+            ),
+            Err(AppError::Validation(e)) => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                None,
+                Value::from_serialize(&e),
+            ),
+            Err(e) => return Err(e.into()),
+        },
+    };
+    Ok(page_with_status(
+        &state,
+        status,
+        "track.html",
+        None,
+        &csrf,
+        context! { found, errors, code => q.code, phone_last4 => q.phone_last4 },
+    ))
+}
+
+// ---- screening desk
+
+async fn topic_list(
+    State(state): State<AppState>,
+    CsrfToken(csrf): CsrfToken,
+    session: Session,
+    Query(q): Query<TopicQuery>,
+) -> PageResult {
+    let a = &session.actor;
+    if !permit_somewhere(a, Action::View, ResourceKind::Topic) {
+        return Err(AppError::Forbidden.into());
+    }
+    let (list, errors, status) = match topics::list(&state.db, a, &q).await {
+        Ok(l) => (Some(l), no_errors(), StatusCode::OK),
+        Err(AppError::Validation(e)) => (
+            None,
+            Value::from_serialize(&e),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        Err(e) => return Err(e.into()),
+    };
+    let base = format!(
+        "/topics?status={}&category={}&channel={}&q={}&from={}&to={}",
+        q.status.clone().unwrap_or_default(),
+        q.category.clone().unwrap_or_default(),
+        q.channel.clone().unwrap_or_default(),
+        urlencode(q.q.as_deref().unwrap_or("")),
+        q.from.clone().unwrap_or_default(),
+        q.to.clone().unwrap_or_default(),
+    );
+    Ok(page_with_status(
+        &state,
+        status,
+        "topics.html",
+        Some(&session),
+        &csrf,
+        context! {
+            page => list, errors, base,
+            f => context! { status => q.status, category => q.category, channel => q.channel, q => q.q, from => q.from, to => q.to },
+            statuses => options(Status::ALL, Status::code, Status::label),
+            categories => categories(),
+            channels => options(Channel::ALL, Channel::code, Channel::label),
+            can_edit => permit_somewhere(a, Action::Edit, ResourceKind::Topic),
+        },
+    ))
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+struct NewQuery {
+    /// The tracking code of the matter just saved ("save and enter next").
+    saved: Option<String>,
+    channel: Option<String>,
+    #[serde(deserialize_with = "services::opt_id::deserialize")]
+    org_id: Option<i64>,
+}
+
+async fn intake_page(
+    state: &AppState,
+    session: &Session,
+    csrf: &str,
+    form: &TopicInput,
+    errors: Value,
+    saved: Option<String>,
+) -> Result<Response, AppError> {
+    let a = &session.actor;
+    let communities: Vec<Value> =
+        org_select(orgs::outline(&state.db, a, Action::Edit, ResourceKind::Topic).await?);
+    let collectors = topics::collectors(&state.db, a).await?;
+    Ok(page(
+        state,
+        "topic_form.html",
+        Some(session),
+        csrf,
+        context! {
+            form, errors, saved, communities,
+            collectors => collectors.into_iter().map(|(id, label)| context! { code => id.to_string(), label }).collect::<Vec<_>>(),
+            categories => categories(),
+            channels => options(Channel::ALL, Channel::code, Channel::label),
+            levels => options(Level::ALL, Level::code, Level::label),
+        },
+    ))
+}
+
+async fn topic_new(
+    State(state): State<AppState>,
+    CsrfToken(csrf): CsrfToken,
+    session: Session,
+    Query(q): Query<NewQuery>,
+) -> PageResult {
+    if !permit_somewhere(&session.actor, Action::Edit, ResourceKind::Topic) {
+        return Err(AppError::Forbidden.into());
+    }
+    // Hotline calls are the most common staff entry.
+    let form = TopicInput {
+        channel: q.channel.unwrap_or_else(|| Channel::Hotline.code().into()),
+        org_id: q.org_id,
+        ..Default::default()
+    };
+    Ok(intake_page(&state, &session, &csrf, &form, no_errors(), q.saved).await?)
+}
+
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+struct IntakeForm {
+    #[serde(flatten)]
+    topic: TopicInput,
+    /// Set by the "save and enter next" button.
+    next: Option<String>,
+}
+
+async fn topic_create(
+    State(state): State<AppState>,
+    CsrfToken(csrf): CsrfToken,
+    session: Session,
+    HtmlForm(f): HtmlForm<IntakeForm>,
+) -> PageResult {
+    match topics::create(&state.db, &session.actor, &f.topic).await {
+        Ok(t) if f.next.is_some() => Ok(Redirect::to(&format!(
+            "/topics/new?saved={}&channel={}&org_id={}",
+            t.tracking_code, t.channel, t.org_id
+        ))
+        .into_response()),
+        Ok(t) => Ok(Redirect::to(&format!("/topics/{}", t.id)).into_response()),
+        Err(AppError::Validation(e)) => {
+            let mut r = intake_page(
+                &state,
+                &session,
+                &csrf,
+                &f.topic,
+                Value::from_serialize(&e),
+                None,
+            )
+            .await?;
+            *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+            Ok(r)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn detail_page(
+    state: &AppState,
+    session: &Session,
+    csrf: &str,
+    id: i64,
+    errors: Value,
+) -> Result<Response, AppError> {
+    let a = &session.actor;
+    let topic = topics::get(&state.db, a, id).await?;
+    let can_decide = permit(a, Action::Edit, ResourceKind::Topic, &topic.org_path, None);
+    Ok(page(
+        state,
+        "topic.html",
+        Some(session),
+        csrf,
+        context! {
+            history => topics::history(&state.db, a, id).await?,
+            sources => topics::sources(&state.db, a, id).await?,
+            similar => if roundtable_core::topics::is_open(Status::parse(&topic.status).unwrap_or(Status::Done)) {
+                topics::similar(&state.db, a, id).await?
+            } else {
+                vec![]
+            },
+            reasons => options(RejectReason::ALL, RejectReason::code, RejectReason::label),
+            topic, can_decide, errors,
+        },
+    ))
+}
+
+async fn topic_show(
+    State(state): State<AppState>,
+    CsrfToken(csrf): CsrfToken,
+    session: Session,
+    Path(id): Path<i64>,
+) -> PageResult {
+    Ok(detail_page(&state, &session, &csrf, id, no_errors()).await?)
+}
+
+async fn topic_decide(
+    State(state): State<AppState>,
+    CsrfToken(csrf): CsrfToken,
+    session: Session,
+    Path(id): Path<i64>,
+    HtmlForm(d): HtmlForm<DecisionInput>,
+) -> PageResult {
+    match topics::decide(&state.db, &session.actor, id, &d).await {
+        Ok(_) => Ok(Redirect::to(&format!("/topics/{id}")).into_response()),
+        Err(AppError::Validation(e)) => {
+            let mut r = detail_page(&state, &session, &csrf, id, Value::from_serialize(&e)).await?;
+            *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+            Ok(r)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
