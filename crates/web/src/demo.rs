@@ -466,8 +466,198 @@ pub async fn seed(db: &Db) -> Result<Option<Vec<DemoLogin>>, AppError> {
             password,
         });
     }
+    seed_topics(&mut tx, &mut names, &communities).await?;
     tx.commit().await?;
     Ok(Some(logins))
+}
+
+/// Matters residents raise (category, title, description), and personal appeals screened out
+/// (R-TOP-3). Written for the demo; no real person's words.
+const MATTERS: &[(&str, &str, &str)] = &[
+    (
+        "safety",
+        "楼道杂物堆放",
+        "楼道里堆满纸箱和旧家具，堵塞消防通道，存在火灾隐患",
+    ),
+    (
+        "safety",
+        "电动车飞线充电",
+        "电动车在楼道里充电，飞线充电太危险，希望安装集中充电桩",
+    ),
+    (
+        "safety",
+        "外墙瓷砖脱落",
+        "外墙瓷砖松动脱落，楼下是孩子玩耍的地方，差点砸到人",
+    ),
+    (
+        "environment",
+        "垃圾清运不及时",
+        "垃圾站在楼栋窗户下，夏天臭味大，垃圾清运不及时",
+    ),
+    (
+        "environment",
+        "绿化带被毁种菜",
+        "有住户毁绿种菜，还浇粪水，公共绿地变成了菜地",
+    ),
+    (
+        "environment",
+        "雨天门口积水",
+        "一下大雨小区门口就积水，排水管道堵了，老人孩子出行不便",
+    ),
+    (
+        "environment",
+        "路灯不亮",
+        "小区北门到楼栋的路灯坏了一个多月，晚上回家不安全",
+    ),
+    (
+        "culture",
+        "健身器材损坏",
+        "广场上的健身器材年久失修，扭腰器轴断了，孩子玩很危险",
+    ),
+    (
+        "culture",
+        "广场舞噪音",
+        "晚上九点多还在跳广场舞，音响声音太大，影响休息",
+    ),
+    (
+        "culture",
+        "缺少儿童活动场地",
+        "小区里没有儿童游乐设施，孩子放学只能在停车场玩",
+    ),
+    (
+        "living_care",
+        "老旧小区加装电梯",
+        "老楼没有电梯，六楼的老人下楼太难，希望协调加装电梯",
+    ),
+    (
+        "living_care",
+        "老年助餐",
+        "独居老人做饭不方便，希望社区开设长者助餐点",
+    ),
+    (
+        "living_care",
+        "非机动车棚不够",
+        "车棚太小，电动车只能停在路边，希望扩建车棚",
+    ),
+    (
+        "public_benefit",
+        "文明养犬",
+        "遛狗不牵绳，狗粪到处都是，希望开展文明养犬宣传",
+    ),
+    (
+        "public_benefit",
+        "邻里纠纷调解",
+        "楼上装修噪音和漏水，邻里之间多次争吵，希望有人调解",
+    ),
+    (
+        "public_benefit",
+        "便民服务点",
+        "小区附近没有修鞋配钥匙的便民服务点，老人办事要跑很远",
+    ),
+];
+
+const PERSONAL: &[(&str, &str, &str)] = &[
+    (
+        "other",
+        "我家车位被占",
+        "我家固定车位经常被别人停，希望社区管一管",
+    ),
+    ("other", "申请低保", "家里困难，想问问怎么申请低保"),
+];
+
+/// About 400 matters across the communities, from every channel: most still to be screened,
+/// some accepted, and one personal appeal per community referred elsewhere (R-TOP-3).
+async fn seed_topics(
+    tx: &mut roundtable_store::Tx,
+    names: &mut Names,
+    communities: &[(i64, i64)],
+) -> Result<(), AppError> {
+    use roundtable_core::topics::{Channel, Status, tracking_code};
+    use roundtable_store::topics::{self, StatusChange, TopicFields};
+    let channels = [
+        Channel::Portal,
+        Channel::Hotline,
+        Channel::Wechat,
+        Channel::HomeVisit,
+        Channel::PartyMembers,
+        Channel::Questionnaire,
+    ];
+    for &(_, community) in communities {
+        let collector: Option<i64> = tx
+            .fetch_optional(roundtable_store::Sql::with(
+                "SELECT p.id FROM people p JOIN person_kinds k ON k.person_id = p.id WHERE k.kind = 'party_member' AND p.org_id = $1 ORDER BY p.id LIMIT 1",
+                roundtable_store::args![community],
+            ))
+            .await?;
+        let n = 2 + names.rng.gen_range(0..3);
+        for i in 0..n + 1 {
+            let personal = i == n;
+            let (category, title, description) = if personal {
+                PERSONAL[names.rng.gen_range(0..PERSONAL.len())]
+            } else {
+                MATTERS[names.rng.gen_range(0..MATTERS.len())]
+            };
+            let channel = channels[names.rng.gen_range(0..channels.len())];
+            let fields = TopicFields {
+                org_id: community,
+                title: title.into(),
+                description: description.into(),
+                category: category.into(),
+                category_reason: (category == "other").then(|| "个人事项".to_string()),
+                channel: channel.code().into(),
+                direction: channel.direction().code().into(),
+                collector_person_id: collector.filter(|_| channel.needs_collector()),
+                submitter_name: Some(format!(
+                    "{}{}",
+                    names.name().chars().next().unwrap_or('王'),
+                    if names.rng.gen_bool(0.5) {
+                        "女士"
+                    } else {
+                        "先生"
+                    }
+                )),
+                submitter_phone: None,
+                contact_consent: names.rng.gen_bool(0.6),
+                location: None,
+                level: "community".into(),
+                terms: roundtable_core::similarity::to_stored(&crate::services::similar::terms(
+                    title,
+                    description,
+                )),
+            };
+            let mut random = [0u8; 9];
+            names.rng.fill(&mut random);
+            let id = topics::insert(
+                tx,
+                &tracking_code(random),
+                &fields,
+                Status::Pending.code(),
+                None,
+            )
+            .await?;
+            let change = if personal {
+                Some(StatusChange {
+                    to: Status::Rejected.code(),
+                    reject_reason: Some("personal"),
+                    referred_to: Some("12345 热线"),
+                    public_note: Some("属于个人诉求，已告知通过 12345 热线反映"),
+                    ..Default::default()
+                })
+            } else if i == 0 && names.rng.gen_bool(0.5) {
+                Some(StatusChange {
+                    to: Status::Accepted.code(),
+                    public_note: Some("已受理，将提交本月幸福圆桌会"),
+                    ..Default::default()
+                })
+            } else {
+                None
+            };
+            if let Some(c) = change {
+                topics::change_status(tx, id, Status::Pending.code(), None, &c).await?;
+            }
+        }
+    }
+    Ok(())
 }
 
 fn link(

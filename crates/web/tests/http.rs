@@ -374,6 +374,13 @@ async fn openapi_lists_every_api_route() {
         "/excel/template",
         "/excel/export",
         "/excel/import",
+        "/public/communities",
+        "/public/topics",
+        "/public/topics/{tracking_code}",
+        "/topics",
+        "/topics/{id}",
+        "/topics/{id}/decision",
+        "/topics/{id}/similar",
     ] {
         assert!(paths.contains_key(p), "{p} missing from OpenAPI");
     }
