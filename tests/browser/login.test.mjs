@@ -3,78 +3,24 @@
 //   cargo build -p roundtable && (cd tests/browser && npm ci && npm test)
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
+import { start } from './server.mjs';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const target = process.env.CARGO_TARGET_DIR ?? path.resolve(here, '../../target');
-const bin = process.env.ROUNDTABLE_BIN ?? path.join(target, 'debug', 'roundtable');
-const out = path.join(here, 'out');
-
-let dir, server, base, browser;
-const logins = new Map();
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-async function waitReady(url, ms) {
-  const until = Date.now() + ms;
-  while (Date.now() < until) {
-    try {
-      if ((await fetch(url)).ok) return;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`server not ready at ${url} within ${ms} ms`);
-}
+let srv, base, browser, out;
 
 before(async () => {
-  dir = mkdtempSync(path.join(tmpdir(), 'roundtable-browser-'));
-  execFileSync(bin, ['demo', '--no-serve'], { cwd: dir, stdio: 'ignore' });
-  for (const line of readFileSync(path.join(dir, 'data', 'demo-logins.txt'), 'utf8').split('\n')) {
-    const parts = line.trim().split(/\s+/);
-    if (parts.length >= 3) logins.set(parts.at(-2), parts.at(-1));
-  }
-  const port = await freePort();
-  base = `http://127.0.0.1:${port}`;
-  server = spawn(bin, ['serve', '--listen', `127.0.0.1:${port}`], {
-    cwd: dir,
-    env: { ...process.env, DATABASE_URL: 'sqlite://data/demo.db' },
-    stdio: 'ignore',
-  });
-  await waitReady(`${base}/readyz`, 15000);
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-    args: ['--no-sandbox'],
-  });
-  mkdirSync(out, { recursive: true });
+  srv = await start();
+  ({ base, browser, out } = srv);
 });
 
 after(async () => {
-  await browser?.close();
-  server?.kill('SIGTERM');
-  if (dir) rmSync(dir, { recursive: true, force: true });
+  await srv?.stop();
 });
 
 const phone = { viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true, locale: 'zh-CN' };
 const desktop = { viewport: { width: 1280, height: 800 }, locale: 'zh-CN' };
 
-async function login(page, username, password = logins.get(username)) {
+async function login(page, username, password = srv.logins.get(username)) {
   await page.goto(`${base}/`);
   assert.match(page.url(), /\/login/, 'an anonymous visit is sent to the login page');
   await page.getByLabel('用户名').fill(username);

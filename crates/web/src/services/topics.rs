@@ -669,21 +669,30 @@ pub struct PublicCommunity {
 
 pub async fn public_communities(db: &Db) -> Result<Vec<PublicCommunity>, AppError> {
     let all = orgs::all(&mut db.pool()).await?;
-    let names: std::collections::HashMap<i64, &str> =
-        all.iter().map(|o| (o.id, o.name.as_str())).collect();
-    Ok(all
+    let by_id: std::collections::HashMap<i64, &roundtable_store::orgs::Org> =
+        all.iter().map(|o| (o.id, o)).collect();
+    let mut list: Vec<(_, PublicCommunity)> = all
         .iter()
         .filter(|o| OrgKind::parse(&o.kind).map(OrgKind::level) == Some(OrgLevel::Community))
-        .map(|o| PublicCommunity {
-            id: o.id,
-            name: o.name.clone(),
-            street: o
-                .parent_id
-                .and_then(|p| names.get(&p).copied())
-                .unwrap_or("")
-                .to_string(),
+        .map(|o| {
+            let street = o.parent_id.and_then(|p| by_id.get(&p).copied());
+            // Streets in their order, then each street's communities in theirs.
+            let key = (
+                street.map_or(0, |s| s.sort_order),
+                street.map_or(0, |s| s.id),
+                o.sort_order,
+                o.name.clone(),
+            );
+            let c = PublicCommunity {
+                id: o.id,
+                name: o.name.clone(),
+                street: street.map(|s| s.name.clone()).unwrap_or_default(),
+            };
+            (key, c)
         })
-        .collect())
+        .collect();
+    list.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(list.into_iter().map(|(_, c)| c).collect())
 }
 
 /// People who may have collected a matter on a top-down channel (R-TOP-1), as the intake form
