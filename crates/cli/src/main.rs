@@ -131,6 +131,7 @@ struct FileConfig {
     secure_cookies: Option<bool>,
     template_dir: Option<PathBuf>,
     idle_timeout_minutes: Option<i64>,
+    portal_per_hour: Option<usize>,
 }
 
 #[derive(Debug, serde::Serialize)]
@@ -141,6 +142,8 @@ struct Effective {
     secure_cookies: bool,
     template_dir: Option<PathBuf>,
     idle_timeout_minutes: i64,
+    /// Resident portal submissions per client address per hour (0: unlimited).
+    portal_per_hour: usize,
     config_file: Option<PathBuf>,
 }
 
@@ -180,6 +183,12 @@ fn load(cli: &Cli, listen_flag: Option<&String>, default_db: &str) -> Result<Eff
         secure_cookies: file.secure_cookies.unwrap_or(false),
         template_dir: file.template_dir,
         idle_timeout_minutes: file.idle_timeout_minutes.unwrap_or(30).clamp(1, 24 * 60),
+        portal_per_hour: match std::env::var("ROUNDTABLE_PORTAL_PER_HOUR") {
+            Ok(v) => v
+                .parse()
+                .with_context(|| format!("ROUNDTABLE_PORTAL_PER_HOUR must be a number, got {v}"))?,
+            Err(_) => file.portal_per_hour.unwrap_or(30),
+        },
         config_file: path,
     })
 }
@@ -225,6 +234,7 @@ async fn serve(cfg: &Effective, db: Db) -> Result<()> {
         secure_cookies: cfg.secure_cookies,
         template_dir: cfg.template_dir.clone(),
         idle_timeout: chrono::Duration::minutes(cfg.idle_timeout_minutes),
+        portal_per_hour: cfg.portal_per_hour,
         ..WebConfig::default()
     };
     let state = AppState::new(db, web).map_err(|e| anyhow::anyhow!("{e}"))?;

@@ -590,3 +590,34 @@ async fn the_portal_and_the_screening_desk_pages() {
     .await;
     assert_eq!(s, StatusCode::FORBIDDEN);
 }
+
+#[tokio::test]
+async fn concurrent_submissions_all_land() {
+    // SQLite write transactions take the lock at BEGIN: none fails with "database is locked".
+    let app = app_with(WebConfig {
+        portal_per_hour: 0,
+        ..WebConfig::default()
+    })
+    .await;
+    let (_, list, _) = app
+        .json("GET", "/api/v1/public/communities", None, None)
+        .await;
+    let community = list[0]["id"].as_i64().unwrap();
+    let before = topic_count(&app).await;
+    let app = std::sync::Arc::new(app);
+    let mut tasks = Vec::new();
+    for i in 0..24 {
+        let app = app.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut m = matter(community, &format!("楼道杂物{i}"), "楼道里堆满纸箱");
+            m["submitter_phone"] = Value::Null;
+            app.json("POST", "/api/v1/public/topics", None, Some(m))
+                .await
+                .0
+        }));
+    }
+    for t in tasks {
+        assert_eq!(t.await.unwrap(), StatusCode::CREATED);
+    }
+    assert_eq!(topic_count(&app).await, before + 24);
+}
