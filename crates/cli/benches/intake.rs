@@ -10,6 +10,7 @@
 //! - the screening list (GET /api/v1/topics, a community secretary's filters and the whole
 //!   district's pending queue): p99 (target < 30 ms);
 //! - similar-matter suggestions (GET /api/v1/topics/{id}/similar): per matter (target < 20 ms).
+//!
 //! `ROUNDTABLE_BENCH_TOPICS` changes the number of topics.
 
 mod common;
