@@ -378,7 +378,11 @@ impl Db {
                 .journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Normal)
                 .foreign_keys(true)
-                .busy_timeout(Duration::from_secs(5));
+                .busy_timeout(Duration::from_secs(5))
+                // Read pages through a memory map rather than copying them into each
+                // connection's small page cache: with 200,000 topics the lists otherwise spend
+                // most of their time re-reading pages (measured with the intake benchmark).
+                .pragma("mmap_size", "268435456");
             let pool = SqlitePoolOptions::new()
                 .max_connections(4)
                 .connect_with(opts)

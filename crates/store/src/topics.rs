@@ -349,27 +349,34 @@ pub async fn list(
     fetch_page(e, q, page).await
 }
 
-/// Open topics of the given nodes (R-TOP-5 candidates), newest first, at most `limit`.
-pub async fn open_in(
+struct IdTerms(i64, String);
+impl FromRow for IdTerms {
+    fn from_row(r: &Row<'_>) -> Result<Self, StoreError> {
+        Ok(IdTerms(r.get("id")?, r.get("terms")?))
+    }
+}
+
+/// Id and similarity terms of the open topics of the given nodes (R-TOP-5 candidates), newest
+/// first, at most `limit`: only what the comparison needs.
+pub async fn open_terms_in(
     e: &mut impl Exec,
     org_ids: &[i64],
     limit: i64,
-) -> Result<Vec<Topic>, StoreError> {
+) -> Result<Vec<(i64, String)>, StoreError> {
     if org_ids.is_empty() {
         return Ok(vec![]);
     }
-    let mut sql = Sql::new(&format!("{COLS}{FROM} WHERE t.org_id IN ("));
+    let mut sql = Sql::new("SELECT id, terms FROM topics WHERE org_id IN (");
     for (i, id) in org_ids.iter().enumerate() {
         if i > 0 {
             sql.push(", ");
         }
         sql.arg(*id);
     }
-    sql.push(
-        ") AND t.status IN ('pending', 'accepted', 'adopted') ORDER BY t.created_at DESC LIMIT ",
-    )
-    .arg(limit);
-    e.fetch_all(sql).await
+    sql.push(") AND status IN ('pending', 'accepted', 'adopted') ORDER BY created_at DESC LIMIT ")
+        .arg(limit);
+    let rows: Vec<IdTerms> = e.fetch_all(sql).await?;
+    Ok(rows.into_iter().map(|r| (r.0, r.1)).collect())
 }
 
 /// Submissions from one phone number since `since` (the portal's per-phone rate limit).

@@ -554,7 +554,7 @@ async fn topics_keep_their_history_filter_in_scope_and_merge() {
             .as_deref(),
         Some("已受理，将提交圆桌会")
     );
-    let open = topics::open_in(&mut p, &[c, s2], 10).await.unwrap();
+    let open = topics::open_terms_in(&mut p, &[c, s2], 10).await.unwrap();
     assert_eq!(open.len(), 2, "the merged topic is no longer open");
     assert_eq!(
         topics::count_by_phone_since(

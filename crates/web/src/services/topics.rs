@@ -600,39 +600,34 @@ pub async fn similar_to(
 ) -> Result<Vec<Suggestion>, AppError> {
     let mut e = db.pool();
     let org = orgs::get(&mut e, org_id).await?.ok_or(AppError::NotFound)?;
-    let mut nodes = vec![org.id];
+    let mut nodes = vec![org.clone()];
     if let Some(parent) = org.parent_id {
-        nodes.extend(
-            orgs::children(&mut e, parent)
-                .await?
-                .into_iter()
-                .map(|o| o.id),
-        );
+        nodes.extend(orgs::children(&mut e, parent).await?);
     }
-    nodes.sort_unstable();
-    nodes.dedup();
-    let candidates: Vec<Topic> = topics::open_in(&mut e, &nodes, 2000)
+    // Only the nodes whose topics the actor may see; the rest is never compared.
+    let mut node_ids: Vec<i64> = nodes
+        .iter()
+        .filter(|o| permit(actor, Action::View, ResourceKind::Topic, &o.path, None))
+        .map(|o| o.id)
+        .collect();
+    node_ids.sort_unstable();
+    node_ids.dedup();
+    let bags: Vec<(i64, Bag)> = topics::open_terms_in(&mut e, &node_ids, 2000)
         .await?
         .into_iter()
-        .filter(|t| Some(t.id) != exclude)
-        .filter(|t| permit(actor, Action::View, ResourceKind::Topic, &t.org_path, None))
+        .filter(|(id, _)| Some(*id) != exclude)
+        .map(|(id, terms)| (id, Bag::from_stored(&terms)))
         .collect();
-    let bags: Vec<(i64, Bag)> = candidates
-        .iter()
-        .map(|t| (t.id, Bag::from_stored(&t.terms)))
-        .collect();
-    let best = similarity::most_similar(query, &bags, k);
-    let mut by_id: std::collections::HashMap<i64, Topic> =
-        candidates.into_iter().map(|t| (t.id, t)).collect();
-    Ok(best
-        .into_iter()
-        .filter_map(|(id, score)| {
-            by_id.remove(&id).map(|t| Suggestion {
+    let mut out = Vec::new();
+    for (id, score) in similarity::most_similar(query, &bags, k) {
+        if let Some(t) = topics::get(&mut e, id).await? {
+            out.push(Suggestion {
                 topic: masked_for(actor, t),
                 score,
-            })
-        })
-        .collect())
+            });
+        }
+    }
+    Ok(out)
 }
 
 /// Suggestions for a stored topic (its own terms).
