@@ -132,6 +132,7 @@ struct FileConfig {
     template_dir: Option<PathBuf>,
     idle_timeout_minutes: Option<i64>,
     portal_per_hour: Option<usize>,
+    public_url: Option<String>,
 }
 
 #[derive(Debug, serde::Serialize)]
@@ -144,6 +145,8 @@ struct Effective {
     idle_timeout_minutes: i64,
     /// Resident portal submissions per client address per hour (0: unlimited).
     portal_per_hour: usize,
+    /// Where residents reach the server (printed in QR posters).
+    public_url: Option<String>,
     config_file: Option<PathBuf>,
 }
 
@@ -189,6 +192,9 @@ fn load(cli: &Cli, listen_flag: Option<&String>, default_db: &str) -> Result<Eff
                 .with_context(|| format!("ROUNDTABLE_PORTAL_PER_HOUR must be a number, got {v}"))?,
             Err(_) => file.portal_per_hour.unwrap_or(30),
         },
+        public_url: std::env::var("ROUNDTABLE_PUBLIC_URL")
+            .ok()
+            .or(file.public_url),
         config_file: path,
     })
 }
@@ -235,6 +241,7 @@ async fn serve(cfg: &Effective, db: Db) -> Result<()> {
         template_dir: cfg.template_dir.clone(),
         idle_timeout: chrono::Duration::minutes(cfg.idle_timeout_minutes),
         portal_per_hour: cfg.portal_per_hour,
+        public_url: cfg.public_url.clone(),
         ..WebConfig::default()
     };
     let state = AppState::new(db, web).map_err(|e| anyhow::anyhow!("{e}"))?;

@@ -35,6 +35,9 @@ pub struct WebConfig {
     pub session_cache: std::time::Duration,
     /// Portal submissions allowed per client address per hour (0: unlimited).
     pub portal_per_hour: usize,
+    /// The address residents reach the server at (for QR posters), e.g. https://yz.xihu.gov.cn;
+    /// taken from the request's Host when unset.
+    pub public_url: Option<String>,
 }
 
 impl Default for WebConfig {
@@ -46,6 +49,7 @@ impl Default for WebConfig {
             body_limit: 20 * 1024 * 1024,
             session_cache: std::time::Duration::from_secs(2),
             portal_per_hour: 30,
+            public_url: None,
         }
     }
 }

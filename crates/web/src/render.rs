@@ -52,6 +52,7 @@ pub const TEMPLATES: &[(&str, &str)] = embedded![
     "topics.html",
     "topic.html",
     "topic_form.html",
+    "poster.html",
 ];
 
 pub struct Templates {

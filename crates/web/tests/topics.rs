@@ -580,6 +580,15 @@ async fn the_portal_and_the_screening_desk_pages() {
     assert_eq!(s, StatusCode::SEE_OTHER);
     let (_, _, html) = get_page(&app, &format!("/topics/{id}"), &cookies).await;
     assert!(html.contains("已受理"));
+    // The community's printable QR poster points at the portal with the community preset.
+    let (s, _, html) = get_page(&app, &format!("/topics/poster/{own}"), &cookies).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        html.contains("<svg") && html.contains(&format!("/p?c={own}")),
+        "{html}"
+    );
+    let (_, _, html) = get_page(&app, &format!("/p?c={own}"), "").await;
+    assert!(html.contains(&format!("value=\"{own}\" selected")));
     let (s, _, _) = post_form(
         &app,
         &format!("/topics/{id}/decision"),

@@ -28,6 +28,7 @@ pub fn router() -> Router<AppState> {
         .route("/topics/new", get(topic_new).post(topic_create))
         .route("/topics/{id}", get(topic_show))
         .route("/topics/{id}/decision", post(topic_decide))
+        .route("/topics/poster/{org_id}", get(poster))
 }
 
 type PageResult = Result<Response, PageError>;
@@ -392,4 +393,49 @@ async fn topic_decide(
         }
         Err(e) => Err(e.into()),
     }
+}
+
+/// The printable poster of a community: its name and a QR code of the portal with the
+/// community preset, so residents scan and write without choosing.
+async fn poster(
+    State(state): State<AppState>,
+    CsrfToken(csrf): CsrfToken,
+    session: Session,
+    headers: axum::http::HeaderMap,
+    Path(org_id): Path<i64>,
+) -> PageResult {
+    let org = services::orgs::get(&state.db, &session.actor, org_id).await?;
+    if roundtable_core::org::OrgKind::parse(&org.kind).map(roundtable_core::org::OrgKind::level)
+        != Some(roundtable_core::org::OrgLevel::Community)
+    {
+        return Err(AppError::NotFound.into());
+    }
+    let base = match &state.config.public_url {
+        Some(u) => u.trim_end_matches('/').to_string(),
+        None => {
+            let host = headers
+                .get(axum::http::header::HOST)
+                .and_then(|h| h.to_str().ok())
+                .unwrap_or("127.0.0.1:8080");
+            let scheme = if state.config.secure_cookies {
+                "https"
+            } else {
+                "http"
+            };
+            format!("{scheme}://{host}")
+        }
+    };
+    let url = format!("{base}/p?c={}", org.id);
+    let qr = qrcode::QrCode::with_error_correction_level(url.as_bytes(), qrcode::EcLevel::M)
+        .map_err(|e| AppError::Internal(format!("qr: {e}")))?
+        .render::<qrcode::render::svg::Color<'_>>()
+        .min_dimensions(280, 280)
+        .build();
+    Ok(page(
+        &state,
+        "poster.html",
+        Some(&session),
+        &csrf,
+        context! { org, url, qr => Value::from_safe_string(qr) },
+    ))
 }
