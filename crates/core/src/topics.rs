@@ -2,7 +2,9 @@
 //! R-TOP-1…5). Pure rules: the closed sets, the status machine with its required reasons, and
 //! the tracking code a resident follows a matter with.
 
+use crate::access::{Actor, Role};
 use crate::domain_enum;
+use crate::org::path_ids;
 
 domain_enum! {
     /// R-TOP-2: the six categories, exactly.
@@ -178,6 +180,24 @@ pub fn check_transition(
         _ => {}
     }
     Ok(())
+}
+
+/// R-TOP-4: who may screen and decide on a matter of `level` at `org_path`. Community staff
+/// receive every matter of their community first and screen all of them; a street (district)
+/// administrator sees the subtree and takes over only the matters whose level is theirs.
+pub fn may_decide(actor: &Actor, org_path: &str, level: Level) -> bool {
+    let ids = path_ids(org_path);
+    actor.grants.iter().any(|g| {
+        let covers = g.org_id.is_none_or(|id| ids.contains(&id));
+        covers
+            && match g.role {
+                Role::SystemAdmin => true,
+                Role::CommunitySecretary | Role::CommunityStaff => true,
+                Role::StreetAdmin => level == Level::Street,
+                Role::DistrictAdmin => level == Level::District,
+                _ => false,
+            }
+    })
 }
 
 /// Topics that can still absorb others or be suggested as similar (R-TOP-5).
@@ -360,6 +380,45 @@ mod tests {
             Status::Adopted
         );
         assert_eq!(public_status(Status::Pending, None), Status::Pending);
+    }
+
+    #[test]
+    fn r_top_4_streets_and_the_district_take_over_their_own_level() {
+        use crate::access::Grant;
+        let who = |role, org_id| Actor {
+            user_id: 1,
+            grants: vec![Grant { role, org_id }],
+            ..Default::default()
+        };
+        let community = "/1/10/100/";
+        let staff = who(Role::CommunityStaff, Some(100));
+        let street = who(Role::StreetAdmin, Some(10));
+        let district = who(Role::DistrictAdmin, Some(1));
+        for level in Level::ALL {
+            assert!(
+                may_decide(&staff, community, *level),
+                "community staff screen all"
+            );
+        }
+        assert!(may_decide(&street, community, Level::Street));
+        assert!(!may_decide(&street, community, Level::Community));
+        assert!(!may_decide(&street, community, Level::District));
+        assert!(may_decide(&district, community, Level::District));
+        assert!(!may_decide(&district, community, Level::Street));
+        assert!(
+            !may_decide(&staff, "/1/20/200/", Level::Community),
+            "not another community"
+        );
+        assert!(!may_decide(
+            &who(Role::DistrictLeader, Some(1)),
+            community,
+            Level::District
+        ));
+        assert!(may_decide(
+            &who(Role::SystemAdmin, None),
+            community,
+            Level::Community
+        ));
     }
 
     #[test]

@@ -267,6 +267,30 @@ pub async fn merged_sources(e: &mut impl Exec, survivor: i64) -> Result<Vec<Topi
     .await
 }
 
+/// Category and level as screening sets them (codes).
+pub struct Classification<'a> {
+    pub category: &'a str,
+    pub category_reason: Option<&'a str>,
+    pub level: &'a str,
+}
+
+/// Changes category and level at screening; the history keeps the change (status unchanged).
+pub async fn reclassify(
+    e: &mut impl Exec,
+    id: i64,
+    status: &str,
+    actor_user_id: Option<i64>,
+    c: Classification<'_>,
+    note: &str,
+) -> Result<(), StoreError> {
+    e.execute(Sql::with(
+        "UPDATE topics SET category = $1, category_reason = $2, level = $3, updated_at = $4 WHERE id = $5",
+        args![c.category, c.category_reason.map(str::to_string), c.level, crate::now(), id],
+    ))
+    .await?;
+    add_event(e, id, actor_user_id, Some(status), status, None, Some(note)).await
+}
+
 /// Moves the topics merged into `from` along to `to`, so a chain of merges keeps one survivor.
 pub async fn repoint_merged(e: &mut impl Exec, from: i64, to: i64) -> Result<(), StoreError> {
     e.execute(Sql::with(

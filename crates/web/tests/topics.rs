@@ -630,3 +630,94 @@ async fn concurrent_submissions_all_land() {
     }
     assert_eq!(topic_count(&app).await, before + 24);
 }
+
+#[tokio::test]
+async fn r_top_4_reclassify_and_take_over_by_level() {
+    let app = app().await;
+    let secretary = app.login("secretary").await;
+    let street = app.login("street").await;
+    let community = secretary_community(&app, &secretary).await;
+    let create = |title: &str| {
+        let app = &app;
+        let secretary = secretary.clone();
+        let body = json!({"org_id": community, "title": title, "description": "老楼没有电梯，六楼老人下楼难", "category": "living_care", "channel": "hotline"});
+        async move {
+            let (s, t, _) = app
+                .json("POST", "/api/v1/topics", Some(&secretary), Some(body))
+                .await;
+            assert_eq!(s, StatusCode::CREATED);
+            t["id"].as_i64().unwrap()
+        }
+    };
+    let a = create("加装电梯").await;
+    let b = create("楼道照明").await;
+    let decide = |cookie: &str, id: i64, body: Value| {
+        let app = &app;
+        let cookie = cookie.to_string();
+        async move {
+            app.json(
+                "POST",
+                &format!("/api/v1/topics/{id}/decision"),
+                Some(&cookie),
+                Some(body),
+            )
+            .await
+        }
+    };
+    // The street administrator sees the community's matters but does not screen them…
+    let (s, _, _) = decide(&street, a, json!({"action": "accept"})).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    // …until the community hands one up to the street level.
+    let (s, body, _) = decide(
+        &secretary,
+        a,
+        json!({"action": "classify", "category": "other", "level": "street"}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(body["error"]["fields"]["category_reason"].is_string());
+    let (s, t, _) = decide(&secretary, a, json!({"action": "classify", "category": "living_care", "level": "street", "internal_note": "需街道协调资金"})).await;
+    assert_eq!(s, StatusCode::OK, "{t}");
+    assert_eq!(t["level"], "street");
+    let (s, _, _) = decide(
+        &street,
+        a,
+        json!({"action": "accept", "public_note": "街道已接手"}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    let (_, detail, _) = app
+        .json("GET", &format!("/api/v1/topics/{a}"), Some(&street), None)
+        .await;
+    let notes: Vec<String> = detail["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["internal_note"].as_str().map(str::to_string))
+        .collect();
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.contains("层级：社区/村级 → 街道/镇级") && n.contains("需街道协调资金")),
+        "{notes:?}"
+    );
+    let (s, _, _) = decide(
+        &street,
+        b,
+        json!({"action": "classify", "category": "safety", "level": "street"}),
+    )
+    .await;
+    assert_eq!(
+        s,
+        StatusCode::FORBIDDEN,
+        "a community-level matter stays with the community"
+    );
+    let (s, body, _) = decide(
+        &secretary,
+        b,
+        json!({"action": "classify", "category": "safety", "level": "city"}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(body["error"]["fields"]["level"].is_string());
+}

@@ -363,7 +363,14 @@ async fn detail_page(
                 vec![]
             },
             reasons => options(RejectReason::ALL, RejectReason::code, RejectReason::label),
-            topic, can_decide, errors,
+            categories => categories(),
+            levels => options(Level::ALL, Level::code, Level::label),
+            can_decide => can_decide && roundtable_core::topics::may_decide(
+                a,
+                &topic.org_path,
+                Level::parse(&topic.level).unwrap_or(Level::Community),
+            ),
+            topic, errors,
         },
     ))
 }

@@ -451,8 +451,14 @@ pub async fn list(db: &Db, actor: &Actor, q: &TopicQuery) -> Result<Paged<Topic>
 #[derive(Debug, Clone, Default, serde::Deserialize, serde::Serialize, utoipa::ToSchema)]
 #[serde(default)]
 pub struct DecisionInput {
-    /// accept, reject, merge, adopt, finish, reopen
+    /// accept, reject, merge, adopt, finish, reopen, or classify (change category and level)
     pub action: String,
+    /// For classify: the new category (R-TOP-2)
+    pub category: Option<String>,
+    /// For classify to 其他类: why
+    pub category_reason: Option<String>,
+    /// For classify: district, street or community (R-TOP-4)
+    pub level: Option<String>,
     /// For reject: personal, other_community, duplicate, unlawful, other
     pub reason: Option<String>,
     /// For reject (personal appeals): where it was referred
@@ -518,16 +524,13 @@ pub async fn decide(db: &Db, actor: &Actor, id: i64, d: &DecisionInput) -> Resul
         100,
     );
     errors.into_result().map_err(AppError::Validation)?;
+    if d.action.trim() == "classify" {
+        return reclassify(db, actor, id, d, internal_note.as_deref()).await;
+    }
     let t = transition_of(d)?;
     let mut tx = db.begin().await?;
     let before = topics::get(&mut tx, id).await?.ok_or(AppError::NotFound)?;
-    require(
-        actor,
-        Action::Edit,
-        ResourceKind::Topic,
-        &before.org_path,
-        None,
-    )?;
+    require_decider(actor, &before)?;
     let from = Status::parse(&before.status).unwrap_or(Status::Pending);
     check_transition(from, &t, id).map_err(|(f, m)| AppError::field(f, m))?;
     let mut change = StatusChange {
@@ -547,13 +550,7 @@ pub async fn decide(db: &Db, actor: &Actor, id: i64, d: &DecisionInput) -> Resul
             let survivor = topics::get(&mut tx, *into)
                 .await?
                 .ok_or_else(|| AppError::field("into", "要合并到的议题不存在"))?;
-            require(
-                actor,
-                Action::Edit,
-                ResourceKind::Topic,
-                &survivor.org_path,
-                None,
-            )?;
+            require_decider(actor, &survivor)?;
             if !roundtable_core::topics::is_open(
                 Status::parse(&survivor.status).unwrap_or(Status::Done),
             ) {
@@ -566,6 +563,98 @@ pub async fn decide(db: &Db, actor: &Actor, id: i64, d: &DecisionInput) -> Resul
         _ => {}
     }
     topics::change_status(&mut tx, id, from.code(), actor_id(actor), &change).await?;
+    let after = topics::get(&mut tx, id).await?.ok_or(AppError::NotFound)?;
+    let hide = Actor::default();
+    audit_change(
+        &mut tx,
+        actor,
+        "topic",
+        id,
+        Some(&masked_for(&hide, before)),
+        &masked_for(&hide, after.clone()),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(masked_for(actor, after))
+}
+
+/// Edit permission on the topic's node, and (R-TOP-4) a role that decides matters of its level.
+fn require_decider(actor: &Actor, t: &Topic) -> Result<(), AppError> {
+    require(actor, Action::Edit, ResourceKind::Topic, &t.org_path, None)?;
+    let level = Level::parse(&t.level).unwrap_or(Level::Community);
+    if roundtable_core::topics::may_decide(actor, &t.org_path, level) {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden)
+    }
+}
+
+/// Changes category and level while the matter is being screened (R-TOP-2, R-TOP-4).
+async fn reclassify(
+    db: &Db,
+    actor: &Actor,
+    id: i64,
+    d: &DecisionInput,
+    internal_note: Option<&str>,
+) -> Result<Topic, AppError> {
+    let mut errors = FieldErrors::new();
+    let category = d.category.as_deref().and_then(Category::parse);
+    if category.is_none() {
+        errors.add("category", "请选择六类议题之一");
+    }
+    let reason = optional_text(
+        &mut errors,
+        "category_reason",
+        "归为其他类的理由",
+        d.category_reason.as_deref(),
+        100,
+    );
+    if category.is_some_and(Category::needs_reason) && reason.is_none() {
+        errors.add("category_reason", "归为“其他类”时请简要说明理由");
+    }
+    let level = d.level.as_deref().and_then(Level::parse);
+    if level.is_none() {
+        errors.add("level", "层级应为区级、街道/镇级或社区/村级");
+    }
+    errors.into_result().map_err(AppError::Validation)?;
+    let (Some(category), Some(level)) = (category, level) else {
+        return Err(AppError::BadRequest("分类信息不完整".into()));
+    };
+    let mut tx = db.begin().await?;
+    let before = topics::get(&mut tx, id).await?.ok_or(AppError::NotFound)?;
+    require_decider(actor, &before)?;
+    if !matches!(
+        Status::parse(&before.status),
+        Some(Status::Pending | Status::Accepted)
+    ) {
+        return Err(AppError::field(
+            "status",
+            "只有待筛选或已受理的议题可以调整类别和层级",
+        ));
+    }
+    let note = format!(
+        "类别：{} → {}；层级：{} → {}{}",
+        Category::parse(&before.category).map_or("", |c| c.label()),
+        category.label(),
+        Level::parse(&before.level).map_or("", |l| l.label()),
+        level.label(),
+        internal_note
+            .map(|n| format!("（{n}）"))
+            .unwrap_or_default()
+    );
+    topics::reclassify(
+        &mut tx,
+        id,
+        &before.status,
+        actor_id(actor),
+        topics::Classification {
+            category: category.code(),
+            category_reason: reason.as_deref().filter(|_| category.needs_reason()),
+            level: level.code(),
+        },
+        &note,
+    )
+    .await?;
     let after = topics::get(&mut tx, id).await?.ok_or(AppError::NotFound)?;
     let hide = Actor::default();
     audit_change(
