@@ -51,6 +51,23 @@ fn truthy(v: Option<&str>) -> bool {
     matches!(v.map(str::trim), Some("1" | "on" | "true" | "yes" | "是"))
 }
 
+/// R-TOP-2: one of the six categories; 其他类 with a short reason.
+fn check_category(
+    errors: &mut FieldErrors,
+    category: &str,
+    reason: Option<&str>,
+) -> (Option<Category>, Option<String>) {
+    let c = Category::parse(category);
+    if c.is_none() {
+        errors.add("category", "请选择六类议题之一");
+    }
+    let reason = optional_text(errors, "category_reason", "归为其他类的理由", reason, 100);
+    if c.is_some_and(Category::needs_reason) && reason.is_none() {
+        errors.add("category_reason", "归为“其他类”时请简要说明理由");
+    }
+    (c, reason)
+}
+
 async fn validate(
     e: &mut impl Exec,
     input: &TopicInput,
@@ -58,20 +75,11 @@ async fn validate(
     let mut errors = FieldErrors::new();
     let title = required_text(&mut errors, "title", "标题", &input.title, 50);
     let description = required_text(&mut errors, "description", "内容", &input.description, 2000);
-    let category = Category::parse(&input.category);
-    if category.is_none() {
-        errors.add("category", "请选择六类议题之一");
-    }
-    let category_reason = optional_text(
+    let (category, category_reason) = check_category(
         &mut errors,
-        "category_reason",
-        "归为其他类的理由",
+        &input.category,
         input.category_reason.as_deref(),
-        100,
     );
-    if category.is_some_and(Category::needs_reason) && category_reason.is_none() {
-        errors.add("category_reason", "归为“其他类”时请简要说明理由");
-    }
     let channel = Channel::parse(&input.channel);
     if channel.is_none() {
         errors.add("channel", "请选择来源渠道");
@@ -563,13 +571,25 @@ pub async fn decide(db: &Db, actor: &Actor, id: i64, d: &DecisionInput) -> Resul
         _ => {}
     }
     topics::change_status(&mut tx, id, from.code(), actor_id(actor), &change).await?;
-    let after = topics::get(&mut tx, id).await?.ok_or(AppError::NotFound)?;
+    commit_change(tx, actor, before).await
+}
+
+/// Reads the changed topic back, audits the change (personal data masked in the log) and
+/// commits.
+async fn commit_change(
+    mut tx: roundtable_store::Tx,
+    actor: &Actor,
+    before: Topic,
+) -> Result<Topic, AppError> {
+    let after = topics::get(&mut tx, before.id)
+        .await?
+        .ok_or(AppError::NotFound)?;
     let hide = Actor::default();
     audit_change(
         &mut tx,
         actor,
         "topic",
-        id,
+        before.id,
         Some(&masked_for(&hide, before)),
         &masked_for(&hide, after.clone()),
     )
@@ -598,20 +618,11 @@ async fn reclassify(
     internal_note: Option<&str>,
 ) -> Result<Topic, AppError> {
     let mut errors = FieldErrors::new();
-    let category = d.category.as_deref().and_then(Category::parse);
-    if category.is_none() {
-        errors.add("category", "请选择六类议题之一");
-    }
-    let reason = optional_text(
+    let (category, reason) = check_category(
         &mut errors,
-        "category_reason",
-        "归为其他类的理由",
+        d.category.as_deref().unwrap_or(""),
         d.category_reason.as_deref(),
-        100,
     );
-    if category.is_some_and(Category::needs_reason) && reason.is_none() {
-        errors.add("category_reason", "归为“其他类”时请简要说明理由");
-    }
     let level = d.level.as_deref().and_then(Level::parse);
     if level.is_none() {
         errors.add("level", "层级应为区级、街道/镇级或社区/村级");
@@ -655,19 +666,7 @@ async fn reclassify(
         &note,
     )
     .await?;
-    let after = topics::get(&mut tx, id).await?.ok_or(AppError::NotFound)?;
-    let hide = Actor::default();
-    audit_change(
-        &mut tx,
-        actor,
-        "topic",
-        id,
-        Some(&masked_for(&hide, before)),
-        &masked_for(&hide, after.clone()),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(masked_for(actor, after))
+    commit_change(tx, actor, before).await
 }
 
 #[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
