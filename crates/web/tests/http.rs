@@ -381,6 +381,7 @@ async fn openapi_lists_every_api_route() {
         "/topics/{id}",
         "/topics/{id}/decision",
         "/topics/{id}/similar",
+        "/topics/decisions",
     ] {
         assert!(paths.contains_key(p), "{p} missing from OpenAPI");
     }

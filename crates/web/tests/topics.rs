@@ -721,3 +721,116 @@ async fn r_top_4_reclassify_and_take_over_by_level() {
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(body["error"]["fields"]["level"].is_string());
 }
+
+#[tokio::test]
+async fn bulk_decisions_are_all_or_nothing() {
+    let app = app().await;
+    let secretary = app.login("secretary").await;
+    let community = secretary_community(&app, &secretary).await;
+    let mut ids = Vec::new();
+    for title in ["垃圾清运不及时", "健身器材损坏", "邻居占用车位"] {
+        let (s, t, _) = app
+            .json(
+                "POST",
+                "/api/v1/topics",
+                Some(&secretary),
+                Some(json!({"org_id": community, "title": title, "description": title, "category": "environment", "channel": "hotline"})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED);
+        ids.push(t["id"].as_i64().unwrap());
+    }
+    let status = |id: i64| {
+        let app = &app;
+        let secretary = secretary.clone();
+        async move {
+            app.json(
+                "GET",
+                &format!("/api/v1/topics/{id}"),
+                Some(&secretary),
+                None,
+            )
+            .await
+            .1["topic"]["status"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        }
+    };
+    let (s, r, _) = app
+        .json(
+            "POST",
+            "/api/v1/topics/decisions",
+            Some(&secretary),
+            Some(json!({"ids": [ids[0], ids[1]], "action": "accept"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{r}");
+    assert_eq!(r["updated"], 2);
+    // The second of these is already accepted: nothing of the batch is applied.
+    let (s, r, _) = app
+        .json(
+            "POST",
+            "/api/v1/topics/decisions",
+            Some(&secretary),
+            Some(json!({"ids": [ids[2], ids[0]], "action": "accept"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        r["error"]["fields"]["ids"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("议题 {}", ids[0])),
+        "{r}"
+    );
+    assert_eq!(status(ids[2]).await, "pending");
+    let (s, _, _) = app
+        .json(
+            "POST",
+            "/api/v1/topics/decisions",
+            Some(&secretary),
+            Some(json!({"ids": [], "action": "accept"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+
+    // The same from the desk's form.
+    let (_, h, _) = get_page(&app, "/login", "").await;
+    let csrf = common::cookie_from(&h, "rt_csrf");
+    let token = csrf.split_once('=').unwrap().1.to_string();
+    let cookies = format!("{secretary}; {csrf}");
+    let id = ids[2].to_string();
+    let (s, _, html) = post_form(
+        &app,
+        "/topics/decisions",
+        &cookies,
+        &token,
+        &[("ids", &id), ("action", "reject"), ("reason", "personal")],
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        html.contains(&format!("议题 {id}")) && html.contains("均未处理"),
+        "{html}"
+    );
+    let (s, h, _) = post_form(
+        &app,
+        "/topics/decisions",
+        &cookies,
+        &token,
+        &[
+            ("ids", &id),
+            ("action", "reject"),
+            ("reason", "personal"),
+            ("referred_to", "物业公司"),
+        ],
+    )
+    .await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    let location = h.iter().find(|(k, _)| k == "location").unwrap().1.clone();
+    assert_eq!(location, "/topics?done=1");
+    let (_, _, html) = get_page(&app, &location, &cookies).await;
+    assert!(html.contains("已处理 1 个议题"));
+    assert_eq!(status(ids[2]).await, "rejected");
+}

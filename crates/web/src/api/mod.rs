@@ -72,6 +72,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(topic_list, topic_create))
         .routes(routes!(topic_get))
         .routes(routes!(topic_decide))
+        .routes(routes!(topic_decide_many))
         .routes(routes!(topic_similar))
 }
 
@@ -812,4 +813,34 @@ async fn topic_similar(
     Path(id): Path<i64>,
 ) -> ApiResult<Vec<Suggestion>> {
     Ok(Json(topics::similar(&state.db, &session.actor, id).await?))
+}
+
+#[derive(serde::Deserialize, Default, utoipa::ToSchema)]
+#[serde(default)]
+struct BulkDecision {
+    /// The topics (at most 200); all are decided or none.
+    ids: Vec<i64>,
+    #[serde(flatten)]
+    decision: DecisionInput,
+}
+
+#[derive(serde::Serialize, utoipa::ToSchema)]
+struct Decided {
+    updated: usize,
+    topics: Vec<Topic>,
+}
+
+/// The same screening decision on several topics: all or none (422 names the topic).
+#[utoipa::path(post, path = "/topics/decisions", tag = "topics", request_body = BulkDecision,
+    responses((status = 200, body = Decided), (status = 422, body = ErrorEnvelope)))]
+async fn topic_decide_many(
+    State(state): State<AppState>,
+    session: Session,
+    ApiJson(b): ApiJson<BulkDecision>,
+) -> ApiResult<Decided> {
+    let topics = topics::decide_many(&state.db, &session.actor, &b.ids, &b.decision).await?;
+    Ok(Json(Decided {
+        updated: topics.len(),
+        topics,
+    }))
 }

@@ -28,6 +28,7 @@ pub fn router() -> Router<AppState> {
         .route("/topics/new", get(topic_new).post(topic_create))
         .route("/topics/{id}", get(topic_show))
         .route("/topics/{id}/decision", post(topic_decide))
+        .route("/topics/decisions", post(topic_decide_many))
         .route("/topics/poster/{org_id}", get(poster))
 }
 
@@ -191,25 +192,58 @@ async fn track(
 
 // ---- screening desk
 
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+struct ListExtra {
+    /// How many matters the last bulk action decided.
+    #[serde(deserialize_with = "services::opt_id::deserialize")]
+    done: Option<i64>,
+}
+
 async fn topic_list(
     State(state): State<AppState>,
     CsrfToken(csrf): CsrfToken,
     session: Session,
     Query(q): Query<TopicQuery>,
+    Query(extra): Query<ListExtra>,
 ) -> PageResult {
+    Ok(list_page_with(&state, &csrf, &session, &q, None, extra.done).await?)
+}
+
+async fn list_page(
+    state: &AppState,
+    csrf: &str,
+    session: &Session,
+    q: &TopicQuery,
+    bulk_errors: Option<roundtable_core::FieldErrors>,
+) -> Result<Response, AppError> {
+    list_page_with(state, csrf, session, q, bulk_errors, None).await
+}
+
+async fn list_page_with(
+    state: &AppState,
+    csrf: &str,
+    session: &Session,
+    q: &TopicQuery,
+    bulk_errors: Option<roundtable_core::FieldErrors>,
+    done: Option<i64>,
+) -> Result<Response, AppError> {
     let a = &session.actor;
     if !permit_somewhere(a, Action::View, ResourceKind::Topic) {
-        return Err(AppError::Forbidden.into());
+        return Err(AppError::Forbidden);
     }
-    let (list, errors, status) = match topics::list(&state.db, a, &q).await {
+    let (list, errors, mut status) = match topics::list(&state.db, a, q).await {
         Ok(l) => (Some(l), no_errors(), StatusCode::OK),
         Err(AppError::Validation(e)) => (
             None,
             Value::from_serialize(&e),
             StatusCode::UNPROCESSABLE_ENTITY,
         ),
-        Err(e) => return Err(e.into()),
+        Err(e) => return Err(e),
     };
+    if bulk_errors.is_some() {
+        status = StatusCode::UNPROCESSABLE_ENTITY;
+    }
     let base = format!(
         "/topics?status={}&category={}&channel={}&q={}&from={}&to={}",
         q.status.clone().unwrap_or_default(),
@@ -220,13 +254,14 @@ async fn topic_list(
         q.to.clone().unwrap_or_default(),
     );
     Ok(page_with_status(
-        &state,
+        state,
         status,
         "topics.html",
-        Some(&session),
-        &csrf,
+        Some(session),
+        csrf,
         context! {
-            page => list, errors, base,
+            page => list, errors, base, bulk_errors, done,
+            reasons => options(RejectReason::ALL, RejectReason::code, RejectReason::label),
             f => context! { status => q.status, category => q.category, channel => q.channel, q => q.q, from => q.from, to => q.to },
             statuses => options(Status::ALL, Status::code, Status::label),
             categories => categories(),
@@ -445,4 +480,37 @@ async fn poster(
         &csrf,
         context! { org, url, qr => Value::from_safe_string(qr) },
     ))
+}
+
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+struct BulkForm {
+    ids: Vec<String>,
+    #[serde(flatten)]
+    decision: DecisionInput,
+}
+
+/// The desk's bulk action on the ticked matters: all or none.
+async fn topic_decide_many(
+    State(state): State<AppState>,
+    CsrfToken(csrf): CsrfToken,
+    session: Session,
+    HtmlForm(f): HtmlForm<BulkForm>,
+) -> PageResult {
+    let ids: Vec<i64> = f.ids.iter().filter_map(|s| s.trim().parse().ok()).collect();
+    match topics::decide_many(&state.db, &session.actor, &ids, &f.decision).await {
+        Ok(done) => Ok(Redirect::to(&format!("/topics?done={}", done.len())).into_response()),
+        Err(AppError::Validation(e)) => Ok(list_page(
+            &state,
+            &csrf,
+            &session,
+            &TopicQuery {
+                status: Some("pending".into()),
+                ..Default::default()
+            },
+            Some(e),
+        )
+        .await?),
+        Err(e) => Err(e.into()),
+    }
 }

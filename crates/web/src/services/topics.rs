@@ -509,6 +509,51 @@ fn transition_of(d: &DecisionInput) -> Result<Transition, AppError> {
 
 /// Applies a screening decision (R-TOP-3, R-TOP-5) with its history entry and audit record.
 pub async fn decide(db: &Db, actor: &Actor, id: i64, d: &DecisionInput) -> Result<Topic, AppError> {
+    let mut tx = db.begin().await?;
+    let t = decide_in(&mut tx, actor, id, d).await?;
+    tx.commit().await?;
+    Ok(t)
+}
+
+/// The same decision on several matters at once (the screening desk's bulk actions): all of
+/// them or none; an error names the matter it stopped at.
+pub async fn decide_many(
+    db: &Db,
+    actor: &Actor,
+    ids: &[i64],
+    d: &DecisionInput,
+) -> Result<Vec<Topic>, AppError> {
+    if ids.is_empty() {
+        return Err(AppError::field("ids", "请至少选择一个议题"));
+    }
+    if ids.len() > 200 {
+        return Err(AppError::field("ids", "一次最多处理200个议题"));
+    }
+    let mut tx = db.begin().await?;
+    let mut done = Vec::new();
+    for id in ids {
+        match decide_in(&mut tx, actor, *id, d).await {
+            Ok(t) => done.push(t),
+            Err(AppError::Validation(f)) => {
+                let why = f.0.values().cloned().collect::<Vec<_>>().join("；");
+                return Err(AppError::field(
+                    "ids",
+                    format!("议题 {id}：{why}（均未处理）"),
+                ));
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    tx.commit().await?;
+    Ok(done)
+}
+
+async fn decide_in(
+    tx: &mut roundtable_store::Tx,
+    actor: &Actor,
+    id: i64,
+    d: &DecisionInput,
+) -> Result<Topic, AppError> {
     let mut errors = FieldErrors::new();
     let public_note = optional_text(
         &mut errors,
@@ -533,11 +578,10 @@ pub async fn decide(db: &Db, actor: &Actor, id: i64, d: &DecisionInput) -> Resul
     );
     errors.into_result().map_err(AppError::Validation)?;
     if d.action.trim() == "classify" {
-        return reclassify(db, actor, id, d, internal_note.as_deref()).await;
+        return reclassify_in(tx, actor, id, d, internal_note.as_deref()).await;
     }
     let t = transition_of(d)?;
-    let mut tx = db.begin().await?;
-    let before = topics::get(&mut tx, id).await?.ok_or(AppError::NotFound)?;
+    let before = topics::get(tx, id).await?.ok_or(AppError::NotFound)?;
     require_decider(actor, &before)?;
     let from = Status::parse(&before.status).unwrap_or(Status::Pending);
     check_transition(from, &t, id).map_err(|(f, m)| AppError::field(f, m))?;
@@ -555,7 +599,7 @@ pub async fn decide(db: &Db, actor: &Actor, id: i64, d: &DecisionInput) -> Resul
             change.referred_to = referred_to.as_deref();
         }
         Transition::Merge { into } => {
-            let survivor = topics::get(&mut tx, *into)
+            let survivor = topics::get(tx, *into)
                 .await?
                 .ok_or_else(|| AppError::field("into", "要合并到的议题不存在"))?;
             require_decider(actor, &survivor)?;
@@ -565,28 +609,27 @@ pub async fn decide(db: &Db, actor: &Actor, id: i64, d: &DecisionInput) -> Resul
                 return Err(AppError::field("into", "只能合并到尚在办理中的议题"));
             }
             // Whatever was merged into this topic follows it to the survivor.
-            topics::repoint_merged(&mut tx, id, *into).await?;
+            topics::repoint_merged(tx, id, *into).await?;
             change.merged_into = Some(*into);
         }
         _ => {}
     }
-    topics::change_status(&mut tx, id, from.code(), actor_id(actor), &change).await?;
-    commit_change(tx, actor, before).await
+    topics::change_status(tx, id, from.code(), actor_id(actor), &change).await?;
+    record_change(tx, actor, before).await
 }
 
-/// Reads the changed topic back, audits the change (personal data masked in the log) and
-/// commits.
-async fn commit_change(
-    mut tx: roundtable_store::Tx,
+/// Reads the changed topic back and audits the change (personal data masked in the log).
+async fn record_change(
+    tx: &mut roundtable_store::Tx,
     actor: &Actor,
     before: Topic,
 ) -> Result<Topic, AppError> {
-    let after = topics::get(&mut tx, before.id)
+    let after = topics::get(tx, before.id)
         .await?
         .ok_or(AppError::NotFound)?;
     let hide = Actor::default();
     audit_change(
-        &mut tx,
+        tx,
         actor,
         "topic",
         before.id,
@@ -594,7 +637,6 @@ async fn commit_change(
         &masked_for(&hide, after.clone()),
     )
     .await?;
-    tx.commit().await?;
     Ok(masked_for(actor, after))
 }
 
@@ -610,8 +652,8 @@ fn require_decider(actor: &Actor, t: &Topic) -> Result<(), AppError> {
 }
 
 /// Changes category and level while the matter is being screened (R-TOP-2, R-TOP-4).
-async fn reclassify(
-    db: &Db,
+async fn reclassify_in(
+    tx: &mut roundtable_store::Tx,
     actor: &Actor,
     id: i64,
     d: &DecisionInput,
@@ -631,8 +673,7 @@ async fn reclassify(
     let (Some(category), Some(level)) = (category, level) else {
         return Err(AppError::BadRequest("分类信息不完整".into()));
     };
-    let mut tx = db.begin().await?;
-    let before = topics::get(&mut tx, id).await?.ok_or(AppError::NotFound)?;
+    let before = topics::get(tx, id).await?.ok_or(AppError::NotFound)?;
     require_decider(actor, &before)?;
     if !matches!(
         Status::parse(&before.status),
@@ -654,7 +695,7 @@ async fn reclassify(
             .unwrap_or_default()
     );
     topics::reclassify(
-        &mut tx,
+        tx,
         id,
         &before.status,
         actor_id(actor),
@@ -666,7 +707,7 @@ async fn reclassify(
         &note,
     )
     .await?;
-    commit_change(tx, actor, before).await
+    record_change(tx, actor, before).await
 }
 
 #[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
