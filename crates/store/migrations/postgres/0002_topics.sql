@@ -29,6 +29,7 @@ CREATE TABLE topics (
 );
 CREATE UNIQUE INDEX topics_tracking_code ON topics(tracking_code);
 CREATE INDEX topics_org_status ON topics(org_id, status, created_at);
+CREATE INDEX topics_org_created ON topics(org_id, created_at);
 CREATE INDEX topics_status_created ON topics(status, created_at);
 CREATE INDEX topics_merged_into ON topics(merged_into);
 CREATE INDEX topics_submitter_phone ON topics(submitter_phone);
