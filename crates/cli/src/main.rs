@@ -133,6 +133,7 @@ struct FileConfig {
     idle_timeout_minutes: Option<i64>,
     portal_per_hour: Option<usize>,
     public_url: Option<String>,
+    data_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, serde::Serialize)]
@@ -147,6 +148,8 @@ struct Effective {
     portal_per_hour: usize,
     /// Where residents reach the server (printed in QR posters).
     public_url: Option<String>,
+    /// Where uploaded photos are kept.
+    data_dir: PathBuf,
     config_file: Option<PathBuf>,
 }
 
@@ -195,6 +198,11 @@ fn load(cli: &Cli, listen_flag: Option<&String>, default_db: &str) -> Result<Eff
         public_url: std::env::var("ROUNDTABLE_PUBLIC_URL")
             .ok()
             .or(file.public_url),
+        data_dir: std::env::var("ROUNDTABLE_DATA_DIR")
+            .ok()
+            .map(PathBuf::from)
+            .or(file.data_dir)
+            .unwrap_or_else(|| PathBuf::from("data")),
         config_file: path,
     })
 }
@@ -242,6 +250,7 @@ async fn serve(cfg: &Effective, db: Db) -> Result<()> {
         idle_timeout: chrono::Duration::minutes(cfg.idle_timeout_minutes),
         portal_per_hour: cfg.portal_per_hour,
         public_url: cfg.public_url.clone(),
+        data_dir: cfg.data_dir.clone(),
         ..WebConfig::default()
     };
     let state = AppState::new(db, web).map_err(|e| anyhow::anyhow!("{e}"))?;

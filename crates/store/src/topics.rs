@@ -421,3 +421,62 @@ pub fn china_day_start(d: NaiveDate) -> DateTime<Utc> {
     let local = d.and_hms_opt(0, 0, 0).unwrap_or_default();
     DateTime::<Utc>::from_naive_utc_and_offset(local - chrono::Duration::hours(8), Utc)
 }
+
+/// A photo of a topic; the file lives under the data directory, named by `sha256`.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct TopicPhoto {
+    pub id: i64,
+    pub topic_id: i64,
+    pub sha256: String,
+    pub mime: String,
+    pub size_bytes: i64,
+    pub width: i64,
+    pub height: i64,
+}
+
+impl FromRow for TopicPhoto {
+    fn from_row(r: &Row<'_>) -> Result<Self, StoreError> {
+        Ok(TopicPhoto {
+            id: r.get("id")?,
+            topic_id: r.get("topic_id")?,
+            sha256: r.get("sha256")?,
+            mime: r.get("mime")?,
+            size_bytes: r.get("size_bytes")?,
+            width: r.get("width")?,
+            height: r.get("height")?,
+        })
+    }
+}
+
+const PHOTO_COLS: &str =
+    "SELECT id, topic_id, sha256, mime, size_bytes, width, height FROM topic_photos";
+
+pub async fn add_photo(
+    e: &mut impl Exec,
+    topic_id: i64,
+    sha256: &str,
+    mime: &str,
+    size_bytes: i64,
+    width: i64,
+    height: i64,
+) -> Result<(), StoreError> {
+    e.execute(Sql::with(
+        "INSERT INTO topic_photos (topic_id, sha256, mime, size_bytes, width, height, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        args![topic_id, sha256, mime, size_bytes, width, height, crate::now()],
+    ))
+    .await?;
+    Ok(())
+}
+
+pub async fn photos(e: &mut impl Exec, topic_id: i64) -> Result<Vec<TopicPhoto>, StoreError> {
+    e.fetch_all(Sql::with(
+        &format!("{PHOTO_COLS} WHERE topic_id = $1 ORDER BY id"),
+        args![topic_id],
+    ))
+    .await
+}
+
+pub async fn photo(e: &mut impl Exec, id: i64) -> Result<Option<TopicPhoto>, StoreError> {
+    e.fetch_optional(Sql::with(&format!("{PHOTO_COLS} WHERE id = $1"), args![id]))
+        .await
+}

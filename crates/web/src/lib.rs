@@ -38,6 +38,8 @@ pub struct WebConfig {
     /// The address residents reach the server at (for QR posters), e.g. https://yz.xihu.gov.cn;
     /// taken from the request's Host when unset.
     pub public_url: Option<String>,
+    /// Where uploaded files (photos) are kept.
+    pub data_dir: PathBuf,
 }
 
 impl Default for WebConfig {
@@ -50,6 +52,7 @@ impl Default for WebConfig {
             session_cache: std::time::Duration::from_secs(2),
             portal_per_hour: 30,
             public_url: None,
+            data_dir: PathBuf::from("data"),
         }
     }
 }

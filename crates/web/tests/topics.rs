@@ -440,6 +440,51 @@ fn urlencode(s: &str) -> String {
         .collect()
 }
 
+/// A small PNG, as a phone would send a photo.
+fn png() -> Vec<u8> {
+    let img = image::RgbImage::from_pixel(64, 48, image::Rgb([30, 120, 200]));
+    let mut out = Vec::new();
+    img.write_to(&mut std::io::Cursor::new(&mut out), image::ImageFormat::Png)
+        .unwrap();
+    out
+}
+
+/// A multipart form POST (the portal, for its photos) with the CSRF cookie.
+async fn post_multipart(
+    app: &App,
+    uri: &str,
+    cookies: &str,
+    fields: &[(&str, &str)],
+    photos: &[Vec<u8>],
+) -> (StatusCode, Vec<(String, String)>, String) {
+    let mut body = Vec::new();
+    for (k, v) in fields {
+        body.extend_from_slice(
+            format!("--XyZ\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n")
+                .as_bytes(),
+        );
+    }
+    for (i, p) in photos.iter().enumerate() {
+        body.extend_from_slice(
+            format!("--XyZ\r\nContent-Disposition: form-data; name=\"photos\"; filename=\"p{i}.png\"\r\nContent-Type: image/png\r\n\r\n").as_bytes(),
+        );
+        body.extend_from_slice(p);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(b"--XyZ--\r\n");
+    app.call(
+        axum::http::Request::post(uri)
+            .header(
+                axum::http::header::CONTENT_TYPE,
+                "multipart/form-data; boundary=XyZ",
+            )
+            .header(axum::http::header::COOKIE, cookies)
+            .body(axum::body::Body::from(body))
+            .unwrap(),
+    )
+    .await
+}
+
 async fn get_page(
     app: &App,
     uri: &str,
@@ -472,37 +517,47 @@ async fn the_portal_and_the_screening_desk_pages() {
     let community = list[0]["id"].as_i64().unwrap().to_string();
 
     // Errors keep what was typed and name the field.
-    let (s, _, html) = post_form(
+    let portal = format!("/p?_csrf={token}");
+    let (s, _, html) = post_multipart(
         &app,
-        "/p",
+        &portal,
         &csrf,
-        &token,
         &[
             ("org_id", &community),
             ("title", "路灯不亮"),
             ("description", ""),
             ("category", "safety"),
         ],
+        &[],
     )
     .await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(html.contains("请填写内容") && html.contains("路灯不亮"));
-    let (s, _, html) = post_form(
+    let fields = [
+        ("org_id", community.as_str()),
+        ("title", "路灯不亮"),
+        ("description", "北门路灯坏了一个月"),
+        ("category", "safety"),
+        ("submitter_phone", "13911112222"),
+        ("contact_consent", "1"),
+        ("website", ""),
+    ];
+    // Photos are checked by content and counted.
+    let (s, _, html) = post_multipart(
         &app,
-        "/p",
+        &portal,
         &csrf,
-        &token,
-        &[
-            ("org_id", &community),
-            ("title", "路灯不亮"),
-            ("description", "北门路灯坏了一个月"),
-            ("category", "safety"),
-            ("submitter_phone", "13911112222"),
-            ("contact_consent", "1"),
-            ("website", ""),
-        ],
+        &fields,
+        &[b"<script>x</script>".to_vec()],
     )
     .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html.contains("第1张不是照片") && html.contains("北门路灯坏了一个月"));
+    let six = vec![png(); 6];
+    let (s, _, html) = post_multipart(&app, &portal, &csrf, &fields, &six).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html.contains("最多上传5张照片"));
+    let (s, _, html) = post_multipart(&app, &portal, &csrf, &fields, &[png()]).await;
     assert_eq!(s, StatusCode::OK, "{html}");
     let code = html
         .split("id=\"tracking-code\">")
@@ -520,6 +575,57 @@ async fn the_portal_and_the_screening_desk_pages() {
     // The screening desk of the community's secretary.
     let secretary = app.login("secretary").await;
     let cookies = format!("{secretary}; {csrf}");
+    let portal_topic: i64 = app
+        .db
+        .pool()
+        .fetch_one(Sql::with(
+            "SELECT id FROM topics WHERE tracking_code = $1",
+            vec![code.clone().into()],
+        ))
+        .await
+        .unwrap();
+    let (_, detail, _) = app
+        .json(
+            "GET",
+            &format!("/api/v1/topics/{portal_topic}"),
+            Some(&secretary),
+            None,
+        )
+        .await;
+    // The portal lists the demo secretary's community first.
+    assert_eq!(
+        detail["topic"]["org_id"].as_i64(),
+        Some(secretary_community(&app, &secretary).await)
+    );
+    let (_, _, html) = get_page(&app, &format!("/topics/{portal_topic}"), &cookies).await;
+    let src = html
+        .split("<img src=\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .expect("the photo's thumbnail is shown")
+        .to_string();
+    let (s, h, _) = app
+        .call_raw(
+            axum::http::Request::get(&src)
+                .header(axum::http::header::COOKIE, &cookies)
+                .body(axum::body::Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        h.iter()
+            .any(|(k, v)| k == "content-type" && v == "image/jpeg")
+    );
+    let (s, _, _) = app
+        .call_raw(
+            axum::http::Request::get(&src)
+                .body(axum::body::Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(s, StatusCode::SEE_OTHER, "photos need a login");
+
     let own = secretary_community(&app, &secretary).await.to_string();
     let (s, _, html) = get_page(&app, "/topics", &cookies).await;
     assert_eq!(s, StatusCode::OK);

@@ -715,7 +715,17 @@ async fn public_topic_submit(
         // A bot: answered like anyone, nothing stored.
         roundtable_core::topics::tracking_code([0; 9])
     } else {
-        topics::submit_public(&state.db, &state.portal_limit, &client, &b.topic).await?
+        topics::submit_public(
+            &state.db,
+            &state.portal_limit,
+            &client,
+            &b.topic,
+            topics::Uploads {
+                data_dir: &state.config.data_dir,
+                files: vec![],
+            },
+        )
+        .await?
     };
     Ok((
         StatusCode::CREATED,

@@ -2,7 +2,7 @@
 //! tracking page, and the staff screening desk (`/topics`).
 
 use axum::Router;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Multipart, Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -30,6 +30,7 @@ pub fn router() -> Router<AppState> {
         .route("/topics/{id}/decision", post(topic_decide))
         .route("/topics/decisions", post(topic_decide_many))
         .route("/topics/poster/{org_id}", get(poster))
+        .route("/topics/{id}/photos/{photo_id}", get(photo))
 }
 
 type PageResult = Result<Response, PageError>;
@@ -111,16 +112,52 @@ struct PortalForm {
     website: Option<String>,
 }
 
+/// The portal form (multipart, for the photos): its text fields as a `PortalForm`, and the
+/// non-empty files of the `photos` field.
+async fn read_portal(mut form: Multipart) -> Result<(PortalForm, Vec<Vec<u8>>), AppError> {
+    let mut fields = serde_json::Map::new();
+    let mut files = Vec::new();
+    loop {
+        let field = match form.next_field().await {
+            Ok(Some(f)) => f,
+            Ok(None) => break,
+            Err(_) => return Err(AppError::TooLarge),
+        };
+        let name = field.name().unwrap_or("").to_string();
+        if name == "photos" {
+            let bytes = field.bytes().await.map_err(|_| AppError::TooLarge)?;
+            if !bytes.is_empty() {
+                files.push(bytes.to_vec());
+            }
+        } else if !name.is_empty() {
+            let text = field
+                .text()
+                .await
+                .map_err(|_| AppError::BadRequest("表单内容有误".into()))?;
+            fields.insert(name, serde_json::Value::String(text));
+        }
+    }
+    let form = serde_json::from_value(serde_json::Value::Object(fields))
+        .map_err(|e| AppError::BadRequest(format!("表单内容有误：{e}")))?;
+    Ok((form, files))
+}
+
 async fn portal_submit(
     State(state): State<AppState>,
     CsrfToken(csrf): CsrfToken,
     ClientAddr(client): ClientAddr,
-    HtmlForm(f): HtmlForm<PortalForm>,
+    form: Result<Multipart, axum::extract::multipart::MultipartRejection>,
 ) -> PageResult {
+    let form = form.map_err(|_| AppError::BadRequest("请通过页面上的表单提交".into()))?;
+    let (f, files) = read_portal(form).await?;
     if f.website.as_deref().is_some_and(|w| !w.trim().is_empty()) {
         return Ok(Redirect::to("/p").into_response());
     }
-    match topics::submit_public(&state.db, &state.portal_limit, &client, &f.topic).await {
+    let uploads = topics::Uploads {
+        data_dir: &state.config.data_dir,
+        files,
+    };
+    match topics::submit_public(&state.db, &state.portal_limit, &client, &f.topic, uploads).await {
         Ok(code) => Ok(page(
             &state,
             "portal_done.html",
@@ -391,6 +428,7 @@ async fn detail_page(
         csrf,
         context! {
             history => topics::history(&state.db, a, id).await?,
+            photos => topics::photos(&state.db, a, id).await?,
             sources => topics::sources(&state.db, a, id).await?,
             similar => if roundtable_core::topics::is_open(Status::parse(&topic.status).unwrap_or(Status::Done)) {
                 topics::similar(&state.db, a, id).await?
@@ -513,4 +551,39 @@ async fn topic_decide_many(
         .await?),
         Err(e) => Err(e.into()),
     }
+}
+
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+struct PhotoQuery {
+    thumb: Option<String>,
+}
+
+/// A photo of a matter (or its thumbnail), for whoever may see the matter.
+async fn photo(
+    State(state): State<AppState>,
+    session: Session,
+    Path((id, photo_id)): Path<(i64, i64)>,
+    Query(q): Query<PhotoQuery>,
+) -> PageResult {
+    let (mime, bytes) = topics::photo_file(
+        &state.db,
+        &session.actor,
+        &state.config.data_dir,
+        id,
+        photo_id,
+        q.thumb.is_some(),
+    )
+    .await?;
+    Ok((
+        [
+            (axum::http::header::CONTENT_TYPE, mime),
+            (
+                axum::http::header::CACHE_CONTROL,
+                "private, max-age=86400".into(),
+            ),
+        ],
+        bytes,
+    )
+        .into_response())
 }

@@ -6,6 +6,7 @@ pub mod excel;
 pub mod links;
 pub mod orgs;
 pub mod people;
+pub mod photos;
 pub mod similar;
 pub mod topics;
 pub mod units;

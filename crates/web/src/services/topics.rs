@@ -225,6 +225,80 @@ pub async fn create(db: &Db, actor: &Actor, input: &TopicInput) -> Result<Topic,
     ))
 }
 
+/// Photos sent with a matter, and where they are kept.
+pub struct Uploads<'a> {
+    pub data_dir: &'a std::path::Path,
+    pub files: Vec<Vec<u8>>,
+}
+
+fn check_photos(files: Vec<Vec<u8>>) -> Result<Vec<super::photos::Photo>, AppError> {
+    if files.len() > super::photos::MAX_PHOTOS {
+        return Err(AppError::field(
+            "photos",
+            format!("最多上传{}张照片", super::photos::MAX_PHOTOS),
+        ));
+    }
+    files
+        .into_iter()
+        .enumerate()
+        .map(|(i, f)| super::photos::check(i + 1, f))
+        .collect()
+}
+
+/// Stores checked photos with a topic (files first: the same content is one file, and a file
+/// whose row is rolled back is never shown).
+async fn attach_photos(
+    tx: &mut roundtable_store::Tx,
+    data_dir: &std::path::Path,
+    topic_id: i64,
+    photos: &[super::photos::Photo],
+) -> Result<(), AppError> {
+    for p in photos {
+        super::photos::save(data_dir, p)?;
+        topics::add_photo(
+            tx,
+            topic_id,
+            &p.sha256,
+            p.mime,
+            p.bytes.len() as i64,
+            p.width as i64,
+            p.height as i64,
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// A photo of a topic the actor may see: its row and the file to send.
+pub async fn photo_file(
+    db: &Db,
+    actor: &Actor,
+    data_dir: &std::path::Path,
+    topic_id: i64,
+    photo_id: i64,
+    thumb: bool,
+) -> Result<(String, Vec<u8>), AppError> {
+    get(db, actor, topic_id).await?;
+    let p = topics::photo(&mut db.pool(), photo_id)
+        .await?
+        .filter(|p| p.topic_id == topic_id)
+        .ok_or(AppError::NotFound)?;
+    let path = super::photos::path(data_dir, &p.sha256, super::photos::ext_of(&p.mime), thumb);
+    let bytes = tokio::fs::read(&path)
+        .await
+        .map_err(|_| AppError::NotFound)?;
+    Ok((if thumb { "image/jpeg".into() } else { p.mime }, bytes))
+}
+
+pub async fn photos(
+    db: &Db,
+    actor: &Actor,
+    id: i64,
+) -> Result<Vec<roundtable_store::topics::TopicPhoto>, AppError> {
+    get(db, actor, id).await?;
+    Ok(topics::photos(&mut db.pool(), id).await?)
+}
+
 /// Portal submissions one phone number may make in a day.
 const PER_PHONE_PER_DAY: i64 = 10;
 
@@ -235,10 +309,12 @@ pub async fn submit_public(
     limit: &crate::limits::RateLimiter,
     client: &str,
     input: &TopicInput,
+    photos: Uploads<'_>,
 ) -> Result<String, AppError> {
     if !limit.allow(client) {
         return Err(AppError::TooMany);
     }
+    let checked = check_photos(photos.files)?;
     let mut input = input.clone();
     input.channel = Channel::Portal.code().into();
     input.collector_person_id = None;
@@ -252,6 +328,7 @@ pub async fn submit_public(
         }
     }
     let id = insert(&mut tx, &fields, None).await?;
+    attach_photos(&mut tx, photos.data_dir, id, &checked).await?;
     let t = topics::get(&mut tx, id).await?.ok_or(AppError::NotFound)?;
     tx.commit().await?;
     Ok(t.tracking_code)

@@ -21,7 +21,14 @@ pub async fn app() -> App {
     app_with(WebConfig::default()).await
 }
 
-pub async fn app_with(config: WebConfig) -> App {
+pub async fn app_with(mut config: WebConfig) -> App {
+    // Photos of each test land in a directory of their own.
+    static N: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    config.data_dir = std::env::temp_dir().join(format!(
+        "roundtable-test-data-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    ));
     let db = testing::fresh_db().await.expect("test database");
     let logins = roundtable_web::demo::seed(&db).await.unwrap().unwrap();
     let state = AppState::new(db.clone(), config).unwrap();
