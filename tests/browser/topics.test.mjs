@@ -27,6 +27,9 @@ test('a resident submits a matter on a phone and follows it with the tracking co
   await page.locator('select[name=category]').selectOption('safety');
   await page.getByLabel('手机号码').fill('13955556666');
   await page.getByLabel('同意社区工作人员就此事与我联系').check();
+  // A photo from the phone's album (a 1×1 PNG).
+  const png = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==', 'base64');
+  await page.locator('input[name=photos]').setInputFiles({ name: 'stairs.png', mimeType: 'image/png', buffer: png });
   await page.getByRole('button', { name: '提交' }).tap();
   await page.waitForSelector('#tracking-code');
   const code = (await page.locator('#tracking-code').innerText()).trim();
@@ -54,6 +57,8 @@ test('the community secretary accepts the matter at the screening desk', async (
   await page.getByRole('link', { name: '3栋楼道堆满杂物' }).first().click();
   await page.waitForURL(/\/topics\/\d+$/);
   assert.match(await page.locator('main').innerText(), /139\*{4}6666|13955556666/);
+  assert.equal(await page.locator('.photos img').count(), 1, 'the resident\'s photo is shown');
+  assert.ok(await page.locator('.photos img').evaluate((img) => img.complete && img.naturalWidth > 0), 'the thumbnail loads');
   await page.locator('input[name=public_note]').first().fill('已受理，将提交本月幸福圆桌会');
   await page.getByRole('button', { name: '受理', exact: true }).click();
   await page.waitForURL(/\/topics\/\d+$/);
