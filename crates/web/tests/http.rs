@@ -377,6 +377,7 @@ async fn openapi_lists_every_api_route() {
         "/public/communities",
         "/public/topics",
         "/public/topics/{tracking_code}",
+        "/public/topics/{tracking_code}/photos",
         "/topics",
         "/topics/{id}",
         "/topics/{id}/decision",

@@ -940,3 +940,70 @@ async fn bulk_decisions_are_all_or_nothing() {
     assert!(html.contains("已处理 1 个议题"));
     assert_eq!(status(ids[2]).await, "rejected");
 }
+
+#[tokio::test]
+async fn photos_follow_a_submission_through_the_api() {
+    let app = app().await;
+    let (_, list, _) = app
+        .json("GET", "/api/v1/public/communities", None, None)
+        .await;
+    let community = list[0]["id"].as_i64().unwrap();
+    let mut m = matter(community, "外墙瓷砖脱落", "6栋外墙瓷砖脱落");
+    m["submitter_phone"] = Value::Null;
+    let (_, body, _) = app
+        .json("POST", "/api/v1/public/topics", None, Some(m))
+        .await;
+    let code = body["tracking_code"].as_str().unwrap().to_string();
+    let upload = |code: String, photos: Vec<Vec<u8>>| {
+        let app = &app;
+        async move {
+            let mut body = Vec::new();
+            for p in &photos {
+                body.extend_from_slice(b"--XyZ\r\nContent-Disposition: form-data; name=\"photos\"; filename=\"a.png\"\r\nContent-Type: image/png\r\n\r\n");
+                body.extend_from_slice(p);
+                body.extend_from_slice(b"\r\n");
+            }
+            body.extend_from_slice(b"--XyZ--\r\n");
+            let (s, _, text) = app
+                .call(
+                    axum::http::Request::post(format!("/api/v1/public/topics/{code}/photos"))
+                        .header(
+                            axum::http::header::CONTENT_TYPE,
+                            "multipart/form-data; boundary=XyZ",
+                        )
+                        .body(axum::body::Body::from(body))
+                        .unwrap(),
+                )
+                .await;
+            (
+                s,
+                serde_json::from_str::<Value>(&text).unwrap_or(Value::Null),
+            )
+        }
+    };
+    let (s, r) = upload(code.clone(), vec![png(), png()]).await;
+    assert_eq!(s, StatusCode::CREATED, "{r}");
+    assert_eq!(r["photos"], 2);
+    let (s, r) = upload(code.clone(), vec![b"GIF89a not allowed".to_vec()]).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        r["error"]["fields"]["photos"]
+            .as_str()
+            .unwrap()
+            .contains("不是照片")
+    );
+    let (s, r) = upload(code.clone(), vec![png(); 4]).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "2 + 4 > 5: {r}");
+    let (s, _) = upload("XH-AAAA-AAAA-AA".into(), vec![png()]).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let photos: i64 = app
+        .db
+        .pool()
+        .fetch_one(Sql::with(
+            "SELECT COUNT(*) FROM topic_photos p JOIN topics t ON t.id = p.topic_id WHERE t.tracking_code = $1",
+            vec![code.into()],
+        ))
+        .await
+        .unwrap();
+    assert_eq!(photos, 2, "rejected uploads store nothing");
+}

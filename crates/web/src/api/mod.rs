@@ -69,6 +69,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(public_communities))
         .routes(routes!(public_topic_submit))
         .routes(routes!(public_topic_get))
+        .routes(routes!(public_topic_photos))
         .routes(routes!(topic_list, topic_create))
         .routes(routes!(topic_get))
         .routes(routes!(topic_decide))
@@ -853,4 +854,52 @@ async fn topic_decide_many(
         updated: topics.len(),
         topics,
     }))
+}
+
+#[derive(serde::Serialize, utoipa::ToSchema)]
+struct PhotoCount {
+    /// Photos the matter now has.
+    photos: usize,
+}
+
+/// Photos of a matter just submitted (multipart, field `photos`, JPEG/PNG/WebP, at most 5 of
+/// 10 MB), within an hour of submitting.
+#[utoipa::path(post, path = "/public/topics/{tracking_code}/photos", tag = "public", params(("tracking_code" = String, Path)),
+    request_body(content = Vec<u8>, content_type = "multipart/form-data"),
+    responses((status = 201, body = PhotoCount), (status = 404, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope), (status = 429, body = ErrorEnvelope)))]
+async fn public_topic_photos(
+    State(state): State<AppState>,
+    ClientAddr(client): ClientAddr,
+    Path(code): Path<String>,
+    form: Result<axum::extract::Multipart, axum::extract::multipart::MultipartRejection>,
+) -> Result<Response, ApiError> {
+    if !state.portal_limit.allow(&client) {
+        return Err(AppError::TooMany.into());
+    }
+    let mut form =
+        form.map_err(|_| AppError::field("photos", "请以 multipart/form-data 上传照片"))?;
+    let mut files = Vec::new();
+    loop {
+        match form.next_field().await {
+            Ok(Some(f)) if f.name() == Some("photos") => {
+                let bytes = f.bytes().await.map_err(|_| AppError::TooLarge)?;
+                if !bytes.is_empty() {
+                    files.push(bytes.to_vec());
+                }
+            }
+            Ok(Some(_)) => {}
+            Ok(None) => break,
+            Err(_) => return Err(AppError::TooLarge.into()),
+        }
+    }
+    let n = topics::add_public_photos(
+        &state.db,
+        &code,
+        topics::Uploads {
+            data_dir: &state.config.data_dir,
+            files,
+        },
+    )
+    .await?;
+    Ok((StatusCode::CREATED, Json(PhotoCount { photos: n })).into_response())
 }

@@ -269,6 +269,42 @@ async fn attach_photos(
     Ok(())
 }
 
+/// A resident's front end (e.g. a mini-program) sends photos after the matter: within an hour of
+/// submitting, up to the limit, by tracking code. Returns how many photos the matter has.
+pub async fn add_public_photos(
+    db: &Db,
+    code: &str,
+    uploads: Uploads<'_>,
+) -> Result<usize, AppError> {
+    let code = normalise_tracking_code(code).ok_or(AppError::NotFound)?;
+    if uploads.files.is_empty() {
+        return Err(AppError::field("photos", "请选择照片"));
+    }
+    let mut tx = db.begin().await?;
+    let t = topics::by_tracking_code(&mut tx, &code)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    if t.channel != Channel::Portal.code()
+        || roundtable_store::now() - t.created_at > chrono::Duration::hours(1)
+    {
+        return Err(AppError::field(
+            "photos",
+            "照片须在提交后1小时内补充；之后请联系社区",
+        ));
+    }
+    let have = topics::photos(&mut tx, t.id).await?.len();
+    if have + uploads.files.len() > super::photos::MAX_PHOTOS {
+        return Err(AppError::field(
+            "photos",
+            format!("每件事最多{}张照片", super::photos::MAX_PHOTOS),
+        ));
+    }
+    let checked = check_photos(uploads.files)?;
+    attach_photos(&mut tx, uploads.data_dir, t.id, &checked).await?;
+    tx.commit().await?;
+    Ok(have + checked.len())
+}
+
 /// A photo of a topic the actor may see: its row and the file to send.
 pub async fn photo_file(
     db: &Db,
