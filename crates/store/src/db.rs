@@ -378,7 +378,9 @@ impl Db {
                 .journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Normal)
                 .foreign_keys(true)
-                .busy_timeout(Duration::from_secs(5))
+                // Writers queue for the write lock (BEGIN IMMEDIATE); a long Excel import holds it
+                // for seconds, and waiting is better than failing.
+                .busy_timeout(Duration::from_secs(30))
                 // Read pages through a memory map rather than copying them into each
                 // connection's small page cache: with 200,000 topics the lists otherwise spend
                 // most of their time re-reading pages (measured with the intake benchmark).
