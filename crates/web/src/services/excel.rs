@@ -405,6 +405,20 @@ fn header_key(s: &str) -> String {
     s.trim().trim_end_matches(['*', '＊']).trim().to_string()
 }
 
+/// What a workbook may hold once unpacked (an .xlsx is a zip; a small file can unpack to
+/// gigabytes).
+const MAX_UNPACKED: u64 = 200 * 1024 * 1024;
+
+/// The declared unpacked size of a zip, if it is one.
+fn unpacked_size(bytes: &[u8]) -> Option<u64> {
+    let mut zip = zip::ZipArchive::new(Cursor::new(bytes)).ok()?;
+    let mut total = 0u64;
+    for i in 0..zip.len() {
+        total = total.saturating_add(zip.by_index_raw(i).ok()?.size());
+    }
+    Some(total)
+}
+
 /// Reads the workbook into rows; a file that is not a workbook is a field error on `file`,
 /// everything else about its layout is a cell error.
 fn read_workbook(bytes: &[u8]) -> Result<(Vec<Row>, Vec<CellError>), AppError> {
@@ -414,6 +428,12 @@ fn read_workbook(bytes: &[u8]) -> Result<(Vec<Row>, Vec<CellError>), AppError> {
             "文件不是有效的 Excel 工作簿（.xlsx），请使用从本系统下载的模板",
         )
     };
+    if unpacked_size(bytes).is_some_and(|n| n > MAX_UNPACKED) {
+        return Err(AppError::field(
+            "file",
+            "文件解压后超过 200 MB，请分成几个文件导入",
+        ));
+    }
     let mut book = open_workbook_auto_from_rs(Cursor::new(bytes)).map_err(|_| not_excel())?;
     let mut rows = Vec::new();
     let mut errors = Vec::new();
@@ -1543,6 +1563,30 @@ mod tests {
         let (rows, errors) = read_workbook(&bytes).unwrap();
         assert!(rows.is_empty());
         assert!(errors.is_empty(), "{errors:?}");
+    }
+
+    #[test]
+    fn a_workbook_that_unpacks_too_large_is_refused_before_reading() {
+        use std::io::Write;
+        let mut buf = Vec::new();
+        {
+            let mut w = zip::ZipWriter::new(Cursor::new(&mut buf));
+            let opts = zip::write::SimpleFileOptions::default()
+                .compression_method(zip::CompressionMethod::Deflated);
+            w.start_file("xl/worksheets/sheet1.xml", opts).unwrap();
+            let zeros = vec![0u8; 1024 * 1024];
+            for _ in 0..210 {
+                w.write_all(&zeros).unwrap();
+            }
+            w.finish().unwrap();
+        }
+        assert!(buf.len() < 2 * 1024 * 1024, "small on the wire");
+        let err = read_workbook(&buf).unwrap_err();
+        assert!(
+            matches!(err, AppError::Validation(f) if f.get("file").is_some_and(|m| m.contains("200 MB")))
+        );
+        // A real workbook is far below the limit.
+        assert!(unpacked_size(&template(&[]).unwrap()).unwrap() < MAX_UNPACKED);
     }
 
     #[test]
