@@ -421,7 +421,7 @@ impl Db {
     /// /readyz: the database answers.
     pub async fn ping(&self) -> Result<(), StoreError> {
         self.pool()
-            .fetch_one::<i64>(Sql::new("SELECT 1"))
+            .fetch_one::<i64>(Sql::new("SELECT CAST(1 AS BIGINT)"))
             .await
             .map(|_| ())
     }

@@ -607,3 +607,14 @@ async fn excel_over_the_api_and_the_upload_page() {
         .await;
     assert_eq!(s, StatusCode::FORBIDDEN);
 }
+
+#[tokio::test]
+async fn health_and_readiness_answer_on_this_backend() {
+    let app = app().await;
+    for uri in ["/healthz", "/readyz"] {
+        let (s, _, body) = app
+            .call(Request::get(uri).body(Body::empty()).unwrap())
+            .await;
+        assert_eq!(s, StatusCode::OK, "{uri}: {body}");
+    }
+}
