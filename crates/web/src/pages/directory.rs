@@ -48,19 +48,11 @@ pub fn router() -> Router<AppState> {
 
 type PageResult = Result<Response, PageError>;
 
-/// A form page: on validation errors the same template again, with the typed values, 422.
-fn form_result<T>(
-    r: Result<T, AppError>,
-    ok: impl FnOnce(T) -> String,
-    again: impl FnOnce(Value) -> Response,
-) -> PageResult {
+/// After a form's service call: a redirect to the saved record; validation errors are shown by
+/// the caller (the form again, 422), anything else is the error page.
+fn saved<T>(r: Result<T, AppError>, to: impl FnOnce(T) -> String) -> PageResult {
     match r {
-        Ok(v) => Ok(Redirect::to(&ok(v)).into_response()),
-        Err(AppError::Validation(errors)) => {
-            let mut resp = again(minijinja::Value::from_serialize(&errors));
-            *resp.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
-            Ok(resp)
-        }
+        Ok(v) => Ok(Redirect::to(&to(v)).into_response()),
         Err(e) => Err(e.into()),
     }
 }
@@ -208,7 +200,7 @@ async fn org_create(
     let r = orgs::create(&state.db, &session.actor, &form).await;
     match r {
         Err(AppError::Validation(e)) => {
-            let mut resp = org_form_page(
+            let resp = org_form_page(
                 &state,
                 &session,
                 &csrf,
@@ -217,14 +209,9 @@ async fn org_create(
                 Value::from_serialize(&e),
             )
             .await?;
-            *resp.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
-            Ok(resp)
+            with_422(resp)
         }
-        r => form_result(
-            r,
-            |o| format!("/orgs/{}", o.id),
-            |_| StatusCode::OK.into_response(),
-        ),
+        r => saved(r, |o| format!("/orgs/{}", o.id)),
     }
 }
 
@@ -254,7 +241,7 @@ async fn org_update(
 ) -> PageResult {
     match orgs::update(&state.db, &session.actor, id, &form).await {
         Err(AppError::Validation(e)) => {
-            let mut resp = org_form_page(
+            let resp = org_form_page(
                 &state,
                 &session,
                 &csrf,
@@ -263,14 +250,9 @@ async fn org_update(
                 Value::from_serialize(&e),
             )
             .await?;
-            *resp.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
-            Ok(resp)
+            with_422(resp)
         }
-        r => form_result(
-            r,
-            |o| format!("/orgs/{}", o.id),
-            |_| StatusCode::OK.into_response(),
-        ),
+        r => saved(r, |o| format!("/orgs/{}", o.id)),
     }
 }
 
@@ -414,11 +396,7 @@ async fn unit_create(
             )
             .await?,
         ),
-        r => form_result(
-            r,
-            |u| format!("/units/{}", u.id),
-            |_| StatusCode::OK.into_response(),
-        ),
+        r => saved(r, |u| format!("/units/{}", u.id)),
     }
 }
 
@@ -459,11 +437,7 @@ async fn unit_update(
             )
             .await?,
         ),
-        r => form_result(
-            r,
-            |u| format!("/units/{}", u.id),
-            |_| StatusCode::OK.into_response(),
-        ),
+        r => saved(r, |u| format!("/units/{}", u.id)),
     }
 }
 
@@ -604,11 +578,7 @@ async fn person_create(
             )
             .await?,
         ),
-        r => form_result(
-            r,
-            |p| format!("/people/{}", p.id),
-            |_| StatusCode::OK.into_response(),
-        ),
+        r => saved(r, |p| format!("/people/{}", p.id)),
     }
 }
 
@@ -651,11 +621,7 @@ async fn person_update(
             )
             .await?,
         ),
-        r => form_result(
-            r,
-            |p| format!("/people/{}", p.id),
-            |_| StatusCode::OK.into_response(),
-        ),
+        r => saved(r, |p| format!("/people/{}", p.id)),
     }
 }
 
@@ -739,7 +705,7 @@ async fn link_create(
             )
             .await?,
         ),
-        r => form_result(r, |l| link_target(&l), |_| StatusCode::OK.into_response()),
+        r => saved(r, |l| link_target(&l)),
     }
 }
 
@@ -782,7 +748,7 @@ async fn link_update(
             )
             .await?,
         ),
-        r => form_result(r, |l| link_target(&l), |_| StatusCode::OK.into_response()),
+        r => saved(r, |l| link_target(&l)),
     }
 }
 
