@@ -132,6 +132,7 @@ struct FileConfig {
     template_dir: Option<PathBuf>,
     idle_timeout_minutes: Option<i64>,
     portal_per_hour: Option<usize>,
+    questionnaire_per_hour: Option<usize>,
     public_url: Option<String>,
     data_dir: Option<PathBuf>,
 }
@@ -146,11 +147,25 @@ struct Effective {
     idle_timeout_minutes: i64,
     /// Resident portal submissions per client address per hour (0: unlimited).
     portal_per_hour: usize,
+    /// Questionnaire answers per client address per hour (0: unlimited).
+    questionnaire_per_hour: usize,
     /// Where residents reach the server (printed in QR posters).
     public_url: Option<String>,
     /// Where uploaded photos are kept.
     data_dir: PathBuf,
     config_file: Option<PathBuf>,
+}
+
+/// A number from the environment, if set; anything else set there is an error.
+fn env_number(name: &str) -> Result<Option<usize>> {
+    match std::env::var(name) {
+        Ok(v) => v
+            .trim()
+            .parse()
+            .map(Some)
+            .with_context(|| format!("{name} must be a number, got {v}")),
+        Err(_) => Ok(None),
+    }
 }
 
 fn load(cli: &Cli, listen_flag: Option<&String>, default_db: &str) -> Result<Effective> {
@@ -189,12 +204,13 @@ fn load(cli: &Cli, listen_flag: Option<&String>, default_db: &str) -> Result<Eff
         secure_cookies: file.secure_cookies.unwrap_or(false),
         template_dir: file.template_dir,
         idle_timeout_minutes: file.idle_timeout_minutes.unwrap_or(30).clamp(1, 24 * 60),
-        portal_per_hour: match std::env::var("ROUNDTABLE_PORTAL_PER_HOUR") {
-            Ok(v) => v
-                .parse()
-                .with_context(|| format!("ROUNDTABLE_PORTAL_PER_HOUR must be a number, got {v}"))?,
-            Err(_) => file.portal_per_hour.unwrap_or(30),
-        },
+        portal_per_hour: env_number("ROUNDTABLE_PORTAL_PER_HOUR")?
+            .or(file.portal_per_hour)
+            .unwrap_or(30),
+        // Answers come in bursts (a community event on one Wi-Fi): a higher default.
+        questionnaire_per_hour: env_number("ROUNDTABLE_QUESTIONNAIRE_PER_HOUR")?
+            .or(file.questionnaire_per_hour)
+            .unwrap_or(120),
         public_url: std::env::var("ROUNDTABLE_PUBLIC_URL")
             .ok()
             .or(file.public_url),
@@ -249,6 +265,7 @@ async fn serve(cfg: &Effective, db: Db) -> Result<()> {
         template_dir: cfg.template_dir.clone(),
         idle_timeout: chrono::Duration::minutes(cfg.idle_timeout_minutes),
         portal_per_hour: cfg.portal_per_hour,
+        questionnaire_per_hour: cfg.questionnaire_per_hour,
         public_url: cfg.public_url.clone(),
         data_dir: cfg.data_dir.clone(),
         ..WebConfig::default()

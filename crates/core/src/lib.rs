@@ -7,6 +7,7 @@ pub mod org;
 pub mod password;
 pub mod people;
 pub mod privacy;
+pub mod questionnaire;
 pub mod similarity;
 pub mod topics;
 pub mod validate;

@@ -7,6 +7,7 @@ pub mod links;
 pub mod migrate;
 pub mod orgs;
 pub mod people;
+pub mod questionnaires;
 pub mod testing;
 pub mod topics;
 pub mod units;

@@ -24,6 +24,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0002_topics.sql"),
         postgres: include_str!("../migrations/postgres/0002_topics.sql"),
     },
+    Migration {
+        version: 3,
+        name: "questionnaires",
+        sqlite: include_str!("../migrations/sqlite/0003_questionnaires.sql"),
+        postgres: include_str!("../migrations/postgres/0003_questionnaires.sql"),
+    },
 ];
 
 /// Applies the migrations not yet applied; returns how many were. Safe with several instances

@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod charts;
 pub mod csrf;
 pub mod demo;
 pub mod error;
@@ -35,6 +36,8 @@ pub struct WebConfig {
     pub session_cache: std::time::Duration,
     /// Portal submissions allowed per client address per hour (0: unlimited).
     pub portal_per_hour: usize,
+    /// Questionnaire answers allowed per client address per hour (0: unlimited).
+    pub questionnaire_per_hour: usize,
     /// The address residents reach the server at (for QR posters), e.g. https://yz.xihu.gov.cn;
     /// taken from the request's Host when unset.
     pub public_url: Option<String>,
@@ -51,6 +54,7 @@ impl Default for WebConfig {
             body_limit: 20 * 1024 * 1024,
             session_cache: std::time::Duration::from_secs(2),
             portal_per_hour: 30,
+            questionnaire_per_hour: 120,
             public_url: None,
             data_dir: PathBuf::from("data"),
         }
@@ -66,6 +70,7 @@ pub struct AppState {
     pub dummy_hash: Arc<String>,
     pub sessions: Arc<auth::SessionCache>,
     pub portal_limit: Arc<limits::RateLimiter>,
+    pub questionnaire_limit: Arc<limits::RateLimiter>,
 }
 
 impl AppState {
@@ -77,8 +82,13 @@ impl AppState {
             config.portal_per_hour,
             std::time::Duration::from_secs(3600),
         ));
+        let questionnaire_limit = Arc::new(limits::RateLimiter::new(
+            config.questionnaire_per_hour,
+            std::time::Duration::from_secs(3600),
+        ));
         Ok(AppState {
             portal_limit,
+            questionnaire_limit,
             sessions,
             db,
             config: Arc::new(config),

@@ -21,6 +21,13 @@ pub fn today() -> NaiveDate {
     Utc::now().with_timezone(&china()).date_naive()
 }
 
+/// A moment as people in China read it: `2026-03-01 09:30`.
+pub fn china_time(t: DateTime<Utc>) -> String {
+    t.with_timezone(&china())
+        .format("%Y-%m-%d %H:%M")
+        .to_string()
+}
+
 macro_rules! embedded {
     ($($name:literal),* $(,)?) => { &[$(($name, include_str!(concat!("../templates/", $name)))),*] };
 }
@@ -53,6 +60,12 @@ pub const TEMPLATES: &[(&str, &str)] = embedded![
     "topic.html",
     "topic_form.html",
     "poster.html",
+    "questionnaires.html",
+    "questionnaire_form.html",
+    "_questionnaire_header.html",
+    "questionnaire.html",
+    "questionnaire_results.html",
+    "answer.html",
 ];
 
 pub struct Templates {
@@ -85,13 +98,7 @@ impl Templates {
                 .unwrap_or_default()
         });
         env.add_filter("dt", |s: String| {
-            s.parse::<DateTime<Utc>>()
-                .map(|d| {
-                    d.with_timezone(&china())
-                        .format("%Y-%m-%d %H:%M")
-                        .to_string()
-                })
-                .unwrap_or(s)
+            s.parse::<DateTime<Utc>>().map(china_time).unwrap_or(s)
         });
         Templates { env }
     }
@@ -103,7 +110,7 @@ impl Templates {
 
 /// `{{ code | label("org_kind") }}`: the Chinese name of a stored code.
 fn label(code: Option<String>, set: &str) -> String {
-    use roundtable_core::{access, links, org, people, topics};
+    use roundtable_core::{access, links, org, people, questionnaire, topics};
     let Some(code) = code else {
         return String::new();
     };
@@ -120,6 +127,10 @@ fn label(code: Option<String>, set: &str) -> String {
         "topic_direction" => topics::Direction::parse(&code).map(|v| v.label()),
         "topic_level" => topics::Level::parse(&code).map(|v| v.label()),
         "topic_status" => topics::Status::parse(&code).map(|v| v.label()),
+        "question_kind" => questionnaire::QuestionKind::parse(&code).map(|v| v.label()),
+        "questionnaire_status" => {
+            questionnaire::QuestionnaireStatus::parse(&code).map(|v| v.label())
+        }
         "reject_reason" => topics::RejectReason::parse(&code).map(|v| v.label()),
         _ => None,
     };
@@ -220,7 +231,8 @@ mod tests {
             nav => minijinja::context! { orgs => true, units => true, people => true, users => true, excel => true, admin => true, topics => true },
         };
         for (name, _) in TEMPLATES {
-            if *name == "macros.html" {
+            // Partials (macros, `_name.html`) are rendered inside pages.
+            if *name == "macros.html" || name.starts_with('_') {
                 continue;
             }
             // Only these are shown to a visitor who is not signed in.

@@ -3,7 +3,7 @@
 mod common;
 
 use axum::http::StatusCode;
-use common::{App, app, app_with};
+use common::{App, app, app_with, post_form};
 use roundtable_store::{Exec, Sql};
 use roundtable_web::WebConfig;
 use serde_json::{Value, json};
@@ -404,40 +404,6 @@ async fn staff_screen_merge_and_reject_with_reasons_r_top_3_r_top_5() {
         )
         .await;
     assert_eq!(s, StatusCode::FORBIDDEN);
-}
-
-/// A form POST with the CSRF cookie and field.
-async fn post_form(
-    app: &App,
-    uri: &str,
-    cookies: &str,
-    token: &str,
-    fields: &[(&str, &str)],
-) -> (StatusCode, Vec<(String, String)>, String) {
-    let mut body = format!("_csrf={token}");
-    for (k, v) in fields {
-        body.push_str(&format!("&{k}={}", urlencode(v)));
-    }
-    app.call(
-        axum::http::Request::post(uri)
-            .header(
-                axum::http::header::CONTENT_TYPE,
-                "application/x-www-form-urlencoded",
-            )
-            .header(axum::http::header::COOKIE, cookies)
-            .body(axum::body::Body::from(body))
-            .unwrap(),
-    )
-    .await
-}
-
-fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 /// A small PNG, as a phone would send a photo.

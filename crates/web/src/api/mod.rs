@@ -1,6 +1,8 @@
 //! The JSON API under /api/v1: the same services as the pages, the error envelope of
 //! `error::ApiError`, and an OpenAPI document generated from these handlers (utoipa).
 
+mod questionnaires;
+
 use axum::Json;
 use axum::extract::{FromRequest, Path, Query, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
@@ -75,6 +77,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(topic_decide))
         .routes(routes!(topic_decide_many))
         .routes(routes!(topic_similar))
+        .merge(questionnaires::router())
 }
 
 /// The OpenAPI document, served at /api/v1/openapi.json.

@@ -3,6 +3,7 @@
 
 mod directory;
 pub mod excel;
+mod questionnaires;
 mod topics;
 mod users;
 
@@ -32,6 +33,38 @@ pub fn router() -> Router<AppState> {
         .merge(users::router())
         .merge(excel::router())
         .merge(topics::router())
+        .merge(questionnaires::router())
+}
+
+/// The address residents open for `path` (from `public_url`, else the request's host) and its
+/// QR code as inline SVG, for printed posters.
+pub(crate) fn public_link(
+    state: &AppState,
+    headers: &HeaderMap,
+    path: &str,
+) -> Result<(String, minijinja::Value), AppError> {
+    let base = match &state.config.public_url {
+        Some(u) => u.trim_end_matches('/').to_string(),
+        None => {
+            let host = headers
+                .get(header::HOST)
+                .and_then(|h| h.to_str().ok())
+                .unwrap_or("127.0.0.1:8080");
+            let scheme = if state.config.secure_cookies {
+                "https"
+            } else {
+                "http"
+            };
+            format!("{scheme}://{host}")
+        }
+    };
+    let url = format!("{base}{path}");
+    let qr = qrcode::QrCode::with_error_correction_level(url.as_bytes(), qrcode::EcLevel::M)
+        .map_err(|e| AppError::Internal(format!("qr: {e}")))?
+        .render::<qrcode::render::svg::Color<'_>>()
+        .min_dimensions(280, 280)
+        .build();
+    Ok((url, minijinja::Value::from_safe_string(qr)))
 }
 
 /// Form bodies: `serde_html_form` reads repeated keys (check boxes) into lists and empty

@@ -490,33 +490,13 @@ async fn poster(
     {
         return Err(AppError::NotFound.into());
     }
-    let base = match &state.config.public_url {
-        Some(u) => u.trim_end_matches('/').to_string(),
-        None => {
-            let host = headers
-                .get(axum::http::header::HOST)
-                .and_then(|h| h.to_str().ok())
-                .unwrap_or("127.0.0.1:8080");
-            let scheme = if state.config.secure_cookies {
-                "https"
-            } else {
-                "http"
-            };
-            format!("{scheme}://{host}")
-        }
-    };
-    let url = format!("{base}/p?c={}", org.id);
-    let qr = qrcode::QrCode::with_error_correction_level(url.as_bytes(), qrcode::EcLevel::M)
-        .map_err(|e| AppError::Internal(format!("qr: {e}")))?
-        .render::<qrcode::render::svg::Color<'_>>()
-        .min_dimensions(280, 280)
-        .build();
+    let (url, qr) = super::public_link(&state, &headers, &format!("/p?c={}", org.id))?;
     Ok(page(
         &state,
         "poster.html",
         Some(&session),
         &csrf,
-        context! { org, url, qr => Value::from_safe_string(qr) },
+        context! { org, url, qr },
     ))
 }
 

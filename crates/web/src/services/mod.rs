@@ -7,6 +7,7 @@ pub mod links;
 pub mod orgs;
 pub mod people;
 pub mod photos;
+pub mod questionnaires;
 pub mod similar;
 pub mod topics;
 pub mod units;

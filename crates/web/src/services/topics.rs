@@ -210,12 +210,7 @@ fn masked_for(actor: &Actor, mut t: Topic) -> Topic {
 /// Staff intake (hotline, visits, offline lists).
 pub async fn create(db: &Db, actor: &Actor, input: &TopicInput) -> Result<Topic, AppError> {
     let mut tx = db.begin().await?;
-    let (fields, path) = validate(&mut tx, input).await?;
-    require(actor, Action::Edit, ResourceKind::Topic, &path, None)?;
-    let id = insert(&mut tx, &fields, actor_id(actor)).await?;
-    let t = topics::get(&mut tx, id).await?.ok_or(AppError::NotFound)?;
-    let shown = masked_for(&Actor::default(), t);
-    audit_change(&mut tx, actor, "topic", id, None, &shown).await?;
+    let id = create_in(&mut tx, actor, input).await?;
     tx.commit().await?;
     Ok(masked_for(
         actor,
@@ -223,6 +218,22 @@ pub async fn create(db: &Db, actor: &Actor, input: &TopicInput) -> Result<Topic,
             .await?
             .ok_or(AppError::NotFound)?,
     ))
+}
+
+/// Staff intake inside the caller's transaction (a questionnaire answer, an import): checks,
+/// stores with its first history entry and audits; returns the id.
+pub async fn create_in(
+    tx: &mut roundtable_store::Tx,
+    actor: &Actor,
+    input: &TopicInput,
+) -> Result<i64, AppError> {
+    let (fields, path) = validate(tx, input).await?;
+    require(actor, Action::Edit, ResourceKind::Topic, &path, None)?;
+    let id = insert(tx, &fields, actor_id(actor)).await?;
+    let t = topics::get(tx, id).await?.ok_or(AppError::NotFound)?;
+    let shown = masked_for(&Actor::default(), t);
+    audit_change(tx, actor, "topic", id, None, &shown).await?;
+    Ok(id)
 }
 
 /// Photos sent with a matter, and where they are kept.

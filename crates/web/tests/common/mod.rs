@@ -124,3 +124,37 @@ pub fn cookie_from(headers: &[(String, String)], name: &str) -> String {
         .expect("cookie set");
     v.split(';').next().unwrap().to_string()
 }
+
+/// A form POST with the CSRF cookie and field.
+pub async fn post_form(
+    app: &App,
+    uri: &str,
+    cookies: &str,
+    token: &str,
+    fields: &[(&str, &str)],
+) -> (StatusCode, Vec<(String, String)>, String) {
+    let mut body = format!("_csrf={token}");
+    for (k, v) in fields {
+        body.push_str(&format!("&{k}={}", urlencode(v)));
+    }
+    app.call(
+        axum::http::Request::post(uri)
+            .header(
+                axum::http::header::CONTENT_TYPE,
+                "application/x-www-form-urlencoded",
+            )
+            .header(axum::http::header::COOKIE, cookies)
+            .body(axum::body::Body::from(body))
+            .unwrap(),
+    )
+    .await
+}
+
+pub fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
