@@ -104,6 +104,8 @@ fn reach(role: Role, action: Action, kind: ResourceKind) -> Reach {
             // Topics: the service lets a street take over only street-level matters (R-TOP-4).
             (Edit, K::Org | K::Unit | K::Person | K::Link | K::Topic) => GrantSubtree,
             (ViewPersonal, K::Person | K::Topic) => GrantSubtree,
+            // Matters collected offline on a sheet (issue 3: bulk intake).
+            (Import, K::Topic) => GrantSubtree,
             _ => Nothing,
         },
         Role::CommunitySecretary => match (action, kind) {
@@ -111,12 +113,14 @@ fn reach(role: Role, action: Action, kind: ResourceKind) -> Reach {
             (View | Export, _) => GrantSubtree,
             (Edit, K::Person | K::Link | K::Unit | K::Topic) => GrantSubtree,
             (ViewPersonal, K::Person | K::Topic) => GrantSubtree,
+            (Import, K::Topic) => GrantSubtree,
             _ => Nothing,
         },
         Role::CommunityStaff => match (action, kind) {
             (_, K::User) => Nothing,
             (View, _) => GrantSubtree,
             (Edit | ViewPersonal, K::Person | K::Topic) => GrantSubtree,
+            (Import, K::Topic) => GrantSubtree,
             _ => Nothing,
         },
         Role::DistrictLeader => match (action, kind) {
@@ -253,17 +257,18 @@ mod tests {
                 View | Export => true,
                 Edit => kind != K::User,
                 ViewPersonal => matches!(kind, K::Person | K::Topic),
-                Import => false,
+                Import => kind == K::Topic,
             },
             Role::CommunitySecretary => match action {
                 View | Export => kind != K::User,
                 Edit => matches!(kind, K::Person | K::Link | K::Unit | K::Topic),
                 ViewPersonal => matches!(kind, K::Person | K::Topic),
-                Import => false,
+                Import => kind == K::Topic,
             },
             Role::CommunityStaff => match action {
                 View => kind != K::User,
                 Edit | ViewPersonal => matches!(kind, K::Person | K::Topic),
+                Import => kind == K::Topic,
                 _ => false,
             },
             Role::DistrictLeader => action == View && kind != K::User,

@@ -480,3 +480,27 @@ pub async fn photo(e: &mut impl Exec, id: i64) -> Result<Option<TopicPhoto>, Sto
     e.fetch_optional(Sql::with(&format!("{PHOTO_COLS} WHERE id = $1"), args![id]))
         .await
 }
+
+/// Topics by id after `after`, at most `limit` (an export reads them page by page).
+pub async fn all_page(e: &mut impl Exec, after: i64, limit: i64) -> Result<Vec<Topic>, StoreError> {
+    e.fetch_all(Sql::with(
+        &format!("{COLS}{FROM} WHERE t.id > $1 ORDER BY t.id LIMIT $2"),
+        args![after, limit],
+    ))
+    .await
+}
+
+/// A topic of the community with exactly this title and description (an imported sheet read
+/// twice creates nothing the second time).
+pub async fn find_same(
+    e: &mut impl Exec,
+    org_id: i64,
+    title: &str,
+    description: &str,
+) -> Result<Option<i64>, StoreError> {
+    e.fetch_optional(Sql::with(
+        "SELECT id FROM topics WHERE org_id = $1 AND title = $2 AND description = $3 ORDER BY id LIMIT 1",
+        args![org_id, title, description],
+    ))
+    .await
+}

@@ -421,7 +421,20 @@ async fn who_may_import_and_what_an_export_shows() {
         }],
         linked_streets: vec![],
     };
-    let e = excel::import(&db, &secretary, &district(), false, &|_, _| {})
+    // A secretary imports matters (议题) only: every row of the other sheets is refused.
+    let r = excel::import(&db, &secretary, &district(), false, &|_, _| {})
+        .await
+        .unwrap();
+    assert!(!r.applied);
+    assert!(r.errors.iter().all(|e| e.message == "无权导入到该组织"));
+    let council = Actor {
+        grants: vec![Grant {
+            role: Role::CouncilMember,
+            org_id: Some(community),
+        }],
+        ..secretary.clone()
+    };
+    let e = excel::import(&db, &council, &district(), false, &|_, _| {})
         .await
         .unwrap_err();
     assert!(matches!(e, AppError::Forbidden));
@@ -444,4 +457,249 @@ async fn who_may_import_and_what_an_export_shows() {
         .await
         .unwrap();
     assert_eq!(exports, 1, "an export is audited");
+}
+
+fn topics_sheet(rows: &[[&str; 14]]) -> Vec<u8> {
+    let mut all = vec![row(&[
+        "查询码",
+        "社区编码*",
+        "标题*",
+        "内容*",
+        "类别*",
+        "其他类理由",
+        "来源渠道*",
+        "收集人手机号码",
+        "收集人姓名",
+        "反映人",
+        "反映人手机",
+        "同意联系",
+        "地点",
+        "层级",
+    ])];
+    all.extend(rows.iter().map(|r| row(r)));
+    book(&[("议题", all)])
+}
+
+#[tokio::test]
+async fn matters_collected_offline_are_imported_all_or_nothing_once() {
+    let db = testing::fresh_db().await.unwrap();
+    assert!(import(&db, &district()).await.applied);
+    let community: i64 = db
+        .pool()
+        .fetch_one(Sql::new("SELECT id FROM orgs WHERE code = '360103001001'"))
+        .await
+        .unwrap();
+    let staff = Actor {
+        user_id: 0,
+        person_id: None,
+        grants: vec![Grant {
+            role: Role::CommunityStaff,
+            org_id: Some(community),
+        }],
+        linked_streets: vec![],
+    };
+    let c = "360103001001";
+    let visit = [
+        "",
+        c,
+        "楼道灯坏了",
+        "5栋2单元楼道灯坏了一个月，晚上老人上下楼不安全",
+        "安全防护类",
+        "",
+        "民情家访",
+        "",
+        "陈书记",
+        "王阿姨",
+        "13900001111",
+        "是",
+        "5栋2单元",
+        "",
+    ];
+    let hotline = [
+        "",
+        c,
+        "垃圾站异味",
+        "小区东门垃圾站夏天异味大",
+        "环境整治类",
+        "",
+        "诉求电话",
+        "",
+        "",
+        "",
+        "",
+        "",
+        "",
+        "",
+    ];
+    let bad = [
+        [
+            "",
+            c,
+            "",
+            "没有标题",
+            "安全防护类",
+            "",
+            "诉求电话",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+        ],
+        [
+            "",
+            c,
+            "不知归类",
+            "说明",
+            "其他类",
+            "",
+            "诉求电话",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+        ],
+        [
+            "",
+            c,
+            "无收集人",
+            "家访记录",
+            "安全防护类",
+            "",
+            "民情家访",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+        ],
+        [
+            "",
+            "360103001002",
+            "别的社区",
+            "内容",
+            "安全防护类",
+            "",
+            "诉求电话",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+        ],
+        [
+            "",
+            c,
+            "电话不对",
+            "内容",
+            "安全防护类",
+            "",
+            "诉求电话",
+            "",
+            "",
+            "",
+            "123",
+            "",
+            "",
+            "",
+        ],
+        [
+            "XH-0000-0000-00",
+            c,
+            "伪造查询码",
+            "内容",
+            "安全防护类",
+            "",
+            "诉求电话",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+        ],
+    ];
+    let mut rows = vec![visit, hotline];
+    rows.extend(bad);
+    let r = excel::import(&db, &staff, &topics_sheet(&rows), false, &|_, _| {})
+        .await
+        .unwrap();
+    assert!(!r.applied);
+    let at = |row: u32| {
+        r.errors
+            .iter()
+            .find(|e| e.row == row)
+            .map(|e| (e.column.clone(), e.message.clone()))
+            .unwrap_or_else(|| panic!("row {row} reported: {:?}", r.errors))
+    };
+    assert_eq!(at(4).0, "标题");
+    assert_eq!(at(5).0, "其他类理由");
+    assert_eq!(at(6).0, "收集人手机号码");
+    assert_eq!(at(7).1, "无权导入到该组织");
+    assert_eq!(at(8).0, "反映人手机");
+    assert_eq!(at(9).0, "查询码");
+    assert_eq!(r.error_total, 6);
+    assert_eq!(count(&db, "topics").await, 0, "all or nothing");
+
+    let good = topics_sheet(&[visit, hotline]);
+    let r = excel::import(&db, &staff, &good, false, &|_, _| {})
+        .await
+        .unwrap();
+    assert!(r.applied, "{:?}", r.errors);
+    assert_eq!(totals(&r), vec![("议题".to_string(), 2, 0, 0)]);
+    let collected: i64 = db
+        .pool()
+        .fetch_one(Sql::new(
+            "SELECT COUNT(*) FROM topics WHERE channel = 'home_visit' AND collector_person_id IS NOT NULL",
+        ))
+        .await
+        .unwrap();
+    assert_eq!(collected, 1, "the collector found by name in the community");
+    // The same sheet again, and the export imported back: nothing new.
+    let r = excel::import(&db, &staff, &good, false, &|_, _| {})
+        .await
+        .unwrap();
+    assert_eq!(totals(&r), vec![("议题".to_string(), 0, 0, 2)]);
+    assert!(matches!(
+        excel::export(&db, &staff, &[Sheet::Topics]).await,
+        Err(AppError::Forbidden)
+    ));
+    let secretary = Actor {
+        grants: vec![Grant {
+            role: Role::CommunitySecretary,
+            org_id: Some(community),
+        }],
+        ..staff.clone()
+    };
+    let exported = excel::export(&db, &secretary, &[Sheet::Topics])
+        .await
+        .unwrap();
+    use calamine::{Reader, open_workbook_auto_from_rs};
+    let mut wb = open_workbook_auto_from_rs(std::io::Cursor::new(exported.clone())).unwrap();
+    let range = wb.worksheet_range("议题").unwrap();
+    let first: Vec<String> = range
+        .rows()
+        .nth(1)
+        .unwrap()
+        .iter()
+        .map(|c| c.to_string())
+        .collect();
+    assert!(first[0].starts_with("XH-"));
+    assert_eq!(first[14], "待筛选");
+    let r = excel::import(&db, &staff, &exported, false, &|_, _| {})
+        .await
+        .unwrap();
+    assert!(r.applied, "{:?}", r.errors);
+    assert_eq!(totals(&r), vec![("议题".to_string(), 0, 0, 2)]);
+    assert_eq!(count(&db, "topics").await, 2);
 }

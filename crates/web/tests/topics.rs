@@ -599,11 +599,22 @@ async fn the_portal_and_the_screening_desk_pages() {
     let (s, _, html) = get_page(&app, "/topics/new", &cookies).await;
     assert_eq!(s, StatusCode::OK);
     assert!(html.contains("保存并录入下一条"));
-    let (s, h, _) = post_form(
+    // Staff intake is multipart too: a photo taken on the visit comes along.
+    let intake = format!("/topics/new?_csrf={token}");
+    let (s, _, html) = post_multipart(
         &app,
-        "/topics/new",
+        &intake,
         &cookies,
-        &token,
+        &[("org_id", &own), ("channel", "hotline"), ("title", "")],
+        &[],
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html.contains("请填写标题"));
+    let (s, h, _) = post_multipart(
+        &app,
+        &intake,
+        &cookies,
         &[
             ("org_id", &own),
             ("channel", "hotline"),
@@ -612,6 +623,7 @@ async fn the_portal_and_the_screening_desk_pages() {
             ("category", "environment"),
             ("next", "1"),
         ],
+        &[png()],
     )
     .await;
     assert_eq!(s, StatusCode::SEE_OTHER);
@@ -629,6 +641,10 @@ async fn the_portal_and_the_screening_desk_pages() {
         .await;
     let id = found["items"][0]["id"].as_i64().unwrap();
     let (s, _, html) = get_page(&app, &format!("/topics/{id}"), &cookies).await;
+    assert!(
+        html.contains(&format!("/topics/{id}/photos/")),
+        "the photo is shown"
+    );
     assert_eq!(s, StatusCode::OK);
     assert!(html.contains("不予受理") && html.contains("办理记录"));
     let (s, _, html) = post_form(

@@ -112,9 +112,11 @@ struct PortalForm {
     website: Option<String>,
 }
 
-/// The portal form (multipart, for the photos): its text fields as a `PortalForm`, and the
-/// non-empty files of the `photos` field.
-async fn read_portal(mut form: Multipart) -> Result<(PortalForm, Vec<Vec<u8>>), AppError> {
+/// A topic form sent as multipart (for the photos): its text fields as `T`, and the non-empty
+/// files of the `photos` field.
+async fn read_multipart<T: serde::de::DeserializeOwned>(
+    mut form: Multipart,
+) -> Result<(T, Vec<Vec<u8>>), AppError> {
     let mut fields = serde_json::Map::new();
     let mut files = Vec::new();
     loop {
@@ -149,7 +151,7 @@ async fn portal_submit(
     form: Result<Multipart, axum::extract::multipart::MultipartRejection>,
 ) -> PageResult {
     let form = form.map_err(|_| AppError::BadRequest("请通过页面上的表单提交".into()))?;
-    let (f, files) = read_portal(form).await?;
+    let (f, files): (PortalForm, _) = read_multipart(form).await?;
     if f.website.as_deref().is_some_and(|w| !w.trim().is_empty()) {
         return Ok(Redirect::to("/p").into_response());
     }
@@ -385,9 +387,15 @@ async fn topic_create(
     State(state): State<AppState>,
     CsrfToken(csrf): CsrfToken,
     session: Session,
-    HtmlForm(f): HtmlForm<IntakeForm>,
+    form: Result<Multipart, axum::extract::multipart::MultipartRejection>,
 ) -> PageResult {
-    match topics::create(&state.db, &session.actor, &f.topic).await {
+    let form = form.map_err(|_| AppError::BadRequest("请通过页面上的表单提交".into()))?;
+    let (f, files): (IntakeForm, _) = read_multipart(form).await?;
+    let uploads = topics::Uploads {
+        data_dir: &state.config.data_dir,
+        files,
+    };
+    match topics::create_with_photos(&state.db, &session.actor, &f.topic, uploads).await {
         Ok(t) if f.next.is_some() => Ok(Redirect::to(&format!(
             "/topics/new?saved={}&channel={}&org_id={}",
             t.tracking_code, t.channel, t.org_id

@@ -220,6 +220,21 @@ pub async fn create(db: &Db, actor: &Actor, input: &TopicInput) -> Result<Topic,
     ))
 }
 
+/// Staff intake with photos taken on the visit (the same checks and limits as the portal's).
+pub async fn create_with_photos(
+    db: &Db,
+    actor: &Actor,
+    input: &TopicInput,
+    photos: Uploads<'_>,
+) -> Result<Topic, AppError> {
+    let checked = check_photos(photos.files)?;
+    let mut tx = db.begin().await?;
+    let id = create_in(&mut tx, actor, input).await?;
+    attach_photos(&mut tx, photos.data_dir, id, &checked).await?;
+    tx.commit().await?;
+    get(db, actor, id).await
+}
+
 /// Staff intake inside the caller's transaction (a questionnaire answer, an import): checks,
 /// stores with its first history entry and audits; returns the id.
 pub async fn create_in(

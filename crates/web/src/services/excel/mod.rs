@@ -28,6 +28,8 @@ use super::links::LinkInput;
 use super::orgs::OrgInput;
 use super::people::PersonInput;
 use super::units::UnitInput;
+
+mod topics;
 use super::{Change, actor_id, json};
 use crate::error::AppError;
 
@@ -52,6 +54,7 @@ pub enum Sheet {
     Units,
     People,
     Links,
+    Topics,
 }
 
 /// The sheet of explanations in templates and exports; imports skip it.
@@ -62,7 +65,13 @@ const MAX_ROWS: usize = 20_000;
 const MAX_REPORTED: usize = 500;
 
 impl Sheet {
-    pub const ALL: [Sheet; 4] = [Sheet::Orgs, Sheet::Units, Sheet::People, Sheet::Links];
+    pub const ALL: [Sheet; 5] = [
+        Sheet::Orgs,
+        Sheet::Units,
+        Sheet::People,
+        Sheet::Links,
+        Sheet::Topics,
+    ];
 
     /// The sheet name in a workbook.
     pub fn name(self) -> &'static str {
@@ -71,6 +80,7 @@ impl Sheet {
             Sheet::Units => "单位",
             Sheet::People => "人员",
             Sheet::Links => "关联",
+            Sheet::Topics => "议题",
         }
     }
 
@@ -80,6 +90,7 @@ impl Sheet {
             Sheet::Units => "units",
             Sheet::People => "people",
             Sheet::Links => "links",
+            Sheet::Topics => "topics",
         }
     }
 
@@ -97,6 +108,7 @@ impl Sheet {
             Sheet::Units => ResourceKind::Unit,
             Sheet::People => ResourceKind::Person,
             Sheet::Links => ResourceKind::Link,
+            Sheet::Topics => ResourceKind::Topic,
         }
     }
 
@@ -106,6 +118,7 @@ impl Sheet {
             Sheet::Units => UNIT_COLUMNS,
             Sheet::People => PERSON_COLUMNS,
             Sheet::Links => LINK_COLUMNS,
+            Sheet::Topics => topics::COLUMNS,
         }
     }
 
@@ -289,6 +302,7 @@ fn error_column(sheet: Sheet, key: &str) -> &'static str {
         "org_id" => "org_code",
         "unit_id" => "unit_name",
         "person_id" => "person_name",
+        "collector_person_id" => "collector_phone",
         k => k,
     };
     sheet
@@ -455,7 +469,7 @@ fn read_workbook(bytes: &[u8]) -> Result<(Vec<Row>, Vec<CellError>), AppError> {
                 "",
                 String::new(),
                 format!(
-                    "无法识别的工作表「{name}」：工作表名称应为 组织、单位、人员、关联 或 说明"
+                    "无法识别的工作表「{name}」：工作表名称应为 组织、单位、人员、关联、议题 或 说明"
                 ),
             ));
             continue;
@@ -569,7 +583,7 @@ fn read_workbook(bytes: &[u8]) -> Result<(Vec<Row>, Vec<CellError>), AppError> {
     if known == 0 && errors.is_empty() {
         return Err(AppError::field(
             "file",
-            "工作簿中没有可导入的工作表：工作表名称应为 组织、单位、人员 或 关联",
+            "工作簿中没有可导入的工作表：工作表名称应为 组织、单位、人员、关联 或 议题",
         ));
     }
     Ok((rows, errors))
@@ -715,6 +729,7 @@ impl Importer<'_> {
             Sheet::Units => self.unit_row(row).await,
             Sheet::People => self.person_row(row).await,
             Sheet::Links => self.link_row(row).await,
+            Sheet::Topics => self.topic_row(row).await,
         }
     }
 
@@ -1284,7 +1299,7 @@ fn finish(mut book: Workbook) -> Result<Vec<u8>, AppError> {
         .map_err(|e| AppError::Internal(format!("xlsx: {e}")))
 }
 
-/// An empty workbook with the given sheets (all four when empty) and the 说明 sheet.
+/// An empty workbook with the given sheets (all of them when empty) and the 说明 sheet.
 pub fn template(sheets: &[Sheet]) -> Result<Vec<u8>, AppError> {
     let sheets = if sheets.is_empty() {
         &Sheet::ALL[..]
@@ -1435,6 +1450,7 @@ pub async fn export(db: &Db, actor: &Actor, sheets: &[Sheet]) -> Result<Vec<u8>,
                 }
                 out
             }
+            Sheet::Topics => topics::export_rows(&mut e, actor, &s, &code).await?,
         };
         counts.push((sheet.code(), rows.len()));
         write_sheet(&mut book, *sheet, &rows)?;
