@@ -467,6 +467,7 @@ pub async fn seed(db: &Db) -> Result<Option<Vec<DemoLogin>>, AppError> {
         });
     }
     seed_topics(&mut tx, &mut names, &communities).await?;
+    seed_questionnaire(&mut tx, &mut names, first_community).await?;
     tx.commit().await?;
     Ok(Some(logins))
 }
@@ -655,6 +656,109 @@ async fn seed_topics(
             if let Some(c) = change {
                 topics::change_status(tx, id, Status::Pending.code(), None, &c).await?;
             }
+        }
+    }
+    Ok(())
+}
+
+/// A questionnaire published in the secretary's community, with answers to read and export.
+async fn seed_questionnaire(
+    tx: &mut roundtable_store::Tx,
+    names: &mut Names,
+    community: i64,
+) -> Result<(), AppError> {
+    use roundtable_store::questionnaires::{
+        self as q, NewAnswer, NewQuestion, QuestionnaireFields,
+    };
+    let today = crate::render::today();
+    let fields = QuestionnaireFields {
+        org_id: community,
+        title: "小区停车和加装电梯意见征集".into(),
+        intro: Some("本月幸福圆桌会将商量停车和加装电梯的事，请您花一分钟说说想法。".into()),
+        category: "living_care".into(),
+        opens_on: Some(today - chrono::Duration::days(7)),
+        closes_on: Some(today + chrono::Duration::days(14)),
+    };
+    let id = q::insert(tx, "d3e000000001", &fields, None).await?;
+    let options = |xs: &[&str]| xs.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+    let floors = options(&["1-3楼", "4-6楼", "7楼以上"]);
+    let worries = options(&["停车位不够", "电动车充电", "加装电梯费用分摊", "施工影响"]);
+    q::replace_questions(
+        tx,
+        id,
+        &[
+            NewQuestion {
+                kind: "single",
+                prompt: "您家住几楼？",
+                required: true,
+                options: &floors,
+            },
+            NewQuestion {
+                kind: "multiple",
+                prompt: "您最关心哪些事？",
+                required: true,
+                options: &worries,
+            },
+            NewQuestion {
+                kind: "rating",
+                prompt: "加装电梯对您家有多迫切？",
+                required: true,
+                options: &[],
+            },
+            NewQuestion {
+                kind: "text",
+                prompt: "您还有什么建议？",
+                required: false,
+                options: &[],
+            },
+        ],
+    )
+    .await?;
+    q::set_status(tx, id, "published").await?;
+    let questions = q::questions(tx, id).await?;
+    let ideas = [
+        "建议把北门空地划成临时停车位",
+        "电梯费用按楼层分摊比较公平",
+        "希望施工期间保证老人出行",
+        "充电桩可以装在车棚里",
+    ];
+    for n in 0..36 {
+        let r = q::insert_response(tx, id, &format!("demo-device-{n}"), None).await?;
+        let floor = names.rng.gen_range(1..=3);
+        let mut rows = vec![
+            NewAnswer {
+                question_id: questions[0].id,
+                choice: Some(floor),
+                ..Default::default()
+            },
+            NewAnswer {
+                question_id: questions[2].id,
+                rating: Some(if floor == 3 {
+                    names.rng.gen_range(4..=5)
+                } else {
+                    names.rng.gen_range(1..=4)
+                }),
+                ..Default::default()
+            },
+        ];
+        for c in 1..=4 {
+            if c == 1 || names.rng.gen_bool(0.4) {
+                rows.push(NewAnswer {
+                    question_id: questions[1].id,
+                    choice: Some(c),
+                    ..Default::default()
+                });
+            }
+        }
+        if n % 6 == 0 {
+            rows.push(NewAnswer {
+                question_id: questions[3].id,
+                text: Some(ideas[n / 6 % ideas.len()].into()),
+                ..Default::default()
+            });
+        }
+        for a in &rows {
+            q::insert_answer(tx, r, a).await?;
         }
     }
     Ok(())

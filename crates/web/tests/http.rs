@@ -594,14 +594,25 @@ async fn excel_over_the_api_and_the_upload_page() {
         .clone();
     assert_eq!(before, after);
 
-    // A community secretary may export their community but not import.
+    // A community secretary may export their community; of an import, only 议题 rows.
     let secretary = app.login("secretary").await;
     let (s, _, _) = app.call_raw(get("/api/v1/excel/export", &secretary)).await;
     assert_eq!(s, StatusCode::OK);
-    let (s, _, _) = app
+    let (s, _, body) = app
         .call(post(
             "/api/v1/excel/import",
             &secretary,
+            workbook_with_a_bad_phone(),
+        ))
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(body.contains("无权导入到该组织"), "{body}");
+    // A council member may not import at all.
+    let council = app.login("council").await;
+    let (s, _, _) = app
+        .call(post(
+            "/api/v1/excel/import",
+            &council,
             workbook_with_a_bad_phone(),
         ))
         .await;

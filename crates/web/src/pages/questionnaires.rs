@@ -170,6 +170,7 @@ async fn detail_page(
     let v = service::get(&state.db, a, id).await?;
     let q = &v.questionnaire;
     let can_edit = permit(a, Action::Edit, ResourceKind::Topic, &q.org_path, None);
+    let can_export = permit(a, Action::Export, ResourceKind::Topic, &q.org_path, None);
     let (url, qr) = super::public_link(state, headers, &format!("/q/{}", q.public_code))?;
     let header_form = QuestionnaireInput {
         org_id: Some(q.org_id),
@@ -197,7 +198,7 @@ async fn detail_page(
         Some(session),
         csrf,
         context! {
-            v, url, qr, errors, can_edit, communities,
+            v, url, qr, errors, can_edit, can_export, communities,
             form => header_form,
             draft => q.status == QuestionnaireStatus::Draft.code(),
             published => q.status == QuestionnaireStatus::Published.code(),
@@ -338,6 +339,13 @@ async fn results_page(
         &r.questionnaire.org_path,
         None,
     );
+    let can_export = permit(
+        a,
+        Action::Export,
+        ResourceKind::Topic,
+        &r.questionnaire.org_path,
+        None,
+    );
     let charts: Vec<Option<Value>> = r
         .questions
         .iter()
@@ -357,7 +365,7 @@ async fn results_page(
         "questionnaire_results.html",
         Some(session),
         csrf,
-        context! { r, charts, can_edit, errors },
+        context! { r, charts, can_edit, can_export, errors },
     ))
 }
 
@@ -441,17 +449,18 @@ async fn answer_form(
     headers: HeaderMap,
     Path(code): Path<String>,
 ) -> PageResult {
-    let mut r = answer_page(
-        &state,
-        &csrf,
-        &code,
-        StatusCode::OK,
-        None,
-        context! {},
-        false,
-    )
-    .await?;
-    if device_of(&headers).is_none() {
+    let device = device_of(&headers);
+    let answered = match &device {
+        Some(d) => service::device_answered(&state.db, &code, d).await?,
+        None => false,
+    };
+    let errors = if answered {
+        context! { questionnaire => "您已经填写过这份问卷，感谢参与" }
+    } else {
+        context! {}
+    };
+    let mut r = answer_page(&state, &csrf, &code, StatusCode::OK, None, errors, false).await?;
+    if device.is_none() {
         let secure = if state.config.secure_cookies {
             "; Secure"
         } else {

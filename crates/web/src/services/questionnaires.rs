@@ -516,6 +516,19 @@ fn core_questions(stored: &[StoredQuestion]) -> Vec<Question> {
         .collect()
 }
 
+fn already() -> AppError {
+    AppError::field("questionnaire", "您已经填写过这份问卷，感谢参与")
+}
+
+/// Whether this device has answered the questionnaire of this public code.
+pub async fn device_answered(db: &Db, code: &str, device: &str) -> Result<bool, AppError> {
+    let mut e = db.pool();
+    let Some(q) = store::by_public_code(&mut e, code.trim()).await? else {
+        return Ok(false);
+    };
+    Ok(store::already_answered(&mut e, q.id, &device_key(device), None).await?)
+}
+
 /// Stores a resident's response: the questionnaire must be open, every answer must fit its
 /// question, and this device (and phone, when given) must not have answered yet.
 pub async fn answer_public(
@@ -539,6 +552,11 @@ pub async fn answer_public(
     let stored_q = store::by_public_code(&mut tx, &q.code)
         .await?
         .ok_or(AppError::NotFound)?;
+    // A device that answered is told so first, whatever it sent this time.
+    let key = device_key(device);
+    if !device.is_empty() && store::already_answered(&mut tx, stored_q.id, &key, None).await? {
+        return Err(already());
+    }
     let questions = store::questions(&mut tx, stored_q.id).await?;
     let checked = rules::check_answers(&core_questions(&questions), &input.answers);
     if let Err(e) = &checked {
@@ -551,12 +569,8 @@ pub async fn answer_public(
     if !limit.allow(client) {
         return Err(AppError::TooMany);
     }
-    let key = device_key(device);
     if store::already_answered(&mut tx, stored_q.id, &key, phone.as_deref()).await? {
-        return Err(AppError::field(
-            "questionnaire",
-            "您已经填写过这份问卷，感谢参与",
-        ));
+        return Err(already());
     }
     let response = store::insert_response(&mut tx, stored_q.id, &key, phone.as_deref()).await?;
     for row in to_rows(&questions, &answers) {
