@@ -267,5 +267,10 @@ async fn main() {
     );
 
     stop(server);
-    let _ = std::fs::remove_dir_all(&dir);
+    // ROUNDTABLE_BENCH_KEEP=1 keeps the database for a closer look (EXPLAIN, profiling).
+    if std::env::var_os("ROUNDTABLE_BENCH_KEEP").is_some() {
+        println!("database kept in {}", dir.join("data/demo.db").display());
+    } else {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }

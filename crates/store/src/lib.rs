@@ -43,11 +43,19 @@ impl StoreError {
     }
 }
 
+/// Lists count their rows up to this many; past it the total is "more than" (`total_exact`
+/// false). Counting 57,000 pending matters on every page view cost more than the page itself
+/// (intake benchmark); nobody pages through ten thousand rows, and dashboards count exactly.
+pub const COUNT_CAP: i64 = 10_000;
+
 /// A page of a list, 1-based, with the total count of matching rows.
 #[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct Paged<T> {
     pub items: Vec<T>,
+    /// Matching rows, at most `COUNT_CAP`.
     pub total: i64,
+    /// False when there are more than `total` matching rows.
+    pub total_exact: bool,
     pub page: i64,
     pub per_page: i64,
 }
@@ -137,8 +145,8 @@ pub fn push_scope_as(
 }
 
 /// How a paged list is read: the columns with their joins, the base table whose ids are paged,
-/// the order, and two writers of SQL: the `SELECT COUNT(*) …` of the whole list and the
-/// ` WHERE …` of the base table.
+/// the order, and two writers of SQL: the `SELECT 1 FROM … WHERE …` of the rows to count and
+/// the ` WHERE …` of the base table.
 pub(crate) struct PagedQuery<'a, C: Fn(&mut Sql), W: Fn(&mut Sql)> {
     /// `SELECT` list, e.g. `SELECT t.id, t.title, o.name AS org_name`
     pub select: &'a str,
@@ -161,9 +169,14 @@ pub(crate) async fn fetch_page<T: FromRow + Send, C: Fn(&mut Sql), W: Fn(&mut Sq
     q: PagedQuery<'_, C, W>,
     page: PageReq,
 ) -> Result<Paged<T>, StoreError> {
+    let counted = |sql: &mut Sql| {
+        sql.push("SELECT COUNT(*) FROM (");
+        (q.count)(sql);
+        sql.push(" LIMIT ").arg(COUNT_CAP + 1).push(") counted");
+    };
     let mut sql = Sql::new(q.select);
     sql.push(", (");
-    (q.count)(&mut sql);
+    counted(&mut sql);
     sql.push(") AS total_rows")
         .push(q.from)
         .push(" JOIN (SELECT ")
@@ -186,13 +199,14 @@ pub(crate) async fn fetch_page<T: FromRow + Send, C: Fn(&mut Sql), W: Fn(&mut Sq
         Some(r) => r.total,
         None => {
             let mut count = Sql::new("");
-            (q.count)(&mut count);
+            counted(&mut count);
             e.fetch_one(count).await?
         }
     };
     Ok(Paged {
         items: rows.into_iter().map(|r| r.item).collect(),
-        total,
+        total: total.min(COUNT_CAP),
+        total_exact: total <= COUNT_CAP,
         page: page.page,
         per_page: page.per_page,
     })

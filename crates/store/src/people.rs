@@ -234,11 +234,10 @@ fn push_count(sql: &mut Sql, scope: &Scope, f: &PersonFilter) {
     match &f.kind {
         // Every kind row belongs to a person (foreign key, cascade): count the kind's index.
         Some(k) if whole_district => {
-            sql.push("SELECT COUNT(*) FROM person_kinds WHERE kind = ")
-                .arg(k);
+            sql.push("SELECT 1 FROM person_kinds WHERE kind = ").arg(k);
         }
         _ => {
-            sql.push("SELECT COUNT(*) FROM people p");
+            sql.push("SELECT 1 FROM people p");
             // Without a subtree to walk, the kind's index drives the count.
             push_person_filter(sql, scope, f, scope.everywhere && f.org_id.is_none());
         }

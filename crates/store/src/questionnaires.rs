@@ -156,7 +156,7 @@ pub async fn list(
         id: "q.id",
         order: "q.created_at DESC, q.id DESC",
         count: |sql: &mut Sql| {
-            sql.push("SELECT COUNT(*) FROM questionnaires q");
+            sql.push("SELECT 1 FROM questionnaires q");
             push_filter(sql, scope, status);
         },
         filter: |sql: &mut Sql| push_filter(sql, scope, status),

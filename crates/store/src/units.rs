@@ -133,9 +133,11 @@ pub async fn list(
         .push(" OFFSET ")
         .arg(page.offset());
     let items = e.fetch_all(sql).await?;
+    // Small tables: counted exactly.
     Ok(Paged {
         items,
         total,
+        total_exact: true,
         page: page.page,
         per_page: page.per_page,
     })

@@ -567,3 +567,57 @@ async fn topics_keep_their_history_filter_in_scope_and_merge() {
         3
     );
 }
+
+#[tokio::test]
+async fn list_totals_stop_counting_past_the_cap() {
+    use roundtable_store::COUNT_CAP;
+    use roundtable_store::topics::{self, TopicFilter};
+    let db = testing::fresh_db().await.unwrap();
+    let (_d, _s, c, _s2) = tree(&db).await;
+    let mut tx = db.begin().await.unwrap();
+    // COUNT_CAP + 1 matters in one statement (a recursive counter works on both backends).
+    tx.execute(Sql::with(
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $1) \
+         INSERT INTO topics (tracking_code, org_id, title, description, category, channel, direction, contact_consent, level, terms, status, created_at, updated_at) \
+         SELECT 'XB-' || CAST(i AS TEXT), $2, '路灯', '路灯不亮', 'environment', 'portal', 'bottom_up', FALSE, 'community', '', 'pending', $3, $3 FROM n",
+        roundtable_store::args![COUNT_CAP + 1, c, roundtable_store::now()],
+    ))
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    let mut p = db.pool();
+    let page = topics::list(
+        &mut p,
+        &everywhere(),
+        &TopicFilter::default(),
+        PageReq::new(None, None),
+    )
+    .await
+    .unwrap();
+    assert_eq!((page.total, page.total_exact), (COUNT_CAP, false));
+    assert_eq!(page.items.len(), 20);
+    // Past the last page the total still comes (asked separately), capped the same way.
+    let far = topics::list(
+        &mut p,
+        &everywhere(),
+        &TopicFilter::default(),
+        PageReq::new(Some(100_000), None),
+    )
+    .await
+    .unwrap();
+    assert!(far.items.is_empty());
+    assert_eq!((far.total, far.total_exact), (COUNT_CAP, false));
+    // One fewer: exact.
+    p.execute(Sql::new("DELETE FROM topics WHERE tracking_code = 'XB-1'"))
+        .await
+        .unwrap();
+    let page = topics::list(
+        &mut p,
+        &everywhere(),
+        &TopicFilter::default(),
+        PageReq::new(None, None),
+    )
+    .await
+    .unwrap();
+    assert_eq!((page.total, page.total_exact), (COUNT_CAP, true));
+}

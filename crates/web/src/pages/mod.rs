@@ -295,6 +295,8 @@ async fn password(
 struct Stat {
     label: &'static str,
     value: i64,
+    /// False when the list counted only up to `roundtable_store::COUNT_CAP` ("10000+").
+    exact: bool,
     href: String,
 }
 
@@ -321,33 +323,35 @@ async fn home(
             stats.push(Stat {
                 label: "街道/镇",
                 value: streets,
+                exact: true,
                 href: "/orgs".into(),
             });
         }
         stats.push(Stat {
             label: "社区/村",
             value: count(&["community", "village"]),
+            exact: true,
             href: "/orgs".into(),
         });
     }
     if permit_somewhere(a, Action::View, ResourceKind::Person) {
         let s = scope(a, Action::View, ResourceKind::Person);
-        let all = people::list(&mut db, &s, &Default::default(), one)
-            .await?
-            .total;
+        let all = people::list(&mut db, &s, &Default::default(), one).await?;
         let pm = people::PersonFilter {
             kind: Some("party_member".into()),
             ..Default::default()
         };
-        let members = people::list(&mut db, &s, &pm, one).await?.total;
+        let members = people::list(&mut db, &s, &pm, one).await?;
         stats.push(Stat {
             label: "人员",
-            value: all,
+            value: all.total,
+            exact: all.total_exact,
             href: "/people".into(),
         });
         stats.push(Stat {
             label: "在职党员",
-            value: members,
+            value: members.total,
+            exact: members.total_exact,
             href: "/people?kind=party_member".into(),
         });
     }
@@ -363,6 +367,7 @@ async fn home(
         stats.push(Stat {
             label: "单位",
             value: total,
+            exact: true,
             href: "/units".into(),
         });
     }
@@ -378,6 +383,7 @@ async fn home(
         stats.push(Stat {
             label: "账号",
             value: total,
+            exact: true,
             href: "/users".into(),
         });
     }
