@@ -11,7 +11,9 @@
 //!   district's pending queue): p99 (target < 30 ms);
 //! - similar-matter suggestions (GET /api/v1/topics/{id}/similar): per matter (target < 20 ms).
 //!
-//! `ROUNDTABLE_BENCH_TOPICS` changes the number of topics.
+//! `ROUNDTABLE_BENCH_TOPICS` changes the number of topics; `ROUNDTABLE_BENCH_DATABASE_URL=
+//! postgres://…/an_empty_database` runs it on PostgreSQL; `ROUNDTABLE_BENCH_KEEP=1` keeps the
+//! SQLite database for a closer look.
 
 mod common;
 
@@ -98,10 +100,16 @@ async fn main() {
         .unwrap_or(200_000);
     let dir = std::env::temp_dir().join(format!("roundtable-bench-intake-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
-    let url = "sqlite://data/demo.db";
+    let bench_url = std::env::var("ROUNDTABLE_BENCH_DATABASE_URL").ok();
+    let url = bench_url.as_deref().unwrap_or("sqlite://data/demo.db");
     println!(
-        "roundtable intake benchmark — {} cores, SQLite",
-        std::thread::available_parallelism().map_or(0, |n| n.get())
+        "roundtable intake benchmark — {} cores, {}",
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        if bench_url.is_some() {
+            "PostgreSQL"
+        } else {
+            "SQLite"
+        }
     );
     let ok = command(&dir, url)
         .args(["demo", "--no-serve"])
@@ -112,9 +120,11 @@ async fn main() {
 
     // 200,000 topics, written directly (terms segmented once per distinct text).
     let t = Instant::now();
-    let db = Db::connect(&format!("sqlite://{}/data/demo.db", dir.display()))
-        .await
-        .expect("database");
+    let direct = match &bench_url {
+        Some(u) => u.clone(),
+        None => format!("sqlite://{}/data/demo.db", dir.display()),
+    };
+    let db = Db::connect(&direct).await.expect("database");
     let communities: Vec<i64> = db
         .pool()
         .fetch_all(Sql::new(

@@ -15,12 +15,24 @@ use crate::StoreError;
 
 #[derive(Clone, Debug)]
 pub enum Db {
-    Sqlite(sqlx::SqlitePool),
+    /// The pool, and the lock this process's writers queue on (see `Db::begin`).
+    Sqlite(sqlx::SqlitePool, WriteLock),
     Postgres(sqlx::PgPool),
 }
 
+/// SQLite lets one writer in at a time. Writers of this process wait for each other here, in
+/// order and without polling; SQLite's own busy timeout would have them sleep in growing steps
+/// (up to 100 ms) while the lock was free again after a millisecond. Other processes on the same
+/// file still meet the busy timeout.
+pub type WriteLock = std::sync::Arc<tokio::sync::Mutex<()>>;
+
 pub enum Tx {
-    Sqlite(sqlx::Transaction<'static, Sqlite>),
+    /// The transaction and the writer's place in the queue (released when the transaction
+    /// ends, committed or dropped).
+    Sqlite(
+        sqlx::Transaction<'static, Sqlite>,
+        tokio::sync::OwnedMutexGuard<()>,
+    ),
     Postgres(sqlx::Transaction<'static, Postgres>),
 }
 
@@ -339,13 +351,13 @@ macro_rules! impl_ops {
 #[derive(Clone, Debug)]
 pub struct Pool(pub Db);
 
-impl_ops!(Pool, Pool(Db::Sqlite(p)) => &*p, Pool(Db::Postgres(p)) => &*p);
-impl_ops!(Tx, Tx::Sqlite(t) => &mut **t, Tx::Postgres(t) => &mut **t);
+impl_ops!(Pool, Pool(Db::Sqlite(p, _)) => &*p, Pool(Db::Postgres(p)) => &*p);
+impl_ops!(Tx, Tx::Sqlite(t, _) => &mut **t, Tx::Postgres(t) => &mut **t);
 
 impl Tx {
     pub async fn commit(self) -> Result<(), StoreError> {
         match self {
-            Tx::Sqlite(t) => t.commit().await?,
+            Tx::Sqlite(t, _queued) => t.commit().await?,
             Tx::Postgres(t) => t.commit().await?,
         }
         Ok(())
@@ -389,7 +401,7 @@ impl Db {
                 .max_connections(4)
                 .connect_with(opts)
                 .await?;
-            Ok(Db::Sqlite(pool))
+            Ok(Db::Sqlite(pool, WriteLock::default()))
         } else {
             Err(StoreError::Config(format!(
                 "DATABASE_URL must start with sqlite:// or postgres://, got `{url}`"
@@ -406,7 +418,10 @@ impl Db {
     /// writer and fails with "database is locked" instead.
     pub async fn begin(&self) -> Result<Tx, StoreError> {
         Ok(match self {
-            Db::Sqlite(p) => Tx::Sqlite(p.begin_with("BEGIN IMMEDIATE").await?),
+            Db::Sqlite(p, lock) => {
+                let queued = lock.clone().lock_owned().await;
+                Tx::Sqlite(p.begin_with("BEGIN IMMEDIATE").await?, queued)
+            }
             Db::Postgres(p) => Tx::Postgres(p.begin().await?),
         })
     }
@@ -417,7 +432,7 @@ impl Db {
     /// whose size changed much since last time, within a bounded effort. PostgreSQL's
     /// autovacuum does this by itself.
     pub async fn optimize(&self) -> Result<(), StoreError> {
-        if let Db::Sqlite(p) = self {
+        if let Db::Sqlite(p, _) = self {
             let mut c = p.acquire().await?;
             sqlx::query("PRAGMA analysis_limit = 1000")
                 .execute(&mut *c)
@@ -432,7 +447,7 @@ impl Db {
 
     pub fn backend(&self) -> &'static str {
         match self {
-            Db::Sqlite(_) => "sqlite",
+            Db::Sqlite(..) => "sqlite",
             Db::Postgres(_) => "postgres",
         }
     }
@@ -447,7 +462,7 @@ impl Db {
 
     pub async fn close(&self) {
         match self {
-            Db::Sqlite(p) => p.close().await,
+            Db::Sqlite(p, _) => p.close().await,
             Db::Postgres(p) => p.close().await,
         }
     }

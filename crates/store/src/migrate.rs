@@ -37,7 +37,7 @@ const MIGRATIONS: &[Migration] = &[
 pub async fn run(db: &Db) -> Result<usize, StoreError> {
     let mut pool = db.pool();
     let create = match db {
-        Db::Sqlite(_) => {
+        Db::Sqlite(..) => {
             "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
         }
         Db::Postgres(_) => {

@@ -19,7 +19,7 @@ impl FromRow for Col {
 
 async fn columns(db: &Db) -> BTreeSet<(String, String, bool)> {
     let sql = match db {
-        Db::Sqlite(_) => {
+        Db::Sqlite(..) => {
             "SELECT m.name AS t, p.name AS c, CASE WHEN p.\"notnull\" = 0 AND p.pk = 0 THEN 1 ELSE 0 END AS nullable FROM sqlite_master m JOIN pragma_table_info(m.name) p WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%'"
         }
         Db::Postgres(_) => {
@@ -32,7 +32,7 @@ async fn columns(db: &Db) -> BTreeSet<(String, String, bool)> {
 
 async fn indexes(db: &Db) -> BTreeSet<String> {
     let sql = match db {
-        Db::Sqlite(_) => {
+        Db::Sqlite(..) => {
             "SELECT name FROM sqlite_master WHERE type = 'index' AND name NOT LIKE 'sqlite_autoindex_%'"
         }
         Db::Postgres(_) => {

@@ -68,9 +68,20 @@ fn check_category(
     (c, reason)
 }
 
+/// The similarity terms of a matter (jieba segmentation: the costly part of intake).
+fn stored_terms(input: &TopicInput) -> String {
+    similarity::to_stored(&super::similar::terms(
+        input.title.trim(),
+        input.description.trim(),
+    ))
+}
+
+/// Checks a matter. `terms` may come segmented already, so that the portal segments before it
+/// takes the write lock.
 async fn validate(
     e: &mut impl Exec,
     input: &TopicInput,
+    terms: Option<String>,
 ) -> Result<(TopicFields, String), AppError> {
     let mut errors = FieldErrors::new();
     let title = required_text(&mut errors, "title", "标题", &input.title, 50);
@@ -146,7 +157,7 @@ async fn validate(
     else {
         return Err(AppError::BadRequest("议题信息不完整".into()));
     };
-    let terms = similarity::to_stored(&super::similar::terms(&title, &description));
+    let terms = terms.unwrap_or_else(|| stored_terms(input));
     Ok((
         TopicFields {
             org_id: org.id,
@@ -242,7 +253,7 @@ pub async fn create_in(
     actor: &Actor,
     input: &TopicInput,
 ) -> Result<i64, AppError> {
-    let (fields, path) = validate(tx, input).await?;
+    let (fields, path) = validate(tx, input, None).await?;
     require(actor, Action::Edit, ResourceKind::Topic, &path, None)?;
     let id = insert(tx, &fields, actor_id(actor)).await?;
     let t = topics::get(tx, id).await?.ok_or(AppError::NotFound)?;
@@ -381,8 +392,10 @@ pub async fn submit_public(
     input.channel = Channel::Portal.code().into();
     input.collector_person_id = None;
     input.level = None;
+    // Segmented before the write lock: writers queue for it one at a time.
+    let terms = stored_terms(&input);
     let mut tx = db.begin().await?;
-    let (fields, _) = validate(&mut tx, &input).await?;
+    let (fields, _) = validate(&mut tx, &input, Some(terms)).await?;
     if let Some(phone) = &fields.submitter_phone {
         let since = roundtable_store::now() - chrono::Duration::days(1);
         if topics::count_by_phone_since(&mut tx, phone, since).await? >= PER_PHONE_PER_DAY {
