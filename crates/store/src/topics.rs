@@ -118,7 +118,8 @@ pub async fn by_tracking_code(e: &mut impl Exec, code: &str) -> Result<Option<To
     .await
 }
 
-/// Stores a new topic in `status` (待筛选 for intake) with its first history entry.
+/// Stores a new topic in `status` (待筛选 for intake) with its first history entry; a tracking
+/// code already taken is an error (`is_unique_violation`).
 pub async fn insert(
     e: &mut impl Exec,
     tracking_code: &str,
@@ -126,10 +127,38 @@ pub async fn insert(
     status: &str,
     created_by: Option<i64>,
 ) -> Result<i64, StoreError> {
+    let sql = "INSERT INTO topics (tracking_code, org_id, title, description, category, category_reason, channel, direction, collector_person_id, submitter_name, submitter_phone, contact_consent, location, level, terms, status, created_by, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $18) RETURNING id";
+    insert_row(e, sql, tracking_code, f, status, created_by)
+        .await?
+        .ok_or_else(|| StoreError::Config("insert returned no row".into()))
+}
+
+/// Like `insert`, but a tracking code already taken stores nothing and answers `None` (one
+/// statement instead of a look-up first; a failed statement would end a PostgreSQL
+/// transaction).
+pub async fn insert_if_code_free(
+    e: &mut impl Exec,
+    tracking_code: &str,
+    f: &TopicFields,
+    status: &str,
+    created_by: Option<i64>,
+) -> Result<Option<i64>, StoreError> {
+    let sql = "INSERT INTO topics (tracking_code, org_id, title, description, category, category_reason, channel, direction, collector_person_id, submitter_name, submitter_phone, contact_consent, location, level, terms, status, created_by, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $18) ON CONFLICT (tracking_code) DO NOTHING RETURNING id";
+    insert_row(e, sql, tracking_code, f, status, created_by).await
+}
+
+async fn insert_row(
+    e: &mut impl Exec,
+    sql: &str,
+    tracking_code: &str,
+    f: &TopicFields,
+    status: &str,
+    created_by: Option<i64>,
+) -> Result<Option<i64>, StoreError> {
     let now = crate::now();
-    let id: i64 = e
-        .fetch_one(Sql::with(
-            "INSERT INTO topics (tracking_code, org_id, title, description, category, category_reason, channel, direction, collector_person_id, submitter_name, submitter_phone, contact_consent, location, level, terms, status, created_by, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $18) RETURNING id",
+    let id: Option<i64> = e
+        .fetch_optional(Sql::with(
+            sql,
             args![
                 tracking_code,
                 f.org_id,
@@ -152,7 +181,9 @@ pub async fn insert(
             ],
         ))
         .await?;
-    add_event(e, id, created_by, None, status, None, None).await?;
+    if let Some(id) = id {
+        add_event(e, id, created_by, None, status, None, None).await?;
+    }
     Ok(id)
 }
 

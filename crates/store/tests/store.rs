@@ -452,6 +452,32 @@ async fn topics_keep_their_history_filter_in_scope_and_merge() {
     .await
     .unwrap_err();
     assert!(dup.is_unique_violation());
+    // The intake's form: a taken code stores nothing and says so, and the transaction goes on.
+    let mut tx = db.begin().await.unwrap();
+    let none = topics::insert_if_code_free(
+        &mut tx,
+        "XH-AAAA-AAAA-AA",
+        &fields(c, "x", "portal"),
+        "pending",
+        None,
+    )
+    .await
+    .unwrap();
+    assert_eq!(none, None);
+    let fresh = topics::insert_if_code_free(
+        &mut tx,
+        "XH-EEEE-EEEE-EE",
+        &fields(c, "井盖松动", "portal"),
+        "pending",
+        None,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        topics::events(&mut tx, fresh.unwrap()).await.unwrap().len(),
+        1
+    );
+    drop(tx); // rolled back: the counts below are the three topics above
 
     let got = topics::by_tracking_code(&mut p, "XH-AAAA-AAAA-AA")
         .await

@@ -187,16 +187,20 @@ fn new_tracking_code() -> String {
     tracking_code(b)
 }
 
-/// Inserts with a fresh tracking code (a collision, ~1 in 10^12, is retried).
+/// Inserts with a fresh tracking code (a code already taken is drawn again); returns the id and
+/// the code.
 async fn insert(
     e: &mut impl Exec,
     fields: &TopicFields,
     created_by: Option<i64>,
-) -> Result<i64, AppError> {
+) -> Result<(i64, String), AppError> {
     for _ in 0..3 {
         let code = new_tracking_code();
-        if topics::by_tracking_code(e, &code).await?.is_none() {
-            return Ok(topics::insert(e, &code, fields, Status::Pending.code(), created_by).await?);
+        let stored =
+            topics::insert_if_code_free(e, &code, fields, Status::Pending.code(), created_by)
+                .await?;
+        if let Some(id) = stored {
+            return Ok((id, code));
         }
     }
     Err(AppError::Internal(
@@ -255,7 +259,7 @@ pub async fn create_in(
 ) -> Result<i64, AppError> {
     let (fields, path) = validate(tx, input, None).await?;
     require(actor, Action::Edit, ResourceKind::Topic, &path, None)?;
-    let id = insert(tx, &fields, actor_id(actor)).await?;
+    let (id, _) = insert(tx, &fields, actor_id(actor)).await?;
     let t = topics::get(tx, id).await?.ok_or(AppError::NotFound)?;
     let shown = masked_for(&Actor::default(), t);
     audit_change(tx, actor, "topic", id, None, &shown).await?;
@@ -402,11 +406,10 @@ pub async fn submit_public(
             return Err(AppError::TooMany);
         }
     }
-    let id = insert(&mut tx, &fields, None).await?;
+    let (id, code) = insert(&mut tx, &fields, None).await?;
     attach_photos(&mut tx, photos.data_dir, id, &checked).await?;
-    let t = topics::get(&mut tx, id).await?.ok_or(AppError::NotFound)?;
     tx.commit().await?;
-    Ok(t.tracking_code)
+    Ok(code)
 }
 
 /// What anyone with the tracking code may see: no personal data, no internal notes.
