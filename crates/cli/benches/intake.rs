@@ -211,21 +211,6 @@ async fn main() {
         };
         ("GET", uri, None)
     });
-    let (lat, wall, f) = load_with(
-        addr,
-        &secretary,
-        CLIENTS,
-        100,
-        StatusCode::OK,
-        secretary_make,
-    )
-    .await;
-    report(
-        "screening list, a community (32 clients)  [p99 < 30 ms]",
-        &lat,
-        wall,
-        f,
-    );
     let district_make: Make = Arc::new(|_, i| {
         (
             "GET",
@@ -233,19 +218,45 @@ async fn main() {
             None,
         )
     });
-    let (lat, wall, f) = load_with(addr, &admin, CLIENTS, 50, StatusCode::OK, district_make).await;
-    report(
-        "screening list, whole district (32 clients)  [p99 < 30 ms]",
-        &lat,
-        wall,
-        f,
-    );
+    // 32 clients saturate the 2 cores (the load generator runs on them too): the figure is
+    // mostly queueing. 4 clients is a busy screening desk of a whole district.
+    for clients in [CLIENTS, 4] {
+        let requests = 3200 / clients;
+        let (lat, wall, f) = load_with(
+            addr,
+            &secretary,
+            clients,
+            requests,
+            StatusCode::OK,
+            secretary_make.clone(),
+        )
+        .await;
+        report(
+            &format!("screening list, a community ({clients} clients)  [p99 < 30 ms]"),
+            &lat,
+            wall,
+            f,
+        );
+        let (lat, wall, f) = load_with(
+            addr,
+            &admin,
+            clients,
+            requests / 2,
+            StatusCode::OK,
+            district_make.clone(),
+        )
+        .await;
+        report(
+            &format!("screening list, whole district ({clients} clients)  [p99 < 30 ms]"),
+            &lat,
+            wall,
+            f,
+        );
+    }
 
     // Similar matters, one client at a time (the figure is per matter).
     let ids: Vec<i64> = {
-        let db = Db::connect(&format!("sqlite://{}/data/demo.db", dir.display()))
-            .await
-            .expect("database");
+        let db = Db::connect(&direct).await.expect("database");
         let ids = db
             .pool()
             .fetch_all(Sql::with(
