@@ -260,21 +260,6 @@ async fn open(cfg: &Effective) -> Result<Db> {
 }
 
 async fn serve(cfg: &Effective, db: Db) -> Result<()> {
-    // Planner statistics: now, and hourly as the data grows.
-    if let Err(e) = db.optimize().await {
-        tracing::warn!(error = %e, "database optimize failed");
-    }
-    let hourly = db.clone();
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(std::time::Duration::from_secs(3600));
-        tick.tick().await;
-        loop {
-            tick.tick().await;
-            if let Err(e) = hourly.optimize().await {
-                tracing::warn!(error = %e, "database optimize failed");
-            }
-        }
-    });
     let web = WebConfig {
         secure_cookies: cfg.secure_cookies,
         template_dir: cfg.template_dir.clone(),

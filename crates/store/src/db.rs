@@ -426,25 +426,6 @@ impl Db {
         })
     }
 
-    /// Keeps the query planner's statistics current. SQLite has none until asked: without them
-    /// it walked 57,000 pending matters in date order to find one community's page instead of
-    /// using the community's index (intake benchmark). `PRAGMA optimize` analyses only tables
-    /// whose size changed much since last time, within a bounded effort. PostgreSQL's
-    /// autovacuum does this by itself.
-    pub async fn optimize(&self) -> Result<(), StoreError> {
-        if let Db::Sqlite(p, _) = self {
-            let mut c = p.acquire().await?;
-            sqlx::query("PRAGMA analysis_limit = 1000")
-                .execute(&mut *c)
-                .await?;
-            // 0x10002: look at every table, not only those this connection has used.
-            sqlx::query("PRAGMA optimize = 0x10002")
-                .execute(&mut *c)
-                .await?;
-        }
-        Ok(())
-    }
-
     pub fn backend(&self) -> &'static str {
         match self {
             Db::Sqlite(..) => "sqlite",
