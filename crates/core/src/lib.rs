@@ -2,6 +2,7 @@
 //! everything here is a pure function of its arguments and is tested directly.
 
 pub mod access;
+pub mod calendar;
 pub mod links;
 pub mod org;
 pub mod password;
