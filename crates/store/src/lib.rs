@@ -2,6 +2,7 @@
 //! one module per aggregate, migrations embedded from `migrations/{sqlite,postgres}`.
 
 pub mod audit;
+pub mod calendar;
 pub mod db;
 pub mod links;
 pub mod migrate;
