@@ -68,13 +68,21 @@ pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
         .map(|(_, v)| v)
 }
 
-pub fn session_cookie(state: &AppState, token: &str) -> String {
-    let secure = if state.config.secure_cookies {
-        "; Secure"
+/// A `Set-Cookie` value: `cookie` (name, value and attributes) marked `Secure` when the
+/// deployment is served over TLS.
+pub fn set_cookie(state: &AppState, cookie: &str) -> String {
+    if state.config.secure_cookies {
+        format!("{cookie}; Secure")
     } else {
-        ""
-    };
-    format!("{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax{secure}")
+        cookie.to_string()
+    }
+}
+
+pub fn session_cookie(state: &AppState, token: &str) -> String {
+    set_cookie(
+        state,
+        &format!("{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax"),
+    )
 }
 
 pub fn clear_session_cookie() -> String {

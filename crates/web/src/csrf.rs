@@ -10,7 +10,7 @@ use axum::http::{HeaderValue, Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use crate::auth::{cookie, random_token};
+use crate::auth::{cookie, random_token, set_cookie};
 use crate::error::AppError;
 use crate::{AppState, PageError};
 
@@ -54,17 +54,13 @@ pub async fn layer(State(state): State<AppState>, req: Request, next: Next) -> R
     let mut req = req;
     req.extensions_mut().insert(CsrfToken(token.clone()));
     let mut resp = next.run(req).await;
-    if is_new {
-        let secure = if state.config.secure_cookies {
-            "; Secure"
-        } else {
-            ""
-        };
-        if let Ok(v) = HeaderValue::from_str(&format!(
-            "{CSRF_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict{secure}"
-        )) {
-            resp.headers_mut().append(header::SET_COOKIE, v);
-        }
+    if is_new
+        && let Ok(v) = HeaderValue::from_str(&set_cookie(
+            &state,
+            &format!("{CSRF_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict"),
+        ))
+    {
+        resp.headers_mut().append(header::SET_COOKIE, v);
     }
     resp
 }

@@ -15,7 +15,7 @@ use roundtable_core::questionnaire::{QuestionKind, QuestionnaireStatus, options_
 use roundtable_core::topics::Category;
 
 use super::HtmlForm;
-use crate::auth::{Session, cookie, random_token};
+use crate::auth::{Session, cookie, random_token, set_cookie};
 use crate::csrf::CsrfToken;
 use crate::error::AppError;
 use crate::limits::ClientAddr;
@@ -48,6 +48,15 @@ pub fn router() -> Router<AppState> {
 }
 
 type PageResult = Result<Response, PageError>;
+
+/// A page shown with field errors answers 422.
+fn status_for(errors: &Value) -> StatusCode {
+    if errors.len().unwrap_or(0) > 0 {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    }
+}
 
 fn kinds() -> Vec<Value> {
     options(QuestionKind::ALL, QuestionKind::code, QuestionKind::label)
@@ -186,11 +195,7 @@ async fn detail_page(
     } else {
         vec![]
     };
-    let status = if errors.len().unwrap_or(0) > 0 {
-        StatusCode::UNPROCESSABLE_ENTITY
-    } else {
-        StatusCode::OK
-    };
+    let status = status_for(&errors);
     Ok(page_with_status(
         state,
         status,
@@ -354,11 +359,7 @@ async fn results_page(
             crate::charts::bars(&labels, &counts).map(Value::from_safe_string)
         })
         .collect();
-    let status = if errors.len().unwrap_or(0) > 0 {
-        StatusCode::UNPROCESSABLE_ENTITY
-    } else {
-        StatusCode::OK
-    };
+    let status = status_for(&errors);
     Ok(page_with_status(
         state,
         status,
@@ -454,24 +455,21 @@ async fn answer_form(
         Some(d) => service::device_answered(&state.db, &code, d).await?,
         None => false,
     };
-    let errors = if answered {
-        context! { questionnaire => "您已经填写过这份问卷，感谢参与" }
-    } else {
-        context! {}
+    let errors = match answered {
+        true => Value::from_serialize(service::already().fields()),
+        false => context! {},
     };
     let mut r = answer_page(&state, &csrf, &code, StatusCode::OK, None, errors, false).await?;
-    if device.is_none() {
-        let secure = if state.config.secure_cookies {
-            "; Secure"
-        } else {
-            ""
-        };
-        if let Ok(v) = HeaderValue::from_str(&format!(
-            "{DEVICE_COOKIE}={}; Path=/q; Max-Age=31536000; HttpOnly; SameSite=Lax{secure}",
-            random_token()
-        )) {
-            r.headers_mut().append(header::SET_COOKIE, v);
-        }
+    if device.is_none()
+        && let Ok(v) = HeaderValue::from_str(&set_cookie(
+            &state,
+            &format!(
+                "{DEVICE_COOKIE}={}; Path=/q; Max-Age=31536000; HttpOnly; SameSite=Lax",
+                random_token()
+            ),
+        ))
+    {
+        r.headers_mut().append(header::SET_COOKIE, v);
     }
     Ok(r)
 }

@@ -433,17 +433,22 @@ pub struct PublicQuestion {
     pub options: Vec<String>,
 }
 
-/// A questionnaire by its public code; drafts are not found.
-pub async fn get_public(db: &Db, code: &str) -> Result<PublicQuestionnaire, AppError> {
+/// The questionnaire of a public link; a malformed code or a draft is not found.
+async fn published_by_code(e: &mut impl Exec, code: &str) -> Result<Questionnaire, AppError> {
     let code = code.trim().to_ascii_lowercase();
     if code.len() != 12 || !code.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Err(AppError::NotFound);
     }
-    let mut e = db.pool();
-    let q = store::by_public_code(&mut e, &code)
+    store::by_public_code(e, &code)
         .await?
         .filter(|q| status_of(q) != QuestionnaireStatus::Draft)
-        .ok_or(AppError::NotFound)?;
+        .ok_or(AppError::NotFound)
+}
+
+/// A questionnaire by its public code; drafts are not found.
+pub async fn get_public(db: &Db, code: &str) -> Result<PublicQuestionnaire, AppError> {
+    let mut e = db.pool();
+    let q = published_by_code(&mut e, code).await?;
     let questions = store::questions(&mut e, q.id).await?;
     Ok(PublicQuestionnaire {
         closed_reason: closed_reason(&q).map(str::to_string),
@@ -516,16 +521,15 @@ fn core_questions(stored: &[StoredQuestion]) -> Vec<Question> {
         .collect()
 }
 
-fn already() -> AppError {
+/// The answer to a device or phone that already answered.
+pub fn already() -> AppError {
     AppError::field("questionnaire", "您已经填写过这份问卷，感谢参与")
 }
 
 /// Whether this device has answered the questionnaire of this public code.
 pub async fn device_answered(db: &Db, code: &str, device: &str) -> Result<bool, AppError> {
     let mut e = db.pool();
-    let Some(q) = store::by_public_code(&mut e, code.trim()).await? else {
-        return Ok(false);
-    };
+    let q = published_by_code(&mut e, code).await?;
     Ok(store::already_answered(&mut e, q.id, &device_key(device), None).await?)
 }
 
@@ -538,10 +542,6 @@ pub async fn answer_public(
     code: &str,
     input: &ResponseInput,
 ) -> Result<(), AppError> {
-    let q = get_public(db, code).await?;
-    if let Some(reason) = q.closed_reason {
-        return Err(AppError::field("questionnaire", reason));
-    }
     let mut errors = FieldErrors::new();
     let phone = optional_phone(&mut errors, "phone", input.phone.as_deref());
     let device = input.device.trim();
@@ -549,9 +549,10 @@ pub async fn answer_public(
         errors.add("device_id", "缺少设备标识（1到200个字符）");
     }
     let mut tx = db.begin().await?;
-    let stored_q = store::by_public_code(&mut tx, &q.code)
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let stored_q = published_by_code(&mut tx, code).await?;
+    if let Some(reason) = closed_reason(&stored_q) {
+        return Err(AppError::field("questionnaire", reason));
+    }
     // A device that answered is told so first, whatever it sent this time.
     let key = device_key(device);
     if !device.is_empty() && store::already_answered(&mut tx, stored_q.id, &key, None).await? {
