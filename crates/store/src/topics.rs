@@ -525,13 +525,25 @@ pub async fn photo(e: &mut impl Exec, id: i64) -> Result<Option<TopicPhoto>, Sto
         .await
 }
 
-/// Topics by id after `after`, at most `limit` (an export reads them page by page).
-pub async fn all_page(e: &mut impl Exec, after: i64, limit: i64) -> Result<Vec<Topic>, StoreError> {
-    e.fetch_all(Sql::with(
-        &format!("{COLS}{FROM} WHERE t.id > $1 ORDER BY t.id LIMIT $2"),
-        args![after, limit],
-    ))
-    .await
+/// The topics in `scope` by id after `after`, at most `limit` (an export reads them page by
+/// page; the scope is applied here, not by reading the whole district).
+pub async fn all_page(
+    e: &mut impl Exec,
+    scope: &Scope,
+    after: i64,
+    limit: i64,
+) -> Result<Vec<Topic>, StoreError> {
+    let nodes = node_ids(e, scope, None).await?;
+    let mut sql = Sql::new(&format!("{COLS}{FROM} WHERE t.id > "));
+    sql.arg(after).push(" AND ");
+    match &nodes {
+        Some(ids) => push_in(&mut sql, "t.org_id", ids),
+        None => {
+            sql.push("1=1");
+        }
+    }
+    sql.push(" ORDER BY t.id LIMIT ").arg(limit);
+    e.fetch_all(sql).await
 }
 
 /// A topic of the community with exactly this title and description (an imported sheet read

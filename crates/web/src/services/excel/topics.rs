@@ -170,15 +170,12 @@ pub(super) async fn export_rows(
     let mut out = Vec::new();
     let mut after = 0;
     loop {
-        let page = topics::all_page(e, after, 1000).await?;
+        let page = topics::all_page(e, scope, after, 1000).await?;
         let Some(last) = page.last() else {
             break;
         };
         after = last.id;
-        for t in page
-            .into_iter()
-            .filter(|t| scope.contains(&t.org_path, None))
-        {
+        for t in page {
             let may_see = permit(
                 actor,
                 Action::ViewPersonal,
