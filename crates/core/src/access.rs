@@ -38,6 +38,10 @@ domain_enum! {
         Link = ("link", "关联"),
         User = ("user", "账号"),
         Topic = ("topic", "议题"),
+        /// A deliberation case and its step records (R-PROC-1…7).
+        Case = ("case", "议事案例"),
+        /// Visit logs and opinions of a case (R-PROC-2), kept by 民情理事会 members too.
+        Visit = ("visit", "走访与意见"),
     }
 }
 
@@ -102,7 +106,9 @@ fn reach(role: Role, action: Action, kind: ResourceKind) -> Reach {
         Role::StreetAdmin => match (action, kind) {
             (View | Export, _) => GrantSubtree,
             // Topics: the service lets a street take over only street-level matters (R-TOP-4).
-            (Edit, K::Org | K::Unit | K::Person | K::Link | K::Topic) => GrantSubtree,
+            (Edit, K::Org | K::Unit | K::Person | K::Link | K::Topic | K::Case | K::Visit) => {
+                GrantSubtree
+            }
             (ViewPersonal, K::Person | K::Topic) => GrantSubtree,
             // Matters collected offline on a sheet (issue 3: bulk intake).
             (Import, K::Topic) => GrantSubtree,
@@ -111,7 +117,7 @@ fn reach(role: Role, action: Action, kind: ResourceKind) -> Reach {
         Role::CommunitySecretary => match (action, kind) {
             (_, K::User) => Nothing,
             (View | Export, _) => GrantSubtree,
-            (Edit, K::Person | K::Link | K::Unit | K::Topic) => GrantSubtree,
+            (Edit, K::Person | K::Link | K::Unit | K::Topic | K::Case | K::Visit) => GrantSubtree,
             (ViewPersonal, K::Person | K::Topic) => GrantSubtree,
             (Import, K::Topic) => GrantSubtree,
             _ => Nothing,
@@ -120,15 +126,20 @@ fn reach(role: Role, action: Action, kind: ResourceKind) -> Reach {
             (_, K::User) => Nothing,
             (View, _) => GrantSubtree,
             (Edit | ViewPersonal, K::Person | K::Topic) => GrantSubtree,
+            (Edit, K::Case | K::Visit) => GrantSubtree,
             (Import, K::Topic) => GrantSubtree,
             _ => Nothing,
         },
         Role::DistrictLeader => match (action, kind) {
-            (View, K::Org | K::Unit | K::Person | K::Link | K::Topic) => LinkedStreets,
+            (View, K::Org | K::Unit | K::Person | K::Link | K::Topic | K::Case | K::Visit) => {
+                LinkedStreets
+            }
             _ => Nothing,
         },
         Role::CouncilMember => match (action, kind) {
-            (View, K::Org | K::Unit | K::Link | K::Topic) => GrantSubtree,
+            (View, K::Org | K::Unit | K::Link | K::Topic | K::Case | K::Visit) => GrantSubtree,
+            // R-PROC-2: council members log their visits and the opinions they gathered.
+            (Edit, K::Visit) => GrantSubtree,
             _ => Nothing,
         },
         Role::PartyMember => match (action, kind) {
@@ -261,20 +272,29 @@ mod tests {
             },
             Role::CommunitySecretary => match action {
                 View | Export => kind != K::User,
-                Edit => matches!(kind, K::Person | K::Link | K::Unit | K::Topic),
+                Edit => matches!(
+                    kind,
+                    K::Person | K::Link | K::Unit | K::Topic | K::Case | K::Visit
+                ),
                 ViewPersonal => matches!(kind, K::Person | K::Topic),
                 Import => kind == K::Topic,
             },
             Role::CommunityStaff => match action {
                 View => kind != K::User,
-                Edit | ViewPersonal => matches!(kind, K::Person | K::Topic),
+                Edit => matches!(kind, K::Person | K::Topic | K::Case | K::Visit),
+                ViewPersonal => matches!(kind, K::Person | K::Topic),
                 Import => kind == K::Topic,
                 _ => false,
             },
             Role::DistrictLeader => action == View && kind != K::User,
-            Role::CouncilMember => {
-                action == View && matches!(kind, K::Org | K::Unit | K::Link | K::Topic)
-            }
+            Role::CouncilMember => match action {
+                View => matches!(
+                    kind,
+                    K::Org | K::Unit | K::Link | K::Topic | K::Case | K::Visit
+                ),
+                Edit => kind == K::Visit,
+                _ => false,
+            },
             // Their community's node; their own record is checked separately.
             Role::PartyMember => action == View && kind == K::Org,
         };

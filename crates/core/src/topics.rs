@@ -113,6 +113,9 @@ pub enum Transition {
     Finish,
     /// A rejected matter looked at again (e.g. after an appeal), back to the queue.
     Reopen { note: String },
+    /// Its case was stopped (终止): the matter is an accepted public affair again and may be
+    /// chosen later.
+    Release { note: String },
 }
 
 impl Transition {
@@ -124,6 +127,7 @@ impl Transition {
             Transition::Adopt => Status::Adopted,
             Transition::Finish => Status::Done,
             Transition::Reopen { .. } => Status::Pending,
+            Transition::Release { .. } => Status::Accepted,
         }
     }
 }
@@ -143,6 +147,7 @@ pub fn check_transition(
         Transition::Adopt => matches!(from, Accepted),
         Transition::Finish => matches!(from, Accepted | Adopted),
         Transition::Reopen { .. } => matches!(from, Rejected),
+        Transition::Release { .. } => matches!(from, Adopted),
     };
     if !allowed {
         return Err((
@@ -176,6 +181,9 @@ pub fn check_transition(
         }
         Transition::Reopen { note } if note.trim().is_empty() => {
             return Err(("note", "请写明重新受理的理由".into()));
+        }
+        Transition::Release { note } if note.trim().is_empty() => {
+            return Err(("note", "请写明案例终止的理由".into()));
         }
         _ => {}
     }
@@ -359,6 +367,10 @@ mod tests {
             }
         ));
         assert!(!ok(Rejected, Transition::Reopen { note: "".into() }));
+        let release = |note: &str| Transition::Release { note: note.into() };
+        assert!(ok(Adopted, release("居民意见分歧，案例终止")));
+        assert!(!ok(Adopted, release(" ")));
+        assert!(!ok(Accepted, release("x")));
         let msg = check_transition(Done, &Transition::Accept, 1)
             .unwrap_err()
             .1;

@@ -30,6 +30,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0003_questionnaires.sql"),
         postgres: include_str!("../migrations/postgres/0003_questionnaires.sql"),
     },
+    Migration {
+        version: 4,
+        name: "cases",
+        sqlite: include_str!("../migrations/sqlite/0004_cases.sql"),
+        postgres: include_str!("../migrations/postgres/0004_cases.sql"),
+    },
 ];
 
 /// Applies the migrations not yet applied; returns how many were. Safe with several instances
@@ -79,6 +85,17 @@ pub async fn run(db: &Db) -> Result<usize, StoreError> {
         tx.commit().await?;
         applied += 1;
         tracing::info!(version = m.version, name = m.name, "migration applied");
+    }
+    // R-CAL-1: the shipped holiday notices of the years the database does not hold yet.
+    let mut tx = db.begin().await?;
+    if tx.is_postgres() {
+        tx.execute(Sql::new("SELECT pg_advisory_xact_lock(7242001)"))
+            .await?;
+    }
+    let years = crate::calendar::seed_shipped(&mut tx).await?;
+    tx.commit().await?;
+    if years > 0 {
+        tracing::info!(years, "holiday calendar seeded");
     }
     Ok(applied)
 }

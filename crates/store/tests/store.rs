@@ -647,3 +647,38 @@ async fn list_totals_stop_counting_past_the_cap() {
     .unwrap();
     assert_eq!((page.total, page.total_exact), (COUNT_CAP, true));
 }
+
+#[tokio::test]
+async fn r_cal_1_calendar_seeded_from_the_shipped_notices_and_extended() {
+    use roundtable_store::calendar;
+    let db = testing::fresh_db().await.unwrap();
+    let mut pool = db.pool();
+    let shipped = calendar::parse(calendar::SHIPPED).unwrap();
+    assert_eq!(calendar::load(&mut pool).await.unwrap(), shipped);
+    let years = calendar::years(&mut pool).await.unwrap();
+    assert_eq!(years.len(), 6);
+    let y2025 = years.iter().find(|y| y.year == 2025).unwrap();
+    assert!(y2025.holidays > 20 && y2025.workdays > 0, "{y2025:?}");
+    // Migrating again seeds nothing twice.
+    roundtable_store::migrate::run(&db).await.unwrap();
+    assert_eq!(calendar::load(&mut pool).await.unwrap(), shipped);
+    // An administrator adds 2027 (a notice with one holiday and one make-up day).
+    let d = |s: &str| s.parse::<NaiveDate>().unwrap();
+    let notice = roundtable_core::calendar::YearNotice {
+        holidays: [d("2027-01-01")].into_iter().collect(),
+        workdays: [d("2027-01-02")].into_iter().collect(),
+    };
+    let mut tx = db.begin().await.unwrap();
+    calendar::store_year(&mut tx, 2027, &notice, "国办发明电〔2026〕X号", None)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let c = calendar::load(&mut pool).await.unwrap();
+    assert!(c.knows(2027));
+    assert!(!c.is_working_day(d("2027-01-01")));
+    assert!(
+        c.is_working_day(d("2027-01-02")),
+        "a Saturday made a working day"
+    );
+    assert_eq!(calendar::years(&mut pool).await.unwrap().len(), 7);
+}

@@ -18,6 +18,12 @@ pub enum AppError {
     NotFound,
     #[error("{}", .0.summary())]
     Validation(FieldErrors),
+    /// A request that breaks a rule of DOMAIN.md: the rule id travels to the API envelope.
+    #[error("{}", .fields.summary())]
+    Rule {
+        rule: &'static str,
+        fields: FieldErrors,
+    },
     #[error("{0}")]
     BadRequest(String),
     #[error("{0}")]
@@ -41,6 +47,16 @@ impl AppError {
         AppError::Validation(e)
     }
 
+    /// A broken rule of DOMAIN.md (core's `RuleError`), shown next to its field.
+    pub fn rule(e: roundtable_core::cases::RuleError) -> Self {
+        let mut fields = FieldErrors::new();
+        fields.add(e.field, e.message);
+        AppError::Rule {
+            rule: e.rule,
+            fields,
+        }
+    }
+
     pub fn status(&self) -> StatusCode {
         match self {
             AppError::Unauthenticated | AppError::BadCredentials => StatusCode::UNAUTHORIZED,
@@ -48,7 +64,7 @@ impl AppError {
                 StatusCode::FORBIDDEN
             }
             AppError::NotFound => StatusCode::NOT_FOUND,
-            AppError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::Validation(_) | AppError::Rule { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AppError::Locked(_) => StatusCode::LOCKED,
             AppError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
@@ -65,6 +81,7 @@ impl AppError {
             AppError::Forbidden => "forbidden",
             AppError::NotFound => "not_found",
             AppError::Validation(_) => "validation_failed",
+            AppError::Rule { .. } => "rule_violated",
             AppError::BadRequest(_) => "bad_request",
             AppError::Locked(_) => "account_locked",
             AppError::BadCredentials => "bad_credentials",
@@ -77,7 +94,7 @@ impl AppError {
 
     pub fn fields(&self) -> Option<&FieldErrors> {
         match self {
-            AppError::Validation(f) => Some(f),
+            AppError::Validation(f) | AppError::Rule { fields: f, .. } => Some(f),
             _ => None,
         }
     }
@@ -111,6 +128,9 @@ impl<E: Into<AppError>> From<E> for ApiError {
 pub struct ErrorBody {
     pub code: String,
     pub message: String,
+    /// The rule of DOMAIN.md the request breaks (code `rule_violated`), e.g. `R-PROC-5`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rule: Option<String>,
     #[schema(value_type = Option<Object>)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fields: Option<FieldErrors>,
@@ -128,6 +148,10 @@ impl IntoResponse for ApiError {
             error: ErrorBody {
                 code: e.code().to_string(),
                 message: e.to_string(),
+                rule: match &e {
+                    AppError::Rule { rule, .. } => Some(rule.to_string()),
+                    _ => None,
+                },
                 fields: e.fields().cloned(),
             },
         };

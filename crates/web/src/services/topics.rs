@@ -653,7 +653,14 @@ fn transition_of(d: &DecisionInput) -> Result<Transition, AppError> {
                 .into
                 .ok_or_else(|| AppError::field("into", "请选择合并到的议题"))?,
         },
-        "adopt" => Transition::Adopt,
+        // R-PROC-1: a matter is chosen by creating its case (services::cases::create), which
+        // adopts it in the same transaction; the case's 办结 finishes it.
+        "adopt" => {
+            return Err(AppError::field(
+                "action",
+                "请在议题页面点击「立项」，由议事案例确定议题",
+            ));
+        }
         "finish" => Transition::Finish,
         "reopen" => Transition::Reopen {
             note: text(&d.public_note),
@@ -739,6 +746,12 @@ async fn decide_in(
     let before = topics::get(tx, id).await?.ok_or(AppError::NotFound)?;
     require_decider(actor, &before)?;
     let from = Status::parse(&before.status).unwrap_or(Status::Pending);
+    if from == Status::Adopted {
+        return Err(AppError::field(
+            "action",
+            "该议题已立项，由其议事案例推进和办结",
+        ));
+    }
     check_transition(from, &t, id).map_err(|(f, m)| AppError::field(f, m))?;
     let mut change = StatusChange {
         to: t.target().code(),
