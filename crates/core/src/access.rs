@@ -42,6 +42,8 @@ domain_enum! {
         Case = ("case", "议事案例"),
         /// Visit logs and opinions of a case (R-PROC-2), kept by 民情理事会 members too.
         Visit = ("visit", "走访与意见"),
+        /// The holiday calendar (R-CAL-1): deployment-wide, read by everyone signed in.
+        Calendar = ("calendar", "节假日日历"),
     }
 }
 
@@ -100,6 +102,14 @@ fn reach(role: Role, action: Action, kind: ResourceKind) -> Reach {
     use Action::*;
     use Reach::*;
     use ResourceKind as K;
+    if kind == K::Calendar {
+        // National facts: everyone reads them; the district's administrators enter a new year.
+        return match (role, action) {
+            (_, View) => Everywhere,
+            (Role::SystemAdmin | Role::DistrictAdmin, Edit) => Everywhere,
+            _ => Nothing,
+        };
+    }
     match role {
         Role::SystemAdmin => Everywhere,
         Role::DistrictAdmin => GrantSubtree,
@@ -262,6 +272,11 @@ mod tests {
     fn expected(role: Role, action: Action, kind: ResourceKind) -> (bool, bool) {
         use Action::*;
         use ResourceKind as K;
+        if kind == K::Calendar {
+            let v = action == View
+                || (action == Edit && matches!(role, Role::SystemAdmin | Role::DistrictAdmin));
+            return (v, v);
+        }
         let inside = match role {
             Role::SystemAdmin | Role::DistrictAdmin => true,
             Role::StreetAdmin => match action {

@@ -323,6 +323,155 @@ pub fn check_target(from: Step, target: Step) -> Result<(), RuleError> {
     ))
 }
 
+domain_enum! {
+    /// The documents of the steps before the meeting. Each save is a new version; the latest
+    /// counts. Their fields are described by `DocKind::fields`, so one form and one check serve
+    /// them all.
+    DocKind {
+        PreliminaryPlan = ("preliminary_plan", "初步协商方案"),
+        CouncilMeeting = ("council_meeting", "民情理事会研判会议"),
+        Feasibility = ("feasibility", "可行性研判"),
+        MeetingPlan = ("meeting_plan", "议事方案"),
+        LeaderConsultation = ("leader_consultation", "与挂点区级领导事先沟通"),
+    }
+}
+
+/// How a document field is typed and checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FieldKind {
+    /// One line of at most so many characters.
+    Line(usize),
+    /// Several lines of at most so many characters.
+    Text(usize),
+    /// A civil date, `YYYY-MM-DD`.
+    Date,
+    /// A time of day, `HH:MM`.
+    Time,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DocField {
+    pub name: &'static str,
+    pub label: &'static str,
+    pub kind: FieldKind,
+    pub required: bool,
+}
+
+use FieldKind::{Date, Line, Text, Time};
+
+const fn field(name: &'static str, label: &'static str, kind: FieldKind) -> DocField {
+    DocField {
+        name,
+        label,
+        kind,
+        required: true,
+    }
+}
+
+const fn optional(name: &'static str, label: &'static str, kind: FieldKind) -> DocField {
+    DocField {
+        name,
+        label,
+        kind,
+        required: false,
+    }
+}
+
+impl DocKind {
+    /// The step whose record the document is.
+    pub fn step(self) -> Step {
+        match self {
+            DocKind::PreliminaryPlan => Step::Opinions,
+            _ => Step::Analysis,
+        }
+    }
+
+    /// The fields, in the order the form shows them.
+    pub fn fields(self) -> &'static [DocField] {
+        match self {
+            DocKind::PreliminaryPlan => PRELIMINARY_PLAN,
+            DocKind::CouncilMeeting => COUNCIL_MEETING,
+            DocKind::Feasibility => FEASIBILITY,
+            DocKind::MeetingPlan => MEETING_PLAN,
+            DocKind::LeaderConsultation => LEADER_CONSULTATION,
+        }
+    }
+}
+
+// R-PROC-2
+const PRELIMINARY_PLAN: &[DocField] = &[
+    field("content", "方案内容", Text(4000)),
+    optional("basis", "依据的走访和意见", Text(1000)),
+];
+// R-PROC-3
+const COUNCIL_MEETING: &[DocField] = &[
+    field("held_on", "会议日期", Date),
+    field("attendees", "参会人员", Text(500)),
+    field("conclusions", "研判结论", Text(2000)),
+];
+const FEASIBILITY: &[DocField] = &[
+    field("nature", "性质（是否属公共事务）", Text(1000)),
+    field("content", "内容", Text(1000)),
+    field("impact", "影响", Text(1000)),
+    field("scope", "范围", Text(1000)),
+    field("conclusion", "结论", Line(100)),
+];
+const MEETING_PLAN: &[DocField] = &[
+    field("date", "议事日期", Date),
+    field("time", "开始时间", Time),
+    field("place", "地点", Line(100)),
+    field("participants", "拟参会人员", Text(1000)),
+    field("agenda", "议程", Text(2000)),
+    optional("requirements", "会议要求", Text(1000)),
+];
+const LEADER_CONSULTATION: &[DocField] = &[
+    field("leader", "区级领导", Line(30)),
+    field("consulted_on", "沟通日期", Date),
+    field("notes", "沟通情况", Text(2000)),
+];
+
+/// Checks a document's values (by field name); answers the values kept, trimmed, dates and
+/// times in their canonical form. Unknown names are dropped.
+pub fn check_document(
+    kind: DocKind,
+    values: &std::collections::BTreeMap<String, String>,
+) -> Result<std::collections::BTreeMap<String, String>, crate::FieldErrors> {
+    use crate::validate::{optional_date, optional_text};
+    let mut errors = crate::FieldErrors::new();
+    let mut out = std::collections::BTreeMap::new();
+    for f in kind.fields() {
+        let raw = values.get(f.name).map(|v| v.trim()).unwrap_or("");
+        if raw.is_empty() {
+            if f.required {
+                errors.add(f.name, format!("请填写{}", f.label));
+            }
+            continue;
+        }
+        let kept = match f.kind {
+            FieldKind::Line(max) | FieldKind::Text(max) => {
+                if matches!(f.kind, FieldKind::Line(_)) && raw.contains('\n') {
+                    errors.add(f.name, format!("{}只能写一行", f.label));
+                }
+                optional_text(&mut errors, f.name, f.label, Some(raw), max)
+            }
+            FieldKind::Date => {
+                optional_date(&mut errors, f.name, f.label, Some(raw)).map(|d| d.to_string())
+            }
+            FieldKind::Time => match chrono::NaiveTime::parse_from_str(raw, "%H:%M") {
+                Ok(t) => Some(t.format("%H:%M").to_string()),
+                Err(_) => {
+                    errors.add(f.name, format!("{}格式应为 时:分，例如 09:30", f.label));
+                    None
+                }
+            },
+        };
+        if let Some(v) = kept {
+            out.insert(f.name.to_string(), v);
+        }
+    }
+    errors.into_result().map(|()| out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -493,5 +642,37 @@ mod tests {
             )
             .is_err()
         );
+    }
+
+    #[test]
+    fn r_proc_3_documents_are_checked_field_by_field() {
+        let mut v = std::collections::BTreeMap::new();
+        v.insert("date".to_string(), "2026/3/7".to_string());
+        v.insert("time".to_string(), "9:30".to_string());
+        v.insert("place".to_string(), "社区党群服务中心\n二楼".to_string());
+        v.insert("unknown".to_string(), "x".to_string());
+        let e = check_document(DocKind::MeetingPlan, &v).unwrap_err();
+        assert!(e.get("place").unwrap().contains("一行"));
+        assert_eq!(e.get("participants"), Some("请填写拟参会人员"));
+        assert!(e.get("date").is_none() && e.get("time").is_none());
+        v.insert("place".to_string(), "社区党群服务中心".to_string());
+        v.insert(
+            "participants".to_string(),
+            "区级领导、街道挂点领导、两委".to_string(),
+        );
+        v.insert(
+            "agenda".to_string(),
+            "介绍议题；自由发言；形成决议".to_string(),
+        );
+        let kept = check_document(DocKind::MeetingPlan, &v).unwrap();
+        assert_eq!(kept["date"], "2026-03-07");
+        assert_eq!(kept["time"], "09:30");
+        assert!(!kept.contains_key("unknown") && !kept.contains_key("requirements"));
+        v.insert("time".to_string(), "25:00".to_string());
+        assert!(check_document(DocKind::MeetingPlan, &v).is_err());
+        for k in DocKind::ALL {
+            assert!(!k.fields().is_empty());
+            assert!(matches!(k.step(), Step::Opinions | Step::Analysis));
+        }
     }
 }

@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod calendar;
+pub mod cases;
 pub mod db;
 pub mod links;
 pub mod migrate;

@@ -71,6 +71,8 @@ pub struct AppState {
     pub sessions: Arc<auth::SessionCache>,
     pub portal_limit: Arc<limits::RateLimiter>,
     pub questionnaire_limit: Arc<limits::RateLimiter>,
+    /// The working-day calendar (R-CAL-1), read from the database at most once a minute.
+    pub calendar: Arc<services::calendar::CalendarCache>,
 }
 
 impl AppState {
@@ -87,6 +89,7 @@ impl AppState {
             std::time::Duration::from_secs(3600),
         ));
         Ok(AppState {
+            calendar: Arc::default(),
             portal_limit,
             questionnaire_limit,
             sessions,

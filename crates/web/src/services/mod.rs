@@ -2,6 +2,8 @@
 //! (field errors in Chinese), asks the one permission function, and writes the change with its
 //! audit record in one transaction.
 
+pub mod calendar;
+pub mod cases;
 pub mod excel;
 pub mod links;
 pub mod orgs;
@@ -55,6 +57,20 @@ pub fn require(
     } else {
         Err(AppError::Forbidden)
     }
+}
+
+/// The code of a public link (12 hex characters, 48 random bits): not the id, so that public
+/// pages cannot be walked by counting.
+pub(crate) fn new_public_code() -> String {
+    use rand::RngCore;
+    let mut b = [0u8; 6];
+    rand::rngs::OsRng.fill_bytes(&mut b);
+    hex::encode(b)
+}
+
+/// Whether a code can be a public link's (checked before any query).
+pub(crate) fn is_public_code(code: &str) -> bool {
+    code.len() == 12 && code.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
 pub fn json<T: serde::Serialize>(v: &T) -> serde_json::Value {

@@ -6,7 +6,6 @@
 
 use std::collections::BTreeMap;
 
-use rand::RngCore;
 use roundtable_core::FieldErrors;
 use roundtable_core::access::{Action, Actor, ResourceKind, permit, scope};
 use roundtable_core::org::{OrgKind, OrgLevel};
@@ -201,12 +200,6 @@ async fn save_questions(
     Ok(())
 }
 
-fn new_public_code() -> String {
-    let mut b = [0u8; 6];
-    rand::rngs::OsRng.fill_bytes(&mut b);
-    hex::encode(b)
-}
-
 pub async fn create(
     db: &Db,
     actor: &Actor,
@@ -214,7 +207,7 @@ pub async fn create(
 ) -> Result<QuestionnaireView, AppError> {
     let mut tx = db.begin().await?;
     let (fields, questions) = validate(&mut tx, actor, input).await?;
-    let id = store::insert(&mut tx, &new_public_code(), &fields, actor_id(actor)).await?;
+    let id = store::insert(&mut tx, &super::new_public_code(), &fields, actor_id(actor)).await?;
     save_questions(&mut tx, id, questions.as_deref().unwrap_or_default()).await?;
     let created = load(&mut tx, id).await?;
     audit_change(&mut tx, actor, "questionnaire", id, None, &created).await?;
@@ -436,7 +429,7 @@ pub struct PublicQuestion {
 /// The questionnaire of a public link; a malformed code or a draft is not found.
 async fn published_by_code(e: &mut impl Exec, code: &str) -> Result<Questionnaire, AppError> {
     let code = code.trim().to_ascii_lowercase();
-    if code.len() != 12 || !code.bytes().all(|b| b.is_ascii_hexdigit()) {
+    if !super::is_public_code(&code) {
         return Err(AppError::NotFound);
     }
     store::by_public_code(e, &code)

@@ -786,6 +786,29 @@ async fn decide_in(
     record_change(tx, actor, before).await
 }
 
+/// A topic follows its case (R-PROC-1): adopted when the case is created, finished at 办结,
+/// released when the case is stopped. The case service has checked the actor's permission on
+/// the case; the topic's own status rule is checked here. The note is shown to the submitter.
+pub(crate) async fn follow_case(
+    tx: &mut roundtable_store::Tx,
+    actor: &Actor,
+    id: i64,
+    t: Transition,
+    public_note: &str,
+) -> Result<(), AppError> {
+    let before = topics::get(tx, id).await?.ok_or(AppError::NotFound)?;
+    let from = Status::parse(&before.status).unwrap_or(Status::Pending);
+    check_transition(from, &t, id).map_err(|(f, m)| AppError::field(f, m))?;
+    let change = StatusChange {
+        to: t.target().code(),
+        public_note: Some(public_note),
+        ..Default::default()
+    };
+    topics::change_status(tx, id, from.code(), actor_id(actor), &change).await?;
+    record_change(tx, actor, before).await?;
+    Ok(())
+}
+
 /// Reads the changed topic back and audits the change (personal data masked in the log).
 async fn record_change(
     tx: &mut roundtable_store::Tx,
