@@ -442,13 +442,20 @@ pub async fn seed(db: &Db) -> Result<Option<Vec<DemoLogin>>, AppError> {
             roundtable_store::args![first_community],
         ))
         .await?;
+    // The council account is one of the community's 民情理事会 members (R-PROC-2 visits).
+    let council_person: Option<i64> = tx
+        .fetch_optional(roundtable_store::Sql::with(
+            "SELECT person_id FROM links WHERE kind = 'council_member' AND org_id = $1 ORDER BY id LIMIT 1",
+            roundtable_store::args![first_community],
+        ))
+        .await?;
     let mut logins = Vec::new();
     for (label, username, role, org_id, person_id) in roles {
         let password = generate_password();
-        let person_id = if role == "party_member" {
-            member_person
-        } else {
-            person_id
+        let person_id = match role {
+            "party_member" => member_person,
+            "council_member" => council_person,
+            _ => person_id,
         };
         let id = users::insert(
             &mut tx,

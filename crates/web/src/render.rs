@@ -65,6 +65,10 @@ pub const TEMPLATES: &[(&str, &str)] = embedded![
     "_questionnaire_header.html",
     "questionnaire.html",
     "questionnaire_results.html",
+    "cases.html",
+    "case.html",
+    "_case_document.html",
+    "calendar.html",
     "answer.html",
 ];
 
@@ -110,7 +114,7 @@ impl Templates {
 
 /// `{{ code | label("org_kind") }}`: the Chinese name of a stored code.
 fn label(code: Option<String>, set: &str) -> String {
-    use roundtable_core::{access, links, org, people, questionnaire, topics};
+    use roundtable_core::{access, cases, links, org, people, questionnaire, topics};
     let Some(code) = code else {
         return String::new();
     };
@@ -132,6 +136,9 @@ fn label(code: Option<String>, set: &str) -> String {
             questionnaire::QuestionnaireStatus::parse(&code).map(|v| v.label())
         }
         "reject_reason" => topics::RejectReason::parse(&code).map(|v| v.label()),
+        "case_step" => cases::Step::parse(&code).map(|v| v.label()),
+        "doc_kind" => cases::DocKind::parse(&code).map(|v| v.label()),
+        "opinion_source" => Some(crate::services::cases::opinion_source_label(&code)),
         _ => None,
     };
     l.map(str::to_string).unwrap_or(code)
@@ -148,8 +155,8 @@ pub fn options<T: Copy>(
         .collect()
 }
 
-/// `[{code, label}]` of organisation nodes (from `services::orgs::outline`), for select boxes.
-pub fn org_select(outline: Vec<(i64, String)>) -> Vec<Value> {
+/// `[{code, label}]` of (id, name) pairs (organisation nodes, people), for select boxes.
+pub fn id_options(outline: Vec<(i64, String)>) -> Vec<Value> {
     outline
         .into_iter()
         .map(|(id, label)| minijinja::context! { code => id.to_string(), label })
@@ -172,6 +179,8 @@ pub fn base(session: Option<&Session>, csrf: &str) -> Value {
             people => permit_somewhere(a, Action::View, ResourceKind::Person),
             users => permit_somewhere(a, Action::View, ResourceKind::User),
             topics => permit_somewhere(a, Action::View, ResourceKind::Topic),
+            cases => permit_somewhere(a, Action::View, ResourceKind::Case),
+            calendar => crate::services::calendar::may_edit(a),
             excel => crate::services::excel::may_import(a) || crate::services::excel::may_export(a),
             admin => a.has_role(Role::SystemAdmin) || a.has_role(Role::DistrictAdmin),
         },
@@ -228,7 +237,7 @@ mod tests {
         let signed_in = minijinja::context! {
             csrf => "token",
             me => minijinja::context! { username => "admin", display_name => "管理员", roles => vec!["系统管理员"], id => 1 },
-            nav => minijinja::context! { orgs => true, units => true, people => true, users => true, excel => true, admin => true, topics => true },
+            nav => minijinja::context! { orgs => true, units => true, people => true, users => true, excel => true, admin => true, topics => true, cases => true, calendar => true },
         };
         for (name, _) in TEMPLATES {
             // Partials (macros, `_name.html`) are rendered inside pages.

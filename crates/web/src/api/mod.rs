@@ -1,6 +1,7 @@
 //! The JSON API under /api/v1: the same services as the pages, the error envelope of
 //! `error::ApiError`, and an OpenAPI document generated from these handlers (utoipa).
 
+mod cases;
 mod questionnaires;
 
 use axum::Json;
@@ -78,6 +79,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(topic_decide_many))
         .routes(routes!(topic_similar))
         .merge(questionnaires::router())
+        .merge(cases::router())
 }
 
 /// The OpenAPI document, served at /api/v1/openapi.json.

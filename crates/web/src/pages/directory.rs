@@ -19,7 +19,7 @@ use super::HtmlForm;
 use crate::auth::Session;
 use crate::csrf::CsrfToken;
 use crate::error::AppError;
-use crate::render::{options, org_select, page, today};
+use crate::render::{id_options, options, page, today};
 use crate::services::links::LinkInput;
 use crate::services::orgs::OrgInput;
 use crate::services::people::PersonInput;
@@ -64,7 +64,7 @@ async fn org_options(
     kind: ResourceKind,
     action: Action,
 ) -> Result<Vec<Value>, AppError> {
-    Ok(org_select(
+    Ok(id_options(
         orgs::outline(&state.db, &session.actor, action, kind).await?,
     ))
 }

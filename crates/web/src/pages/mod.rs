@@ -1,6 +1,7 @@
 //! Server-rendered Chinese pages. Each handler calls a service and renders one template; a form
 //! with errors is shown again with what the user typed and a message next to each field.
 
+mod cases;
 mod directory;
 pub mod excel;
 mod questionnaires;
@@ -34,6 +35,7 @@ pub fn router() -> Router<AppState> {
         .merge(excel::router())
         .merge(topics::router())
         .merge(questionnaires::router())
+        .merge(cases::router())
 }
 
 /// The address residents open for `path` (from `public_url`, else the request's host) and its

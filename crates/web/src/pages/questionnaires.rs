@@ -19,7 +19,7 @@ use crate::auth::{Session, cookie, random_token, set_cookie};
 use crate::csrf::CsrfToken;
 use crate::error::AppError;
 use crate::limits::ClientAddr;
-use crate::render::{options, org_select, page_with_status};
+use crate::render::{id_options, options, page_with_status};
 use crate::services::orgs;
 use crate::services::questionnaires::{
     self as service, Edit, QuestionInput, QuestionnaireInput, QuestionnaireQuery, ResponseInput,
@@ -107,7 +107,7 @@ async fn form_page(
     errors: Value,
     status: StatusCode,
 ) -> PageResult {
-    let communities = org_select(
+    let communities = id_options(
         orgs::outline(&state.db, &session.actor, Action::Edit, ResourceKind::Topic).await?,
     );
     Ok(page_with_status(
@@ -191,7 +191,7 @@ async fn detail_page(
         questions: None,
     };
     let communities = if can_edit {
-        org_select(orgs::outline(&state.db, a, Action::Edit, ResourceKind::Topic).await?)
+        id_options(orgs::outline(&state.db, a, Action::Edit, ResourceKind::Topic).await?)
     } else {
         vec![]
     };

@@ -15,7 +15,7 @@ use crate::auth::Session;
 use crate::csrf::CsrfToken;
 use crate::error::AppError;
 use crate::limits::ClientAddr;
-use crate::render::{options, org_select, page, page_with_status};
+use crate::render::{id_options, options, page, page_with_status};
 use crate::services::topics::{self, DecisionInput, TopicInput, TopicQuery};
 use crate::services::{self, orgs};
 use crate::{AppState, PageError};
@@ -339,7 +339,7 @@ async fn intake_page(
 ) -> Result<Response, AppError> {
     let a = &session.actor;
     let communities: Vec<Value> =
-        org_select(orgs::outline(&state.db, a, Action::Edit, ResourceKind::Topic).await?);
+        id_options(orgs::outline(&state.db, a, Action::Edit, ResourceKind::Topic).await?);
     let collectors = topics::collectors(&state.db, a).await?;
     Ok(page(
         state,
@@ -419,7 +419,7 @@ async fn topic_create(
     }
 }
 
-async fn detail_page(
+pub(super) async fn detail_page(
     state: &AppState,
     session: &Session,
     csrf: &str,
@@ -451,6 +451,9 @@ async fn detail_page(
                 &topic.org_path,
                 Level::parse(&topic.level).unwrap_or(Level::Community),
             ),
+            case => crate::services::cases::of_topic(&state.db, a, id).await?,
+            can_adopt => topic.status == Status::Accepted.code()
+                && permit(a, Action::Edit, ResourceKind::Case, &topic.org_path, None),
             topic, errors,
         },
     ))

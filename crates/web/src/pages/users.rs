@@ -64,7 +64,7 @@ async fn list(
 }
 
 async fn org_options(state: &AppState, session: &Session) -> Result<Vec<Value>, AppError> {
-    Ok(crate::render::org_select(
+    Ok(crate::render::id_options(
         crate::services::orgs::outline(&state.db, &session.actor, Action::Edit, ResourceKind::User)
             .await?,
     ))

@@ -10,14 +10,14 @@ use roundtable_core::cases::{
     CaseFacts, DocKind, Missing, Move, RuleError, Step, check_document, check_move, check_target,
     missing,
 };
-use roundtable_core::people::PersonKind;
+use roundtable_core::links::LinkKind;
 use roundtable_core::topics::{Level, Status, Transition};
 use roundtable_core::validate::{optional_date, optional_text, required_text};
 use roundtable_store::cases::{
     self as store, Case, CaseEvent, CaseFilter, Document, NewCase, Opinion, OpinionFields, Visit,
     VisitFields,
 };
-use roundtable_store::{Db, Exec, PageReq, Paged, Tx, people, topics};
+use roundtable_store::{Db, Exec, PageReq, Paged, Tx, links, people, topics};
 
 use super::{actor_id, audit_change, require};
 use crate::error::AppError;
@@ -139,6 +139,14 @@ pub async fn create(db: &Db, actor: &Actor, input: &CaseInput) -> Result<Case, A
 
 pub async fn get(db: &Db, actor: &Actor, id: i64) -> Result<Case, AppError> {
     visible(&mut db.pool(), actor, id).await
+}
+
+/// The case of a topic, when the actor may see it.
+pub async fn of_topic(db: &Db, actor: &Actor, topic_id: i64) -> Result<Option<Case>, AppError> {
+    let c = store::by_topic(&mut db.pool(), topic_id).await?;
+    Ok(c.filter(|c| {
+        roundtable_core::access::permit(actor, Action::View, ResourceKind::Case, &c.org_path, None)
+    }))
 }
 
 /// Everything the case page shows.
@@ -448,18 +456,21 @@ pub async fn add_visit(db: &Db, actor: &Actor, id: i64, v: &VisitInput) -> Resul
     let person = people::get(&mut tx, visitor_id)
         .await?
         .ok_or_else(|| AppError::field("visitor_person_id", "走访人不存在"))?;
-    // The visitor belongs to the case's community (R-PROC-2: its 民情理事会).
-    if !roundtable_core::org::path_ids(&person.org_path).contains(&c.org_id) {
-        return Err(AppError::field(
+    let on = visited_on.unwrap_or_else(crate::render::today);
+    // R-PROC-2: the visitor is a member of the community's 民情理事会 on the day (R-ORG-2).
+    let council = linked_people(&mut tx, LinkKind::CouncilMember, c.org_id, on).await?;
+    if !council.iter().any(|(pid, _)| *pid == person.id) {
+        return Err(rule(
+            "R-PROC-2",
             "visitor_person_id",
-            format!("{}不是{}的人员", person.name, c.org_name),
+            format!("{}在{on}不是{}民情理事会成员", person.name, c.org_name),
         ));
     }
     let fields = VisitFields {
         visitor_person_id: Some(person.id),
         visitor_name: person.name.clone(),
         place,
-        visited_on: visited_on.unwrap_or_else(crate::render::today),
+        visited_on: on,
         findings,
     };
     let visit_id = store::insert_visit(&mut tx, id, &fields, actor_id(actor)).await?;
@@ -488,23 +499,63 @@ pub async fn add_visit(db: &Db, actor: &Actor, id: i64, v: &VisitInput) -> Resul
     Ok(visit)
 }
 
-/// The council members of a case's community, for the visit form.
-pub async fn council_members(db: &Db, c: &Case) -> Result<Vec<(i64, String)>, AppError> {
-    let page = people::list(
-        &mut db.pool(),
-        &roundtable_core::access::Scope {
-            everywhere: true,
+fn everywhere() -> roundtable_core::access::Scope {
+    roundtable_core::access::Scope {
+        everywhere: true,
+        ..Default::default()
+    }
+}
+
+/// The people linked to `org_id` by `kind` on `date` (R-ORG-2), as (person id, name).
+async fn linked_people(
+    e: &mut impl Exec,
+    kind: LinkKind,
+    org_id: i64,
+    date: chrono::NaiveDate,
+) -> Result<Vec<(i64, String)>, AppError> {
+    let list = links::list(
+        e,
+        &everywhere(),
+        &links::LinkFilter {
+            org_id: Some(org_id),
+            kind: Some(kind.code().into()),
+            valid_on: Some(date),
             ..Default::default()
         },
-        &people::PersonFilter {
-            kind: Some(PersonKind::CouncilMember.code().into()),
-            org_id: Some(c.org_id),
-            q: None,
-        },
-        PageReq::new(Some(1), Some(200)),
+        200,
     )
     .await?;
-    Ok(page.items.into_iter().map(|p| (p.id, p.name)).collect())
+    Ok(list
+        .into_iter()
+        .filter_map(|l| Some((l.person_id?, l.person_name?)))
+        .collect())
+}
+
+/// The 民情理事会 members of a case's community today, for the visit form.
+pub async fn council_members(db: &Db, c: &Case) -> Result<Vec<(i64, String)>, AppError> {
+    linked_people(
+        &mut db.pool(),
+        LinkKind::CouncilMember,
+        c.org_id,
+        crate::render::today(),
+    )
+    .await
+}
+
+/// The district leaders linked to the case's street today (R-ORG-2), for the prior
+/// consultation of a district-level case (R-PROC-3) and the meeting.
+pub async fn linked_leaders(db: &Db, c: &Case) -> Result<Vec<(i64, String)>, AppError> {
+    let ids = roundtable_core::org::path_ids(&c.org_path);
+    let Some(street) = ids.len().checked_sub(2).map(|i| ids[i]) else {
+        return Ok(vec![]);
+    };
+    linked_people(
+        &mut db.pool(),
+        LinkKind::LeaderStreet,
+        street,
+        crate::render::today(),
+    )
+    .await
 }
 
 /// R-PROC-2: an opinion gathered by staff (from a phone call, a questionnaire, a meeting of
@@ -594,22 +645,9 @@ pub async fn save_document(
     values: &BTreeMap<String, String>,
 ) -> Result<Document, AppError> {
     let kind = DocKind::parse(kind).ok_or(AppError::NotFound)?;
-    let kept = check_document(kind, values).map_err(AppError::Validation)?;
-    if let Some(d) = kept
-        .get("held_on")
-        .or_else(|| kept.get("consulted_on"))
-        .and_then(|d| d.parse::<chrono::NaiveDate>().ok())
-        && d > crate::render::today()
-    {
-        let field = if kept.contains_key("held_on") {
-            "held_on"
-        } else {
-            "consulted_on"
-        };
-        return Err(AppError::field(field, "日期不能晚于今天"));
-    }
     let mut tx = db.begin().await?;
     let c = editable(&mut tx, actor, id, ResourceKind::Case).await?;
+    // The rule a request breaks comes before the fields it left empty.
     require_step(&c, kind.step())?;
     if kind == DocKind::LeaderConsultation && level_of(&c) != Some(Level::District) {
         return Err(rule(
@@ -617,6 +655,16 @@ pub async fn save_document(
             "kind",
             "只有区级议题需要记录与挂点区级领导的事先沟通",
         ));
+    }
+    let kept = check_document(kind, values).map_err(AppError::Validation)?;
+    for field in ["held_on", "consulted_on"] {
+        if kept
+            .get(field)
+            .and_then(|d| d.parse::<chrono::NaiveDate>().ok())
+            .is_some_and(|d| d > crate::render::today())
+        {
+            return Err(AppError::field(field, "日期不能晚于今天"));
+        }
     }
     let body = serde_json::to_value(&kept).unwrap_or_default();
     store::save_document(&mut tx, id, kind.code(), &body, actor_id(actor)).await?;

@@ -1,0 +1,764 @@
+//! Deliberation cases over HTTP (issue 4): created from an accepted topic, moved through the
+//! steps in order, with the records of 征求意见 and 分析研判; every refused change names its rule
+//! and changes nothing — on the backend named by ROUNDTABLE_TEST_DB.
+
+mod common;
+
+use axum::http::StatusCode;
+use common::{App, app, cookie_from, post_form};
+use roundtable_store::{Exec, Sql};
+use serde_json::{Value, json};
+
+async fn community_of(app: &App, cookie: &str) -> i64 {
+    let (_, me, _) = app.json("GET", "/api/v1/auth/me", Some(cookie), None).await;
+    me["grants"][0]["org_id"].as_i64().unwrap()
+}
+
+fn today() -> chrono::NaiveDate {
+    (chrono::Utc::now() + chrono::Duration::hours(8)).date_naive()
+}
+
+async fn count(app: &App, sql: &str) -> i64 {
+    app.db.pool().fetch_one(Sql::new(sql)).await.unwrap()
+}
+
+/// An accepted topic of the secretary's community, at `level`: its id.
+async fn accepted_topic(app: &App, cookie: &str, title: &str, level: &str) -> i64 {
+    let org = community_of(app, cookie).await;
+    let (s, t, _) = app
+        .json(
+            "POST",
+            "/api/v1/topics",
+            Some(cookie),
+            Some(json!({
+                "org_id": org, "title": title, "level": level,
+                "description": "小区北门外的路面坑洼积水，老人出行不便，居民多次反映。",
+                "category": "safety", "channel": "hotline",
+            })),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{t}");
+    let id = t["id"].as_i64().unwrap();
+    let (s, v, _) = app
+        .json(
+            "POST",
+            &format!("/api/v1/topics/{id}/decision"),
+            Some(cookie),
+            Some(json!({"action": "accept", "public_note": "已受理"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    id
+}
+
+async fn step(app: &App, cookie: &str, case: i64) -> Value {
+    let (s, v, _) = app
+        .json("GET", &format!("/api/v1/cases/{case}"), Some(cookie), None)
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    v
+}
+
+async fn mv(app: &App, cookie: &str, case: i64, body: Value) -> (StatusCode, Value) {
+    let (s, v, _) = app
+        .json(
+            "POST",
+            &format!("/api/v1/cases/{case}/moves"),
+            Some(cookie),
+            Some(body),
+        )
+        .await;
+    (s, v)
+}
+
+fn assert_rule(s: StatusCode, v: &Value, rule: &str) {
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert_eq!(v["error"]["code"], "rule_violated", "{v}");
+    assert_eq!(v["error"]["rule"], rule, "{v}");
+}
+
+async fn council_person(app: &App, org: i64) -> i64 {
+    app.db
+        .pool()
+        .fetch_one(Sql::with(
+            "SELECT person_id FROM links WHERE kind = 'council_member' AND org_id = $1 ORDER BY id LIMIT 1",
+            roundtable_store::args![org],
+        ))
+        .await
+        .unwrap()
+}
+
+async fn put_doc(
+    app: &App,
+    cookie: &str,
+    case: i64,
+    kind: &str,
+    body: Value,
+) -> (StatusCode, Value) {
+    let (s, v, _) = app
+        .json(
+            "PUT",
+            &format!("/api/v1/cases/{case}/documents/{kind}"),
+            Some(cookie),
+            Some(body),
+        )
+        .await;
+    (s, v)
+}
+
+#[tokio::test]
+async fn r_proc_1_to_3_a_case_runs_in_order_and_refuses_what_breaks_a_rule() {
+    let app = app().await;
+    let sec = app.login("secretary").await;
+    let org = community_of(&app, &sec).await;
+    let topic = accepted_topic(&app, &sec, "北门路面坑洼积水", "community").await;
+
+    // R-PROC-1: a case from the accepted topic; the topic is 已立项; only one case per topic.
+    let (s, c, _) = app
+        .json(
+            "POST",
+            "/api/v1/cases",
+            Some(&sec),
+            Some(json!({"topic_id": topic, "note": "本月议题"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{c}");
+    let id = c["id"].as_i64().unwrap();
+    assert_eq!(c["step"], "topic");
+    assert_eq!(c["level"], "community");
+    let (_, t, _) = app
+        .json("GET", &format!("/api/v1/topics/{topic}"), Some(&sec), None)
+        .await;
+    assert_eq!(t["topic"]["status"], "adopted");
+    let (s, v, _) = app
+        .json(
+            "POST",
+            "/api/v1/cases",
+            Some(&sec),
+            Some(json!({"topic_id": topic})),
+        )
+        .await;
+    assert_rule(s, &v, "R-PROC-1");
+    // A pending topic is not a case (R-TOP-3: only accepted public matters).
+    let (_, pending, _) = app
+        .json(
+            "POST",
+            "/api/v1/topics",
+            Some(&sec),
+            Some(json!({"org_id": org, "title": "待筛选的事", "description": "还没筛选", "category": "safety", "channel": "hotline"})),
+        )
+        .await;
+    let (s, v, _) = app
+        .json(
+            "POST",
+            "/api/v1/cases",
+            Some(&sec),
+            Some(json!({"topic_id": pending["id"]})),
+        )
+        .await;
+    assert_rule(s, &v, "R-TOP-3");
+
+    // Only the next step may be entered.
+    let (s, v) = mv(
+        &app,
+        &sec,
+        id,
+        json!({"action": "advance", "step": "notice"}),
+    )
+    .await;
+    assert_rule(s, &v, "R-PROC-5");
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("须依次进行"),
+        "{v}"
+    );
+    let (s, v) = mv(
+        &app,
+        &sec,
+        id,
+        json!({"action": "advance", "step": "opinions"}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["step"], "opinions");
+
+    // R-PROC-2: 征求意见 closes only with visits, opinions and the preliminary plan.
+    let (s, v) = mv(&app, &sec, id, json!({"action": "advance"})).await;
+    assert_rule(s, &v, "R-PROC-2");
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("初步协商方案"),
+        "{v}"
+    );
+    let view = step(&app, &sec, id).await;
+    assert_eq!(
+        view["case"]["step"], "opinions",
+        "a refused move changes nothing"
+    );
+    assert_eq!(view["missing"].as_array().unwrap().len(), 3);
+    // A document of a later step is refused while this step runs.
+    let (s, v) = put_doc(
+        &app,
+        &sec,
+        id,
+        "meeting_plan",
+        json!({"date": "2026-12-05"}),
+    )
+    .await;
+    assert_rule(s, &v, "R-PROC-3");
+
+    // A visitor who is not on the community's council is refused; a council member is not.
+    let (_, outsider, _) = app
+        .json(
+            "GET",
+            "/api/v1/people?per_page=1&kind=district_leader",
+            Some(&sec),
+            None,
+        )
+        .await;
+    let outsider = outsider["items"][0]["id"].as_i64().unwrap_or(1);
+    let visit = |who: i64, on: String| {
+        json!({"visitor_person_id": who, "place": "3栋2单元502室", "visited_on": on,
+               "findings": "积水约10厘米，雨天无法通行", "opinion": "希望尽快修补并加装排水沟", "opinion_author": "王阿姨"})
+    };
+    let (s, v, _) = app
+        .json(
+            "POST",
+            &format!("/api/v1/cases/{id}/visits"),
+            Some(&sec),
+            Some(visit(outsider, today().to_string())),
+        )
+        .await;
+    assert_rule(s, &v, "R-PROC-2");
+    let member = council_person(&app, org).await;
+    let tomorrow = (today() + chrono::Duration::days(1)).to_string();
+    let (s, v, _) = app
+        .json(
+            "POST",
+            &format!("/api/v1/cases/{id}/visits"),
+            Some(&sec),
+            Some(visit(member, tomorrow)),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert!(v["error"]["fields"]["visited_on"].is_string(), "{v}");
+    let (s, v, _) = app
+        .json(
+            "POST",
+            &format!("/api/v1/cases/{id}/visits"),
+            Some(&sec),
+            Some(visit(member, today().to_string())),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    // The council member logs a visit as themself (no visitor given).
+    let council = app.login("council").await;
+    let (s, v, _) = app
+        .json(
+            "POST",
+            &format!("/api/v1/cases/{id}/visits"),
+            Some(&council),
+            Some(json!({"place": "北门现场", "visited_on": today().to_string(), "findings": "井盖松动"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    // …but cannot move the case.
+    let (s, _) = mv(&app, &council, id, json!({"action": "advance"})).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, v, _) = app
+        .json(
+            "POST",
+            &format!("/api/v1/cases/{id}/opinions"),
+            Some(&sec),
+            Some(json!({"source": "online", "author": "李先生", "content": "建议同时修整人行道"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let (s, v) = put_doc(&app, &sec, id, "preliminary_plan", json!({"content": ""})).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(v["error"]["fields"]["content"], "请填写方案内容");
+    let (s, v) = put_doc(
+        &app,
+        &sec,
+        id,
+        "preliminary_plan",
+        json!({"content": "修补路面并加装排水沟，费用由物业维修资金和社区共建资金分担"}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["version"], 1);
+    let (s, v) = put_doc(
+        &app,
+        &sec,
+        id,
+        "preliminary_plan",
+        json!({"content": "修补路面、加装排水沟、修整人行道"}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["version"], 2, "a new version, the first kept");
+    let (_, versions, _) = app
+        .json(
+            "GET",
+            &format!("/api/v1/cases/{id}/documents/preliminary_plan"),
+            Some(&sec),
+            None,
+        )
+        .await;
+    assert_eq!(versions.as_array().unwrap().len(), 2);
+    let (s, v) = mv(&app, &sec, id, json!({"action": "advance"})).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["step"], "analysis");
+
+    // A closed step's records are not added to afterwards.
+    let (s, v, _) = app
+        .json(
+            "POST",
+            &format!("/api/v1/cases/{id}/opinions"),
+            Some(&sec),
+            Some(json!({"source": "online", "content": "晚到的意见"})),
+        )
+        .await;
+    assert_rule(s, &v, "R-PROC-2");
+    // Going back needs a reason, kept in the history.
+    let (s, v) = mv(&app, &sec, id, json!({"action": "back", "reason": " "})).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert!(v["error"]["fields"]["reason"].is_string(), "{v}");
+    let (s, v) = mv(
+        &app,
+        &sec,
+        id,
+        json!({"action": "back", "reason": "需补充走访沿街商户"}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["step"], "opinions");
+    let (s, _) = mv(&app, &sec, id, json!({"action": "advance"})).await;
+    assert_eq!(s, StatusCode::OK);
+
+    // R-PROC-3: the council meeting (not in the future), feasibility, the meeting plan.
+    let (s, v) = put_doc(
+        &app,
+        &sec,
+        id,
+        "council_meeting",
+        json!({"held_on": tomorrow_str(), "attendees": "理事会成员5人", "conclusions": "可行"}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert!(v["error"]["fields"]["held_on"].is_string(), "{v}");
+    let (s, v) = put_doc(&app, &sec, id, "council_meeting", json!({"held_on": today().to_string(), "attendees": "理事会成员5人", "conclusions": "属公共事务，建议提交圆桌会"})).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (s, _) = put_doc(&app, &sec, id, "feasibility", json!({"nature": "公共事务", "content": "修补路面", "impact": "全小区", "scope": "北门一带", "conclusion": "可行"})).await;
+    assert_eq!(s, StatusCode::OK);
+    // A community-level case needs no consultation with a district leader.
+    let (s, v) = put_doc(
+        &app,
+        &sec,
+        id,
+        "leader_consultation",
+        json!({"leader": "张三", "consulted_on": today().to_string(), "notes": "同意"}),
+    )
+    .await;
+    assert_rule(s, &v, "R-PROC-3");
+    let (s, v) = put_doc(&app, &sec, id, "meeting_plan", json!({"date": "2026-12-05", "time": "9:30", "place": "社区党群服务中心", "participants": "两委、理事会、物业、居民代表", "agenda": "按 R-MEET-3 顺序"})).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["body"]["time"], "09:30");
+    let (s, v) = mv(&app, &sec, id, json!({"action": "advance"})).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["step"], "deliberation");
+
+    // The history keeps every move with its reason; each change is audited.
+    let view = step(&app, &sec, id).await;
+    let kinds: Vec<&str> = view["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        ["create", "advance", "advance", "back", "advance", "advance"]
+    );
+    assert_eq!(view["events"][3]["note"], "需补充走访沿街商户");
+    assert_eq!(view["visits"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        view["opinions"].as_array().unwrap().len(),
+        2,
+        "one from the visit, one online"
+    );
+    assert!(count(&app, &format!("SELECT COUNT(*) FROM audit_log WHERE object_type LIKE 'case%' AND (object_id = {id} OR action <> 'case.update')")).await >= 10);
+
+    // 终止 needs a reason; the topic is an accepted matter again and its submitter is told.
+    let (s, v) = mv(&app, &sec, id, json!({"action": "stop"})).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    let (s, v) = mv(
+        &app,
+        &sec,
+        id,
+        json!({"action": "stop", "reason": "物业已自行修复"}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["step"], "stopped");
+    assert_eq!(v["stop_reason"], "物业已自行修复");
+    let (_, t, _) = app
+        .json("GET", &format!("/api/v1/topics/{topic}"), Some(&sec), None)
+        .await;
+    assert_eq!(t["topic"]["status"], "accepted");
+    let history = t["history"].as_array().unwrap();
+    assert!(
+        history.last().unwrap()["public_note"]
+            .as_str()
+            .unwrap()
+            .contains("物业已自行修复")
+    );
+    let (s, v) = mv(&app, &sec, id, json!({"action": "advance"})).await;
+    assert_rule(s, &v, "R-PROC-1");
+    let view = step(&app, &sec, id).await;
+    let states: Vec<&str> = view["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["state"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        states,
+        ["done", "done", "done", "stopped", "todo", "todo", "todo"]
+    );
+}
+
+fn tomorrow_str() -> String {
+    (today() + chrono::Duration::days(1)).to_string()
+}
+
+#[tokio::test]
+async fn r_proc_3_a_district_level_case_records_the_prior_consultation() {
+    let app = app().await;
+    let sec = app.login("secretary").await;
+    let org = community_of(&app, &sec).await;
+    let topic = accepted_topic(&app, &sec, "老旧小区加装电梯", "district").await;
+    let (_, c, _) = app
+        .json(
+            "POST",
+            "/api/v1/cases",
+            Some(&sec),
+            Some(json!({"topic_id": topic})),
+        )
+        .await;
+    let id = c["id"].as_i64().unwrap();
+    assert_eq!(c["level"], "district");
+    mv(&app, &sec, id, json!({"action": "advance"})).await;
+    let member = council_person(&app, org).await;
+    app.json(
+        "POST",
+        &format!("/api/v1/cases/{id}/visits"),
+        Some(&sec),
+        Some(json!({"visitor_person_id": member, "place": "5栋", "visited_on": today().to_string(), "findings": "高层住户多为老人", "opinion": "赞成加装"})),
+    )
+    .await;
+    put_doc(
+        &app,
+        &sec,
+        id,
+        "preliminary_plan",
+        json!({"content": "申请加装电梯补贴"}),
+    )
+    .await;
+    let (s, v) = mv(&app, &sec, id, json!({"action": "advance"})).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    for (kind, body) in [
+        (
+            "council_meeting",
+            json!({"held_on": today().to_string(), "attendees": "理事会", "conclusions": "可行"}),
+        ),
+        (
+            "feasibility",
+            json!({"nature": "公共事务", "content": "加装电梯", "impact": "5栋", "scope": "5栋", "conclusion": "可行"}),
+        ),
+        (
+            "meeting_plan",
+            json!({"date": "2026-12-05", "time": "09:00", "place": "党群服务中心", "participants": "区级领导等", "agenda": "议程"}),
+        ),
+    ] {
+        let (s, v) = put_doc(&app, &sec, id, kind, body).await;
+        assert_eq!(s, StatusCode::OK, "{kind} {v}");
+    }
+    let (s, v) = mv(&app, &sec, id, json!({"action": "advance"})).await;
+    assert_rule(s, &v, "R-PROC-3");
+    assert!(
+        v["error"]["message"].as_str().unwrap().contains("事先沟通"),
+        "{v}"
+    );
+    let (s, _) = put_doc(&app, &sec, id, "leader_consultation", json!({"leader": "区级领导", "consulted_on": today().to_string(), "notes": "原则同意，协调区住建局"})).await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, v) = mv(&app, &sec, id, json!({"action": "advance"})).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+
+    // Scope: the party member sees no case; the list of the street administrator has it.
+    let member = app.login("member").await;
+    let (s, _, _) = app
+        .json("GET", &format!("/api/v1/cases/{id}"), Some(&member), None)
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let street = app.login("street").await;
+    let (_, list, _) = app
+        .json("GET", "/api/v1/cases?level=district", Some(&street), None)
+        .await;
+    assert!(
+        list["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["id"] == id),
+        "{list}"
+    );
+    let (s, v, _) = app
+        .json("GET", "/api/v1/cases?step=nonsense", Some(&street), None)
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+}
+
+#[tokio::test]
+async fn case_pages_show_the_steps_what_is_missing_and_refusals_next_to_the_field() {
+    let app = app().await;
+    let sec = app.login("secretary").await;
+    let topic = accepted_topic(&app, &sec, "楼道灯不亮", "community").await;
+    // The topic page offers 立项; the form creates the case.
+    let (s, h, html) = app
+        .call(
+            axum::http::Request::get(format!("/topics/{topic}"))
+                .header("cookie", &sec)
+                .body(axum::body::Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(html.contains("立项"), "{html}");
+    let csrf = cookie_from(&h, "rt_csrf");
+    let token = csrf.split('=').nth(1).unwrap().to_string();
+    let cookies = format!("{sec}; {csrf}");
+    let (s, h, _) = post_form(
+        &app,
+        "/cases",
+        &cookies,
+        &token,
+        &[("topic_id", &topic.to_string())],
+    )
+    .await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    let loc = h.iter().find(|(k, _)| k == "location").unwrap().1.clone();
+    let id: i64 = loc.trim_start_matches("/cases/").parse().unwrap();
+    // The same again: the topic page with the rule's message, 422.
+    let (s, _, html) = post_form(
+        &app,
+        "/cases",
+        &cookies,
+        &token,
+        &[("topic_id", &topic.to_string())],
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html.contains("该议题已有议事案例"), "{html}");
+
+    let get = |uri: String| {
+        let app = &app;
+        let cookies = cookies.clone();
+        async move {
+            app.call(
+                axum::http::Request::get(uri)
+                    .header("cookie", cookies)
+                    .body(axum::body::Body::empty())
+                    .unwrap(),
+            )
+            .await
+        }
+    };
+    let (s, _, html) = get(format!("/cases/{id}")).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        html.contains("当前步骤：确定议题") && html.contains("step-current"),
+        "{html}"
+    );
+    let (s, _, _) = post_form(
+        &app,
+        &format!("/cases/{id}/moves"),
+        &cookies,
+        &token,
+        &[("action", "advance")],
+    )
+    .await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    let (_, _, html) = get(format!("/cases/{id}")).await;
+    assert!(
+        html.contains("初步协商方案") && html.contains("R-PROC-2"),
+        "{html}"
+    );
+    // Advancing with records missing: the page again, 422, saying what is missing.
+    let (s, _, html) = post_form(
+        &app,
+        &format!("/cases/{id}/moves"),
+        &cookies,
+        &token,
+        &[("action", "advance")],
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html.contains("尚不能结束"), "{html}");
+    // A visit without its findings: the message next to the field, what was typed kept.
+    let (s, _, html) = post_form(
+        &app,
+        &format!("/cases/{id}/visits"),
+        &cookies,
+        &token,
+        &[
+            ("place", "7栋楼道"),
+            ("visited_on", &today().to_string()),
+            ("findings", ""),
+        ],
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        html.contains("请填写走访发现") && html.contains("value=\"7栋楼道\""),
+        "{html}"
+    );
+    // A document with a bad time: kept and explained.
+    let (s, _, html) = post_form(
+        &app,
+        &format!("/cases/{id}/documents/preliminary_plan"),
+        &cookies,
+        &token,
+        &[("content", "更换楼道声控灯")],
+    )
+    .await;
+    assert_eq!(s, StatusCode::SEE_OTHER, "{html}");
+    let (_, _, html) = get(format!("/cases/{id}")).await;
+    assert!(
+        html.contains("第1版") && html.contains("更换楼道声控灯"),
+        "{html}"
+    );
+    let (s, _, html) = get("/cases?step=opinions".into()).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(html.contains("楼道灯不亮"), "{html}");
+}
+
+#[tokio::test]
+async fn r_cal_1_working_days_api_and_the_calendar_page() {
+    let app = app().await;
+    // The issue's example, no sign-in needed.
+    let (s, v, _) = app
+        .json(
+            "GET",
+            "/api/v1/calendar/working-days?from=2025-09-26&count=5",
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["end"], "2025-10-10");
+    assert_eq!(
+        v["working_days"][0], "2025-09-28",
+        "a make-up working Sunday"
+    );
+    assert_eq!(v["label"], "2025年9月28日至10月10日");
+    assert_eq!(v["provisional"], false);
+    let (_, v, _) = app
+        .json(
+            "GET",
+            "/api/v1/calendar/working-days?from=2026-12-28",
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(v["provisional"], true, "2027's notice is not known: {v}");
+    for bad in [
+        "from=2025-13-01",
+        "from=",
+        "from=2025-09-26&count=0",
+        "from=2025-09-26&count=x",
+        "from=2025-09-26&count=9999",
+    ] {
+        let (s, v, _) = app
+            .json(
+                "GET",
+                &format!("/api/v1/calendar/working-days?{bad}"),
+                None,
+                None,
+            )
+            .await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{bad}: {v}");
+        assert!(v["error"]["fields"].is_object(), "{v}");
+    }
+    // The district administrator adds 2027; the secretary may read but not change it.
+    let sec = app.login("secretary").await;
+    let (s, _, _) = app
+        .json(
+            "POST",
+            "/api/v1/calendar/years",
+            Some(&sec),
+            Some(json!({"year": "2027", "source": "x", "holidays": "2027-01-01"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let zzb = app.login("zzb").await;
+    let (s, v, _) = app
+        .json(
+            "POST",
+            "/api/v1/calendar/years",
+            Some(&zzb),
+            Some(json!({"year": "2027", "source": "国务院办公厅关于2027年部分节假日安排的通知", "holidays": "2027-01-01\n2026-02-06", "workdays": ""})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert!(
+        v["error"]["fields"]["holidays"]
+            .as_str()
+            .unwrap()
+            .contains("不在2027年"),
+        "{v}"
+    );
+    assert_eq!(
+        count(&app, "SELECT COUNT(*) FROM calendar_years").await,
+        6,
+        "nothing stored"
+    );
+    let (s, v, _) = app
+        .json(
+            "POST",
+            "/api/v1/calendar/years",
+            Some(&zzb),
+            Some(json!({"year": "2027", "source": "国务院办公厅关于2027年部分节假日安排的通知", "holidays": "2027-01-01, 2027-01-04", "workdays": "2027-01-09"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v.as_array().unwrap().len(), 7);
+    let (_, v, _) = app
+        .json(
+            "GET",
+            "/api/v1/calendar/working-days?from=2026-12-31&count=3",
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(
+        v["working_days"],
+        json!(["2027-01-05", "2027-01-06", "2027-01-07"]),
+        "{v}"
+    );
+    assert_eq!(v["provisional"], false);
+    let (s, _, html) = app
+        .call(
+            axum::http::Request::get("/calendar")
+                .header("cookie", &zzb)
+                .body(axum::body::Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(html.contains("2027") && html.contains("录入"), "{html}");
+}
