@@ -5,6 +5,7 @@ pub mod access;
 pub mod calendar;
 pub mod cases;
 pub mod links;
+pub mod meeting;
 pub mod org;
 pub mod password;
 pub mod people;

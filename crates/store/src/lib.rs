@@ -6,6 +6,7 @@ pub mod calendar;
 pub mod cases;
 pub mod db;
 pub mod links;
+pub mod meetings;
 pub mod migrate;
 pub mod orgs;
 pub mod people;

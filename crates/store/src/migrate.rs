@@ -36,6 +36,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0004_cases.sql"),
         postgres: include_str!("../migrations/postgres/0004_cases.sql"),
     },
+    Migration {
+        version: 5,
+        name: "meetings",
+        sqlite: include_str!("../migrations/sqlite/0005_meetings.sql"),
+        postgres: include_str!("../migrations/postgres/0005_meetings.sql"),
+    },
 ];
 
 /// Applies the migrations not yet applied; returns how many were. Safe with several instances

@@ -68,6 +68,7 @@ pub const TEMPLATES: &[(&str, &str)] = embedded![
     "cases.html",
     "case.html",
     "_case_document.html",
+    "_case_meeting.html",
     "calendar.html",
     "answer.html",
 ];
@@ -114,7 +115,7 @@ impl Templates {
 
 /// `{{ code | label("org_kind") }}`: the Chinese name of a stored code.
 fn label(code: Option<String>, set: &str) -> String {
-    use roundtable_core::{access, cases, links, org, people, questionnaire, topics};
+    use roundtable_core::{access, cases, links, meeting, org, people, questionnaire, topics};
     let Some(code) = code else {
         return String::new();
     };
@@ -138,6 +139,8 @@ fn label(code: Option<String>, set: &str) -> String {
         "reject_reason" => topics::RejectReason::parse(&code).map(|v| v.label()),
         "case_step" => cases::Step::parse(&code).map(|v| v.label()),
         "doc_kind" => cases::DocKind::parse(&code).map(|v| v.label()),
+        "participant_kind" => meeting::ParticipantKind::parse(&code).map(|v| v.label()),
+        "minutes_status" => meeting::MinutesStatus::parse(&code).map(|v| v.label()),
         "opinion_source" => Some(crate::services::cases::opinion_source_label(&code)),
         _ => None,
     };

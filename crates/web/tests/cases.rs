@@ -762,3 +762,509 @@ async fn r_cal_1_working_days_api_and_the_calendar_page() {
     assert_eq!(s, StatusCode::OK);
     assert!(html.contains("2027") && html.contains("录入"), "{html}");
 }
+
+/// A case of the secretary's community run through steps 1–3 by the API: its id.
+async fn case_at_deliberation(app: &App, sec: &str, title: &str, level: &str) -> i64 {
+    let org = community_of(app, sec).await;
+    let topic = accepted_topic(app, sec, title, level).await;
+    let (_, c, _) = app
+        .json(
+            "POST",
+            "/api/v1/cases",
+            Some(sec),
+            Some(json!({"topic_id": topic})),
+        )
+        .await;
+    let id = c["id"].as_i64().unwrap();
+    mv(app, sec, id, json!({"action": "advance"})).await;
+    let member = council_person(app, org).await;
+    app.json(
+        "POST",
+        &format!("/api/v1/cases/{id}/visits"),
+        Some(sec),
+        Some(json!({"visitor_person_id": member, "place": "现场", "visited_on": today().to_string(), "findings": "属实", "opinion": "同意"})),
+    )
+    .await;
+    let today = today().to_string();
+    let mut docs = vec![
+        ("preliminary_plan", json!({"content": "初步方案"})),
+        (
+            "council_meeting",
+            json!({"held_on": today, "attendees": "理事会", "conclusions": "可行"}),
+        ),
+        (
+            "feasibility",
+            json!({"nature": "公共事务", "content": "内容", "impact": "影响", "scope": "范围", "conclusion": "可行"}),
+        ),
+        (
+            "meeting_plan",
+            json!({"date": "2026-12-05", "time": "09:30", "place": "社区党群服务中心二楼", "participants": "固定人员及相关方", "agenda": "按R-MEET-3"}),
+        ),
+    ];
+    if level == "district" {
+        docs.push((
+            "leader_consultation",
+            json!({"leader": "区级领导", "consulted_on": today, "notes": "同意"}),
+        ));
+    }
+    for (i, (kind, body)) in docs.into_iter().enumerate() {
+        let (s, v) = put_doc(app, sec, id, kind, body).await;
+        assert_eq!(s, StatusCode::OK, "{kind} {v}");
+        if i == 0 {
+            let (s, v) = mv(app, sec, id, json!({"action": "advance"})).await;
+            assert_eq!(s, StatusCode::OK, "{v}");
+        }
+    }
+    let (s, v) = mv(app, sec, id, json!({"action": "advance"})).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["step"], "deliberation");
+    id
+}
+
+async fn meeting(
+    app: &App,
+    sec: &str,
+    method: &str,
+    id: i64,
+    path: &str,
+    body: Option<Value>,
+) -> (StatusCode, Value) {
+    let (s, v, _) = app
+        .json(
+            method,
+            &format!("/api/v1/cases/{id}/meeting{path}"),
+            Some(sec),
+            body,
+        )
+        .await;
+    (s, v)
+}
+
+#[tokio::test]
+async fn r_meet_1_to_4_the_meeting_from_plan_to_filing() {
+    let app = app().await;
+    let sec = app.login("secretary").await;
+    let id = case_at_deliberation(&app, &sec, "小区加装电梯", "district").await;
+
+    // Planned from the 议事方案: nothing typed again; fixed members from the links.
+    let (s, v) = meeting(&app, &sec, "PUT", id, "", Some(json!({}))).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["meeting"]["held_on"], "2026-12-05");
+    assert_eq!(v["meeting"]["start_time"], "09:30");
+    assert_eq!(v["meeting"]["place"], "社区党群服务中心二楼");
+    let ps = v["participants"].as_array().unwrap().clone();
+    assert!(
+        ps.iter()
+            .any(|p| p["kind"] == "district_leader" && p["fixed"] == true),
+        "{v}"
+    );
+    assert!(ps.iter().any(|p| p["kind"] == "community_cadre"), "{v}");
+    // R-MEET-4: a district-level meeting is chaired by the linked district leader.
+    let leader = ps.iter().find(|p| p["kind"] == "district_leader").unwrap();
+    assert_eq!(v["meeting"]["chair_name"], leader["name"]);
+    assert_eq!(v["chair_rule"], "挂点区级领导");
+    // R-MEET-1: too few people is a warning; opening without a reason is refused.
+    let n = ps.len();
+    assert!(n < 15, "{n}");
+    assert!(
+        v["warnings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|w| w["rule"] == "R-MEET-1"),
+        "{v}"
+    );
+    let (s, v) = meeting(&app, &sec, "POST", id, "/open", Some(json!({}))).await;
+    assert_rule(s, &v, "R-MEET-1");
+    // Sign-in before the meeting opens is refused.
+    let pid = ps[0]["id"].as_i64().unwrap();
+    let (s, v) = meeting(
+        &app,
+        &sec,
+        "POST",
+        id,
+        &format!("/participants/{pid}/sign-in"),
+        None,
+    )
+    .await;
+    assert_rule(s, &v, "R-MEET-3");
+
+    // Mobile members: a person or a unit of the organisation; nothing typed from nowhere.
+    let (s, v) = meeting(
+        &app,
+        &sec,
+        "POST",
+        id,
+        "/participants",
+        Some(json!({"kind": "other"})),
+    )
+    .await;
+    assert_rule(s, &v, "R-MEET-2");
+    let (s, v) = meeting(
+        &app,
+        &sec,
+        "POST",
+        id,
+        "/participants",
+        Some(json!({"person_id": 999999})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    let (_, people, _) = app
+        .json(
+            "GET",
+            &format!(
+                "/api/v1/people?per_page=40&org_id={}",
+                community_of(&app, &sec).await
+            ),
+            Some(&sec),
+            None,
+        )
+        .await;
+    let mut added = 0;
+    for p in people["items"].as_array().unwrap() {
+        let (s, _) = meeting(
+            &app,
+            &sec,
+            "POST",
+            id,
+            "/participants",
+            Some(json!({"person_id": p["id"]})),
+        )
+        .await;
+        if s == StatusCode::OK {
+            added += 1;
+        }
+        if n + added >= 16 {
+            break;
+        }
+    }
+    let (_, units, _) = app
+        .json("GET", "/api/v1/units?per_page=1", Some(&sec), None)
+        .await;
+    let (s, v) = meeting(
+        &app,
+        &sec,
+        "POST",
+        id,
+        "/participants",
+        Some(json!({"unit_id": units["items"][0]["id"], "name": "刘经理"})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let size = v["participants"].as_array().unwrap().len();
+    assert!((15..=25).contains(&size), "{size}");
+    assert!(
+        !v["warnings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|w| w["rule"] == "R-MEET-1"),
+        "{v}"
+    );
+    // A person already at the table is not added twice.
+    let again = v["participants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["fixed"] == false && p["person_id"].is_i64())
+        .unwrap()["person_id"]
+        .clone();
+    let (s, _) = meeting(
+        &app,
+        &sec,
+        "POST",
+        id,
+        "/participants",
+        Some(json!({"person_id": again})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    let (s, v) = meeting(&app, &sec, "POST", id, "/open", Some(json!({}))).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["meeting"]["status"], "held");
+    // The plan is frozen once the meeting has started.
+    let (s, v) = meeting(
+        &app,
+        &sec,
+        "POST",
+        id,
+        "/participants",
+        Some(json!({"person_id": again})),
+    )
+    .await;
+    assert_rule(s, &v, "R-MEET-3");
+
+    // Sign-in (once each).
+    let (_, v) = meeting(&app, &sec, "GET", id, "", None).await;
+    let ps = v["participants"].as_array().unwrap().clone();
+    for p in ps.iter().take(15) {
+        let (s, v) = meeting(
+            &app,
+            &sec,
+            "POST",
+            id,
+            &format!("/participants/{}/sign-in", p["id"]),
+            None,
+        )
+        .await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+    }
+    let (s, _) = meeting(
+        &app,
+        &sec,
+        "POST",
+        id,
+        &format!("/participants/{}/sign-in", ps[0]["id"]),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+
+    // Minutes: draft → review (comments) → confirmed, then frozen; a correction is a new version.
+    let (s, v) = meeting(
+        &app,
+        &sec,
+        "PUT",
+        id,
+        "/minutes",
+        Some(json!({"introduction": "", "proposal": ""})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    let (s, _) = meeting(
+        &app,
+        &sec,
+        "PUT",
+        id,
+        "/minutes",
+        Some(json!({"introduction": "介绍议题来源", "discussion": "居民代表赞成加装"})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, v) = meeting(
+        &app,
+        &sec,
+        "POST",
+        id,
+        "/minutes/actions",
+        Some(json!({"action": "confirm"})),
+    )
+    .await;
+    assert_rule(s, &v, "R-MEET-3");
+    meeting(
+        &app,
+        &sec,
+        "POST",
+        id,
+        "/minutes/actions",
+        Some(json!({"action": "review"})),
+    )
+    .await;
+    let (s, v) = meeting(
+        &app,
+        &sec,
+        "PUT",
+        id,
+        "/minutes",
+        Some(json!({"introduction": "改"})),
+    )
+    .await;
+    assert_rule(s, &v, "R-MEET-3");
+    let leader_login = app.login("leader").await;
+    let (s, v) = meeting(
+        &app,
+        &leader_login,
+        "POST",
+        id,
+        "/minutes/comments",
+        Some(json!({"body": "请补充资金来源的讨论"})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["comments"].as_array().unwrap().len(), 1);
+    let (s, v) = meeting(
+        &app,
+        &sec,
+        "POST",
+        id,
+        "/minutes/actions",
+        Some(json!({"action": "confirm"})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["minutes"][0]["status"], "confirmed");
+    let (s, v) = meeting(
+        &app,
+        &sec,
+        "PUT",
+        id,
+        "/minutes",
+        Some(json!({"introduction": "偷偷改"})),
+    )
+    .await;
+    assert_rule(s, &v, "R-MEET-3");
+    let (s, v) = meeting(
+        &app,
+        &sec,
+        "POST",
+        id,
+        "/minutes/actions",
+        Some(json!({"action": "correct"})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    let (s, v) = meeting(
+        &app,
+        &sec,
+        "POST",
+        id,
+        "/minutes/actions",
+        Some(json!({"action": "correct", "reason": "补记资金来源讨论"})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["minutes"][0]["version"], 2);
+    assert_eq!(v["minutes"][0]["status"], "draft");
+    assert_eq!(
+        v["minutes"][1]["status"], "confirmed",
+        "the confirmed version stays until the correction is confirmed"
+    );
+    meeting(&app, &sec, "PUT", id, "/minutes", Some(json!({"introduction": "介绍议题来源", "discussion": "居民代表赞成加装；资金由财政补贴和居民自筹"}))).await;
+    meeting(
+        &app,
+        &sec,
+        "POST",
+        id,
+        "/minutes/actions",
+        Some(json!({"action": "review"})),
+    )
+    .await;
+    let (_, v) = meeting(
+        &app,
+        &sec,
+        "POST",
+        id,
+        "/minutes/actions",
+        Some(json!({"action": "confirm"})),
+    )
+    .await;
+    assert_eq!(v["minutes"][0]["status"], "confirmed");
+    assert_eq!(v["minutes"][1]["status"], "superseded");
+
+    // The step cannot close before the resolution and the filing number.
+    let (s, v) = mv(&app, &sec, id, json!({"action": "advance"})).await;
+    assert_rule(s, &v, "R-PROC-4");
+    let (s, v) = meeting(&app, &sec, "POST", id, "/filing", None).await;
+    assert_rule(s, &v, "R-PROC-4");
+    // Votes: all three or none; never more than those present; never negative.
+    let (s, v) = meeting(
+        &app,
+        &sec,
+        "PUT",
+        id,
+        "/resolution",
+        Some(json!({"text": "同意加装", "votes_for": "10"})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    let (s, v) = meeting(&app, &sec, "PUT", id, "/resolution", Some(json!({"text": "同意加装", "votes_for": "14", "votes_against": "1", "votes_abstain": "1"}))).await;
+    assert_rule(s, &v, "R-PROC-4");
+    let (s, v) = meeting(&app, &sec, "PUT", id, "/resolution", Some(json!({"text": "同意加装", "votes_for": "-1", "votes_against": "0", "votes_abstain": "0"}))).await;
+    assert_rule(s, &v, "R-PROC-4");
+    let (s, v) = meeting(&app, &sec, "PUT", id, "/resolution", Some(json!({"text": "同意加装电梯，资金按比例分担", "votes_for": "13", "votes_against": "1", "votes_abstain": "1"}))).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (s, v) = meeting(&app, &sec, "POST", id, "/filing", None).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let number = v["meeting"]["filing_number"].as_str().unwrap().to_string();
+    assert!(number.ends_with("-2026-001"), "{number}");
+    let (s, v) = meeting(
+        &app,
+        &sec,
+        "PUT",
+        id,
+        "/resolution",
+        Some(json!({"text": "改决议"})),
+    )
+    .await;
+    assert_rule(s, &v, "R-PROC-4");
+    let (s, v) = mv(&app, &sec, id, json!({"action": "advance"})).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["step"], "notice");
+
+    // The next case of the community in the same year gets the next number.
+    let id2 = case_at_deliberation(&app, &sec, "楼道照明", "community").await;
+    let (_, v) = meeting(&app, &sec, "PUT", id2, "", Some(json!({}))).await;
+    // R-MEET-4: a community-level meeting is chaired by the party secretary (when recorded).
+    assert_eq!(v["chair_rule"], "社区党组织书记");
+    let (_, v) = meeting(
+        &app,
+        &sec,
+        "POST",
+        id2,
+        "/open",
+        Some(json!({"override_reason": "楼道小事，人数从简"})),
+    )
+    .await;
+    assert_eq!(v["meeting"]["override_reason"], "楼道小事，人数从简");
+    let p = v["participants"][0]["id"].clone();
+    meeting(
+        &app,
+        &sec,
+        "POST",
+        id2,
+        &format!("/participants/{p}/sign-in"),
+        None,
+    )
+    .await;
+    meeting(
+        &app,
+        &sec,
+        "PUT",
+        id2,
+        "/minutes",
+        Some(json!({"summary": "同意更换"})),
+    )
+    .await;
+    meeting(
+        &app,
+        &sec,
+        "POST",
+        id2,
+        "/minutes/actions",
+        Some(json!({"action": "review"})),
+    )
+    .await;
+    meeting(
+        &app,
+        &sec,
+        "POST",
+        id2,
+        "/minutes/actions",
+        Some(json!({"action": "confirm"})),
+    )
+    .await;
+    meeting(
+        &app,
+        &sec,
+        "PUT",
+        id2,
+        "/resolution",
+        Some(json!({"text": "更换声控灯"})),
+    )
+    .await;
+    let (s, v) = meeting(&app, &sec, "POST", id2, "/filing", None).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(
+        v["meeting"]["filing_number"].as_str().unwrap(),
+        number.replace("-001", "-002")
+    );
+    assert!(
+        count(
+            &app,
+            "SELECT COUNT(*) FROM audit_log WHERE action LIKE 'meeting.%'"
+        )
+        .await
+            > 30
+    );
+}

@@ -22,6 +22,10 @@ use crate::services::calendar::{self, WorkingDays, WorkingDaysQuery, YearInput};
 use crate::services::cases::{
     self as service, CaseInput, CaseQuery, CaseView, MoveInput, OpinionInput, VisitInput,
 };
+use crate::services::meetings::{
+    self, CommentInput, MeetingView, MinutesAction, OpenInput, ParticipantInput, PlanInput,
+    ResolutionInput,
+};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -31,6 +35,16 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(add_visit))
         .routes(routes!(add_opinion))
         .routes(routes!(document_versions, save_document))
+        .routes(routes!(meeting_get, meeting_plan))
+        .routes(routes!(meeting_add_participant))
+        .routes(routes!(meeting_remove_participant))
+        .routes(routes!(meeting_open))
+        .routes(routes!(meeting_sign_in))
+        .routes(routes!(meeting_minutes))
+        .routes(routes!(meeting_minutes_action))
+        .routes(routes!(meeting_comment))
+        .routes(routes!(meeting_resolution))
+        .routes(routes!(meeting_file))
         .routes(routes!(working_days))
         .routes(routes!(calendar_years, calendar_store_year))
 }
@@ -175,4 +189,162 @@ async fn calendar_store_year(
 ) -> ApiResult<Vec<YearRow>> {
     calendar::store_year(&state.calendar, &state.db, &session.actor, &b).await?;
     Ok(Json(calendar::years(&state.db, &session.actor).await?))
+}
+
+/// The meeting after a change, as `GET …/meeting` shows it.
+async fn meeting_now(state: &AppState, session: &Session, id: i64) -> ApiResult<MeetingView> {
+    meetings::view(&state.db, &session.actor, id)
+        .await?
+        .map(Json)
+        .ok_or(ApiError(crate::error::AppError::NotFound))
+}
+
+/// The round-table meeting (R-MEET-1…4): plan, participants, warnings, minutes, comments.
+#[utoipa::path(get, path = "/cases/{id}/meeting", tag = "meetings", params(("id" = i64, Path)),
+    responses((status = 200, body = MeetingView), (status = 404, body = ErrorEnvelope)))]
+async fn meeting_get(
+    State(state): State<AppState>,
+    session: Session,
+    Path(id): Path<i64>,
+) -> ApiResult<MeetingView> {
+    meeting_now(&state, &session, id).await
+}
+
+/// Plans the meeting (fixed members filled in from the links valid on the day); empty fields
+/// come from the case's 议事方案. Allowed until the meeting is opened.
+#[utoipa::path(put, path = "/cases/{id}/meeting", tag = "meetings", params(("id" = i64, Path)),
+    request_body = PlanInput,
+    responses((status = 200, body = MeetingView), (status = 422, body = ErrorEnvelope)))]
+async fn meeting_plan(
+    State(state): State<AppState>,
+    session: Session,
+    Path(id): Path<i64>,
+    ApiJson(b): ApiJson<PlanInput>,
+) -> ApiResult<MeetingView> {
+    meetings::plan(&state.db, &session.actor, id, &b).await?;
+    meeting_now(&state, &session, id).await
+}
+
+/// A mobile member: a person or a unit of the organisation.
+#[utoipa::path(post, path = "/cases/{id}/meeting/participants", tag = "meetings",
+    params(("id" = i64, Path)), request_body = ParticipantInput,
+    responses((status = 200, body = MeetingView), (status = 422, body = ErrorEnvelope)))]
+async fn meeting_add_participant(
+    State(state): State<AppState>,
+    session: Session,
+    Path(id): Path<i64>,
+    ApiJson(b): ApiJson<ParticipantInput>,
+) -> ApiResult<MeetingView> {
+    meetings::add_participant(&state.db, &session.actor, id, &b).await?;
+    meeting_now(&state, &session, id).await
+}
+
+#[utoipa::path(delete, path = "/cases/{id}/meeting/participants/{participant_id}", tag = "meetings",
+    params(("id" = i64, Path), ("participant_id" = i64, Path)),
+    responses((status = 200, body = MeetingView), (status = 422, body = ErrorEnvelope)))]
+async fn meeting_remove_participant(
+    State(state): State<AppState>,
+    session: Session,
+    Path((id, pid)): Path<(i64, i64)>,
+) -> ApiResult<MeetingView> {
+    meetings::remove_participant(&state.db, &session.actor, id, pid).await?;
+    meeting_now(&state, &session, id).await
+}
+
+/// Opens the meeting; its warnings need `override_reason`.
+#[utoipa::path(post, path = "/cases/{id}/meeting/open", tag = "meetings",
+    params(("id" = i64, Path)), request_body = OpenInput,
+    responses((status = 200, body = MeetingView), (status = 422, body = ErrorEnvelope)))]
+async fn meeting_open(
+    State(state): State<AppState>,
+    session: Session,
+    Path(id): Path<i64>,
+    ApiJson(b): ApiJson<OpenInput>,
+) -> ApiResult<MeetingView> {
+    meetings::open(&state.db, &session.actor, id, &b).await?;
+    meeting_now(&state, &session, id).await
+}
+
+/// 签到 of one participant.
+#[utoipa::path(post, path = "/cases/{id}/meeting/participants/{participant_id}/sign-in",
+    tag = "meetings", params(("id" = i64, Path), ("participant_id" = i64, Path)),
+    responses((status = 200, body = MeetingView), (status = 422, body = ErrorEnvelope)))]
+async fn meeting_sign_in(
+    State(state): State<AppState>,
+    session: Session,
+    Path((id, pid)): Path<(i64, i64)>,
+) -> ApiResult<MeetingView> {
+    meetings::sign_in(&state.db, &session.actor, id, pid).await?;
+    meeting_now(&state, &session, id).await
+}
+
+/// The draft minutes, per agenda item of R-MEET-3: introduction, proposal, discussion,
+/// summary, resolution.
+#[utoipa::path(put, path = "/cases/{id}/meeting/minutes", tag = "meetings",
+    params(("id" = i64, Path)), request_body = BTreeMap<String, String>,
+    responses((status = 200, body = MeetingView), (status = 422, body = ErrorEnvelope)))]
+async fn meeting_minutes(
+    State(state): State<AppState>,
+    session: Session,
+    Path(id): Path<i64>,
+    ApiJson(b): ApiJson<BTreeMap<String, String>>,
+) -> ApiResult<MeetingView> {
+    meetings::save_minutes(&state.db, &session.actor, id, &b).await?;
+    meeting_now(&state, &session, id).await
+}
+
+/// review, draft, confirm, or correct (a new version of confirmed minutes, with a reason).
+#[utoipa::path(post, path = "/cases/{id}/meeting/minutes/actions", tag = "meetings",
+    params(("id" = i64, Path)), request_body = MinutesAction,
+    responses((status = 200, body = MeetingView), (status = 422, body = ErrorEnvelope)))]
+async fn meeting_minutes_action(
+    State(state): State<AppState>,
+    session: Session,
+    Path(id): Path<i64>,
+    ApiJson(b): ApiJson<MinutesAction>,
+) -> ApiResult<MeetingView> {
+    meetings::minutes_action(&state.db, &session.actor, id, &b).await?;
+    meeting_now(&state, &session, id).await
+}
+
+/// An attendee's comment on minutes under review.
+#[utoipa::path(post, path = "/cases/{id}/meeting/minutes/comments", tag = "meetings",
+    params(("id" = i64, Path)), request_body = CommentInput,
+    responses((status = 200, body = MeetingView), (status = 422, body = ErrorEnvelope)))]
+async fn meeting_comment(
+    State(state): State<AppState>,
+    session: Session,
+    Path(id): Path<i64>,
+    ApiJson(b): ApiJson<CommentInput>,
+) -> ApiResult<MeetingView> {
+    let name = session.user.display_name.clone();
+    meetings::comment(&state.db, &session.actor, &name, id, &b).await?;
+    meeting_now(&state, &session, id).await
+}
+
+/// The resolution (协商决议) with an optional vote (for / against / abstain).
+#[utoipa::path(put, path = "/cases/{id}/meeting/resolution", tag = "meetings",
+    params(("id" = i64, Path)), request_body = ResolutionInput,
+    responses((status = 200, body = MeetingView), (status = 422, body = ErrorEnvelope)))]
+async fn meeting_resolution(
+    State(state): State<AppState>,
+    session: Session,
+    Path(id): Path<i64>,
+    ApiJson(b): ApiJson<ResolutionInput>,
+) -> ApiResult<MeetingView> {
+    meetings::resolve(&state.db, &session.actor, id, &b).await?;
+    meeting_now(&state, &session, id).await
+}
+
+/// 备案登记: assigns the next filing number of the community's year.
+#[utoipa::path(post, path = "/cases/{id}/meeting/filing", tag = "meetings",
+    params(("id" = i64, Path)),
+    responses((status = 200, body = MeetingView), (status = 422, body = ErrorEnvelope)))]
+async fn meeting_file(
+    State(state): State<AppState>,
+    session: Session,
+    Path(id): Path<i64>,
+) -> ApiResult<MeetingView> {
+    meetings::file(&state.db, &session.actor, id).await?;
+    meeting_now(&state, &session, id).await
 }

@@ -14,6 +14,7 @@ use minijinja::{Value, context};
 use roundtable_core::access::{Action, ResourceKind, permit, permit_somewhere};
 use roundtable_core::calendar::first_saturday;
 use roundtable_core::cases::{DocKind, FieldKind, Step};
+use roundtable_core::meeting::{AGENDA, ParticipantKind};
 use roundtable_core::topics::Level;
 
 use super::HtmlForm;
@@ -25,6 +26,9 @@ use crate::services::calendar::{self, YearInput};
 use crate::services::cases::{
     self as service, CaseInput, CaseQuery, MoveInput, OPINION_SOURCES, OpinionInput, VisitInput,
 };
+use crate::services::meetings::{
+    self, CommentInput, MinutesAction, OpenInput, ParticipantInput, PlanInput, ResolutionInput,
+};
 use crate::{AppState, PageError};
 
 pub fn router() -> Router<AppState> {
@@ -35,6 +39,24 @@ pub fn router() -> Router<AppState> {
         .route("/cases/{id}/visits", post(add_visit))
         .route("/cases/{id}/opinions", post(add_opinion))
         .route("/cases/{id}/documents/{kind}", post(save_document))
+        .route("/cases/{id}/meeting", post(meeting_plan))
+        .route("/cases/{id}/meeting/participants", post(meeting_add))
+        .route(
+            "/cases/{id}/meeting/participants/{pid}/{op}",
+            post(meeting_participant),
+        )
+        .route("/cases/{id}/meeting/open", post(meeting_open))
+        .route("/cases/{id}/meeting/minutes", post(meeting_minutes))
+        .route(
+            "/cases/{id}/meeting/minutes/actions",
+            post(meeting_minutes_action),
+        )
+        .route(
+            "/cases/{id}/meeting/minutes/comments",
+            post(meeting_comment),
+        )
+        .route("/cases/{id}/meeting/resolution", post(meeting_resolution))
+        .route("/cases/{id}/meeting/filing", post(meeting_file))
         .route("/calendar", get(calendar_page).post(calendar_store))
 }
 
@@ -237,6 +259,17 @@ async fn case_page(
     } else {
         vec![]
     };
+    let meeting = meetings::view(&state.db, a, id).await?;
+    let (people, units) = if can_edit && at == Step::Deliberation {
+        meetings::candidates(&state.db, c).await?
+    } else {
+        (vec![], vec![])
+    };
+    let plan_doc = v
+        .documents
+        .iter()
+        .find(|d| d.kind == DocKind::MeetingPlan.code())
+        .map(|d| d.body.clone());
     let status = if errors.len().unwrap_or(0) > 0 {
         StatusCode::UNPROCESSABLE_ENTITY
     } else {
@@ -261,6 +294,11 @@ async fn case_page(
             sources => OPINION_SOURCES.iter().map(|(c, l)| context! { code => c, label => l }).collect::<Vec<_>>(),
             posted => posted,
             today => crate::render::today().to_string(),
+            meeting, plan_doc,
+            people => crate::render::id_options(people),
+            units => crate::render::id_options(units),
+            participant_kinds => options(ParticipantKind::ALL, ParticipantKind::code, ParticipantKind::label),
+            agenda => AGENDA.iter().map(|(k, l)| context! { key => k, label => l }).collect::<Vec<_>>(),
         },
     ))
 }
@@ -358,6 +396,114 @@ async fn save_document(
         values: f,
     };
     after(&state, &session, &csrf, id, r, p).await
+}
+
+async fn meeting_plan(
+    State(state): State<AppState>,
+    CsrfToken(csrf): CsrfToken,
+    session: Session,
+    Path(id): Path<i64>,
+    HtmlForm(f): HtmlForm<PlanInput>,
+) -> PageResult {
+    let r = meetings::plan(&state.db, &session.actor, id, &f).await;
+    after(&state, &session, &csrf, id, r, posted("meeting_plan", &f)).await
+}
+
+async fn meeting_add(
+    State(state): State<AppState>,
+    CsrfToken(csrf): CsrfToken,
+    session: Session,
+    Path(id): Path<i64>,
+    HtmlForm(f): HtmlForm<ParticipantInput>,
+) -> PageResult {
+    let r = meetings::add_participant(&state.db, &session.actor, id, &f).await;
+    after(&state, &session, &csrf, id, r, posted("participant", &f)).await
+}
+
+/// `delete` (before the meeting opens) or `sign-in` (once it has).
+async fn meeting_participant(
+    State(state): State<AppState>,
+    CsrfToken(csrf): CsrfToken,
+    session: Session,
+    Path((id, pid, op)): Path<(i64, i64, String)>,
+) -> PageResult {
+    let r = match op.as_str() {
+        "delete" => meetings::remove_participant(&state.db, &session.actor, id, pid).await,
+        "sign-in" => meetings::sign_in(&state.db, &session.actor, id, pid).await,
+        _ => return Err(AppError::NotFound.into()),
+    };
+    after(&state, &session, &csrf, id, r, Posted::default()).await
+}
+
+async fn meeting_open(
+    State(state): State<AppState>,
+    CsrfToken(csrf): CsrfToken,
+    session: Session,
+    Path(id): Path<i64>,
+    HtmlForm(f): HtmlForm<OpenInput>,
+) -> PageResult {
+    let r = meetings::open(&state.db, &session.actor, id, &f).await;
+    after(&state, &session, &csrf, id, r, posted("meeting_open", &f)).await
+}
+
+async fn meeting_minutes(
+    State(state): State<AppState>,
+    CsrfToken(csrf): CsrfToken,
+    session: Session,
+    Path(id): Path<i64>,
+    HtmlForm(mut f): HtmlForm<BTreeMap<String, String>>,
+) -> PageResult {
+    f.remove("_csrf");
+    let r = meetings::save_minutes(&state.db, &session.actor, id, &f).await;
+    let p = Posted {
+        form: "minutes".into(),
+        values: f,
+    };
+    after(&state, &session, &csrf, id, r, p).await
+}
+
+async fn meeting_minutes_action(
+    State(state): State<AppState>,
+    CsrfToken(csrf): CsrfToken,
+    session: Session,
+    Path(id): Path<i64>,
+    HtmlForm(f): HtmlForm<MinutesAction>,
+) -> PageResult {
+    let r = meetings::minutes_action(&state.db, &session.actor, id, &f).await;
+    after(&state, &session, &csrf, id, r, posted("minutes_action", &f)).await
+}
+
+async fn meeting_comment(
+    State(state): State<AppState>,
+    CsrfToken(csrf): CsrfToken,
+    session: Session,
+    Path(id): Path<i64>,
+    HtmlForm(f): HtmlForm<CommentInput>,
+) -> PageResult {
+    let name = session.user.display_name.clone();
+    let r = meetings::comment(&state.db, &session.actor, &name, id, &f).await;
+    after(&state, &session, &csrf, id, r, posted("comment", &f)).await
+}
+
+async fn meeting_resolution(
+    State(state): State<AppState>,
+    CsrfToken(csrf): CsrfToken,
+    session: Session,
+    Path(id): Path<i64>,
+    HtmlForm(f): HtmlForm<ResolutionInput>,
+) -> PageResult {
+    let r = meetings::resolve(&state.db, &session.actor, id, &f).await;
+    after(&state, &session, &csrf, id, r, posted("resolution", &f)).await
+}
+
+async fn meeting_file(
+    State(state): State<AppState>,
+    CsrfToken(csrf): CsrfToken,
+    session: Session,
+    Path(id): Path<i64>,
+) -> PageResult {
+    let r = meetings::file(&state.db, &session.actor, id).await;
+    after(&state, &session, &csrf, id, r, Posted::default()).await
 }
 
 async fn calendar_page_with(

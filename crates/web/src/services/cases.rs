@@ -216,6 +216,7 @@ fn step_states(at: Step, events: &[CaseEvent]) -> Vec<StepState> {
 /// What the step checks need to know about a case.
 async fn facts(e: &mut impl Exec, c: &Case) -> Result<CaseFacts, AppError> {
     let n = store::counts(e, c.id).await?;
+    let m = roundtable_store::meetings::facts(e, c.id).await?;
     let has = |k: DocKind| n.document_kinds.split(',').any(|x| x == k.code());
     Ok(CaseFacts {
         level: level_of(c),
@@ -226,6 +227,10 @@ async fn facts(e: &mut impl Exec, c: &Case) -> Result<CaseFacts, AppError> {
         feasibility: has(DocKind::Feasibility),
         meeting_plan: has(DocKind::MeetingPlan),
         leader_consultation: has(DocKind::LeaderConsultation),
+        meeting_signed_in: m.signed_in > 0,
+        minutes_confirmed: m.minutes_confirmed > 0,
+        resolution: m.resolution,
+        filing_number: m.filed,
         ..CaseFacts::default()
     })
 }
@@ -499,13 +504,6 @@ pub async fn add_visit(db: &Db, actor: &Actor, id: i64, v: &VisitInput) -> Resul
     Ok(visit)
 }
 
-fn everywhere() -> roundtable_core::access::Scope {
-    roundtable_core::access::Scope {
-        everywhere: true,
-        ..Default::default()
-    }
-}
-
 /// The people linked to `org_id` by `kind` on `date` (R-ORG-2), as (person id, name).
 async fn linked_people(
     e: &mut impl Exec,
@@ -515,7 +513,7 @@ async fn linked_people(
 ) -> Result<Vec<(i64, String)>, AppError> {
     let list = links::list(
         e,
-        &everywhere(),
+        &super::everywhere(),
         &links::LinkFilter {
             org_id: Some(org_id),
             kind: Some(kind.code().into()),

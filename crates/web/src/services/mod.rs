@@ -6,6 +6,7 @@ pub mod calendar;
 pub mod cases;
 pub mod excel;
 pub mod links;
+pub mod meetings;
 pub mod orgs;
 pub mod people;
 pub mod photos;
@@ -71,6 +72,15 @@ pub(crate) fn new_public_code() -> String {
 /// Whether a code can be a public link's (checked before any query).
 pub(crate) fn is_public_code(code: &str) -> bool {
     code.len() == 12 && code.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// The whole tree: for look-ups the caller has already authorised (a case's own community, its
+/// links and council), never for a list shown as such.
+pub(crate) fn everywhere() -> roundtable_core::access::Scope {
+    roundtable_core::access::Scope {
+        everywhere: true,
+        ..Default::default()
+    }
 }
 
 pub fn json<T: serde::Serialize>(v: &T) -> serde_json::Value {
