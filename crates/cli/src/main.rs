@@ -135,6 +135,7 @@ struct FileConfig {
     questionnaire_per_hour: Option<usize>,
     public_url: Option<String>,
     data_dir: Option<PathBuf>,
+    notice_working_days: Option<usize>,
 }
 
 #[derive(Debug, serde::Serialize)]
@@ -153,6 +154,8 @@ struct Effective {
     public_url: Option<String>,
     /// Where uploaded photos are kept.
     data_dir: PathBuf,
+    /// Working days a public notice runs (R-CAL-1; at least 5).
+    notice_working_days: usize,
     config_file: Option<PathBuf>,
 }
 
@@ -219,6 +222,17 @@ fn load(cli: &Cli, listen_flag: Option<&String>, default_db: &str) -> Result<Eff
             .map(PathBuf::from)
             .or(file.data_dir)
             .unwrap_or_else(|| PathBuf::from("data")),
+        notice_working_days: {
+            let n = env_number("ROUNDTABLE_NOTICE_WORKING_DAYS")?
+                .or(file.notice_working_days)
+                .unwrap_or(5);
+            if !(5..=60).contains(&n) {
+                anyhow::bail!(
+                    "notice_working_days must be between 5 and 60 (R-CAL-1: never fewer than 5), got {n}"
+                );
+            }
+            n
+        },
         config_file: path,
     })
 }
@@ -268,6 +282,7 @@ async fn serve(cfg: &Effective, db: Db) -> Result<()> {
         questionnaire_per_hour: cfg.questionnaire_per_hour,
         public_url: cfg.public_url.clone(),
         data_dir: cfg.data_dir.clone(),
+        notice_working_days: cfg.notice_working_days as u32,
         ..WebConfig::default()
     };
     let state = AppState::new(db, web).map_err(|e| anyhow::anyhow!("{e}"))?;

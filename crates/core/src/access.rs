@@ -42,6 +42,8 @@ domain_enum! {
         Case = ("case", "议事案例"),
         /// Visit logs and opinions of a case (R-PROC-2), kept by 民情理事会 members too.
         Visit = ("visit", "走访与意见"),
+        /// 挂帅督办 (R-PROC-6): a linked leader's supervision remarks on a project.
+        Supervision = ("supervision", "挂帅督办"),
         /// The holiday calendar (R-CAL-1): deployment-wide, read by everyone signed in.
         Calendar = ("calendar", "节假日日历"),
     }
@@ -116,9 +118,17 @@ fn reach(role: Role, action: Action, kind: ResourceKind) -> Reach {
         Role::StreetAdmin => match (action, kind) {
             (View | Export, _) => GrantSubtree,
             // Topics: the service lets a street take over only street-level matters (R-TOP-4).
-            (Edit, K::Org | K::Unit | K::Person | K::Link | K::Topic | K::Case | K::Visit) => {
-                GrantSubtree
-            }
+            (
+                Edit,
+                K::Org
+                | K::Unit
+                | K::Person
+                | K::Link
+                | K::Topic
+                | K::Case
+                | K::Visit
+                | K::Supervision,
+            ) => GrantSubtree,
             (ViewPersonal, K::Person | K::Topic) => GrantSubtree,
             // Matters collected offline on a sheet (issue 3: bulk intake).
             (Import, K::Topic) => GrantSubtree,
@@ -141,9 +151,18 @@ fn reach(role: Role, action: Action, kind: ResourceKind) -> Reach {
             _ => Nothing,
         },
         Role::DistrictLeader => match (action, kind) {
-            (View, K::Org | K::Unit | K::Person | K::Link | K::Topic | K::Case | K::Visit) => {
-                LinkedStreets
-            }
+            (Edit, K::Supervision) => LinkedStreets,
+            (
+                View,
+                K::Org
+                | K::Unit
+                | K::Person
+                | K::Link
+                | K::Topic
+                | K::Case
+                | K::Visit
+                | K::Supervision,
+            ) => LinkedStreets,
             _ => Nothing,
         },
         Role::CouncilMember => match (action, kind) {
@@ -301,7 +320,9 @@ mod tests {
                 Import => kind == K::Topic,
                 _ => false,
             },
-            Role::DistrictLeader => action == View && kind != K::User,
+            Role::DistrictLeader => {
+                (action == View && kind != K::User) || (action == Edit && kind == K::Supervision)
+            }
             Role::CouncilMember => match action {
                 View => matches!(
                     kind,

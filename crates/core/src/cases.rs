@@ -153,6 +153,8 @@ pub struct CaseFacts {
     pub agreements: usize,
     pub notice_published: bool,
     pub notice_ended: bool,
+    /// The plan changed after the latest notice was published (it must be published again).
+    pub notice_outdated: bool,
     pub objections_open: usize,
     /// 项目实施: ledger items, those ticked off and confirmed; leader supervision remarks.
     pub ledger_items: usize,
@@ -219,6 +221,11 @@ pub fn missing(step: Step, f: &CaseFacts) -> Vec<Missing> {
             );
             need(f.notice_published, "R-PROC-5", "发布项目公示");
             if f.notice_published {
+                need(
+                    !f.notice_outdated,
+                    "R-PROC-5",
+                    "计划书在公示后有修改，须重新发布公示（公示期重新计算）",
+                );
                 need(f.notice_ended, "R-CAL-1", "公示期满（不少于5个工作日）");
             }
             need(
@@ -494,6 +501,7 @@ mod tests {
             agreements: 2,
             notice_published: true,
             notice_ended: true,
+            notice_outdated: false,
             objections_open: 0,
             ledger_items: 3,
             ledger_confirmed: 3,
@@ -569,6 +577,10 @@ mod tests {
             check_move(Step::Notice, &Move::Advance, &f),
             Ok(Step::Implementation)
         );
+        // A material change after publication: published again, the period restarts.
+        f.notice_outdated = true;
+        let e = check_move(Step::Notice, &Move::Advance, &f).unwrap_err();
+        assert!(e.message.contains("重新发布"), "{}", e.message);
     }
 
     #[test]

@@ -10,6 +10,7 @@ pub mod org;
 pub mod password;
 pub mod people;
 pub mod privacy;
+pub mod project;
 pub mod questionnaire;
 pub mod similarity;
 pub mod topics;

@@ -10,6 +10,7 @@ pub mod meetings;
 pub mod migrate;
 pub mod orgs;
 pub mod people;
+pub mod projects;
 pub mod questionnaires;
 pub mod testing;
 pub mod topics;

@@ -42,6 +42,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0005_meetings.sql"),
         postgres: include_str!("../migrations/postgres/0005_meetings.sql"),
     },
+    Migration {
+        version: 6,
+        name: "projects",
+        sqlite: include_str!("../migrations/sqlite/0006_projects.sql"),
+        postgres: include_str!("../migrations/postgres/0006_projects.sql"),
+    },
 ];
 
 /// Applies the migrations not yet applied; returns how many were. Safe with several instances

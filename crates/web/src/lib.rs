@@ -43,6 +43,8 @@ pub struct WebConfig {
     pub public_url: Option<String>,
     /// Where uploaded files (photos) are kept.
     pub data_dir: PathBuf,
+    /// R-CAL-1: working days a public notice runs (never fewer than five).
+    pub notice_working_days: u32,
 }
 
 impl Default for WebConfig {
@@ -57,6 +59,7 @@ impl Default for WebConfig {
             questionnaire_per_hour: 120,
             public_url: None,
             data_dir: PathBuf::from("data"),
+            notice_working_days: roundtable_core::calendar::MIN_NOTICE_WORKING_DAYS,
         }
     }
 }
