@@ -1268,3 +1268,533 @@ async fn r_meet_1_to_4_the_meeting_from_plan_to_filing() {
             > 30
     );
 }
+
+/// The case's meeting held, minuted, resolved and filed; the case moved to 项目公示.
+async fn case_at_notice(app: &App, sec: &str, title: &str, level: &str) -> i64 {
+    let id = case_at_deliberation(app, sec, title, level).await;
+    meeting(app, sec, "PUT", id, "", Some(json!({}))).await;
+    let (_, v) = meeting(
+        app,
+        sec,
+        "POST",
+        id,
+        "/open",
+        Some(json!({"override_reason": "测试从简"})),
+    )
+    .await;
+    let p = v["participants"][0]["id"].clone();
+    meeting(
+        app,
+        sec,
+        "POST",
+        id,
+        &format!("/participants/{p}/sign-in"),
+        None,
+    )
+    .await;
+    meeting(
+        app,
+        sec,
+        "PUT",
+        id,
+        "/minutes",
+        Some(json!({"resolution": "同意实施"})),
+    )
+    .await;
+    meeting(
+        app,
+        sec,
+        "POST",
+        id,
+        "/minutes/actions",
+        Some(json!({"action": "review"})),
+    )
+    .await;
+    meeting(
+        app,
+        sec,
+        "POST",
+        id,
+        "/minutes/actions",
+        Some(json!({"action": "confirm"})),
+    )
+    .await;
+    meeting(
+        app,
+        sec,
+        "PUT",
+        id,
+        "/resolution",
+        Some(json!({"text": "同意实施"})),
+    )
+    .await;
+    let (s, v) = meeting(app, sec, "POST", id, "/filing", None).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (s, v) = mv(app, sec, id, json!({"action": "advance"})).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    id
+}
+
+async fn post(app: &App, who: &str, id: i64, path: &str, body: Value) -> (StatusCode, Value) {
+    let (s, v, _) = app
+        .json(
+            "POST",
+            &format!("/api/v1/cases/{id}{path}"),
+            Some(who),
+            Some(body),
+        )
+        .await;
+    (s, v)
+}
+
+/// What a week later looks like: the notice's period moved into the past (the clock is not
+/// the test's to move).
+async fn notice_period_passes(app: &App, id: i64) {
+    let d = |days: i64| (today() - chrono::Duration::days(days)).to_string();
+    app.db
+        .pool()
+        .execute(Sql::with(
+            "UPDATE notices SET published_on = $1, starts_on = $2, ends_on = $3 WHERE case_id = $4",
+            roundtable_store::args![
+                d(12).parse::<chrono::NaiveDate>().unwrap(),
+                d(11).parse::<chrono::NaiveDate>().unwrap(),
+                d(1).parse::<chrono::NaiveDate>().unwrap(),
+                id
+            ],
+        ))
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn r_proc_5_to_7_notice_ledger_supervision_to_done() {
+    let app = app().await;
+    let sec = app.login("secretary").await;
+    let id = case_at_notice(&app, &sec, "北门路面修补", "street").await;
+    let (_, people, _) = app
+        .json("GET", "/api/v1/people?per_page=5", Some(&sec), None)
+        .await;
+    let owner = people["items"][0]["id"].as_i64().unwrap();
+
+    // R-PROC-5: the plan. Dates in order, amounts in whole fen, never negative.
+    let (s, v) = post(&app, &sec, id, "/plan/tasks", json!({"title": "路面修补", "owner_person_id": owner, "unit_name": "社区居委会", "starts_on": "2026-12-10", "due_on": "2026-12-01"})).await;
+    assert_rule(s, &v, "R-PROC-5");
+    assert!(v["error"]["fields"]["due_on"].is_string(), "{v}");
+    let (s, v) = post(&app, &sec, id, "/plan/tasks", json!({"title": "路面修补", "owner_person_id": owner, "unit_name": "社区居委会", "starts_on": "2026-12-01", "due_on": "2026-12-20", "milestone": "1"})).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (s, _) = post(&app, &sec, id, "/plan/tasks", json!({"title": "加装排水沟", "owner_name": "王工", "unit_name": "物业公司", "starts_on": "2026-12-05", "due_on": "2026-12-25"})).await;
+    assert_eq!(s, StatusCode::OK);
+    for bad in ["-100", "12.345", "十元"] {
+        let (s, v) = post(
+            &app,
+            &sec,
+            id,
+            "/plan/budget",
+            json!({"source": "fiscal", "amount": bad}),
+        )
+        .await;
+        assert_rule(s, &v, "R-SUP-1");
+    }
+    let (s, v) = post(
+        &app,
+        &sec,
+        id,
+        "/plan/budget",
+        json!({"source": "财政资金", "amount": "12,000.50"}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    post(
+        &app,
+        &sec,
+        id,
+        "/plan/budget",
+        json!({"source": "residents", "amount": "3000"}),
+    )
+    .await;
+    let (_, v) = post(
+        &app,
+        &sec,
+        id,
+        "/plan/budget",
+        json!({"source": "unit", "amount": "0.05"}),
+    )
+    .await;
+    assert_eq!(v["budget_total"], "15,000.55");
+    assert_eq!(v["budget"][0]["amount_fen"], 1_200_050);
+    // Publishing needs the agreements first.
+    let (s, v) = post(&app, &sec, id, "/notices", json!({})).await;
+    assert_rule(s, &v, "R-PROC-5");
+    let tomorrow = (today() + chrono::Duration::days(1)).to_string();
+    let (s, v) = post(
+        &app,
+        &sec,
+        id,
+        "/plan/agreements",
+        json!({"party": "区住建局", "party_kind": "department", "agreed_on": tomorrow}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    let (s, _) = post(&app, &sec, id, "/plan/agreements", json!({"party": "区住建局", "party_kind": "department", "agreed_on": today().to_string(), "note": "原则同意"})).await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, n) = post(&app, &sec, id, "/notices", json!({})).await;
+    assert_eq!(s, StatusCode::CREATED, "{n}");
+    assert_eq!(n["version"], 1);
+    // R-CAL-1: the period is the next five working days, computed from the holiday data.
+    let (_, wd, _) = app
+        .json(
+            "GET",
+            &format!("/api/v1/calendar/working-days?from={}&count=5", today()),
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(n["starts_on"], wd["working_days"][0]);
+    assert_eq!(n["ends_on"], wd["end"]);
+    assert_eq!(n["content"]["budget_total"], "15,000.55");
+    // A published notice is not edited in place; publishing again without a change is refused.
+    let (s, v) = post(&app, &sec, id, "/notices", json!({})).await;
+    assert_rule(s, &v, "R-PROC-5");
+
+    // Implementation cannot start during the notice.
+    let (s, v) = mv(&app, &sec, id, json!({"action": "advance"})).await;
+    assert_rule(s, &v, "R-CAL-1");
+
+    // A resident objects on the public page; no personal data comes back.
+    let code = step(&app, &sec, id).await["case"]["public_code"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (s, v, _) = app
+        .json("POST", &format!("/api/v1/public/cases/{code}/objections"), None, Some(json!({"content": "排水沟位置会影响1楼住户", "name": "张先生", "phone": "13800001111"})))
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    assert!(
+        !v.to_string().contains("13800001111") && !v.to_string().contains("张先生"),
+        "{v}"
+    );
+    assert_eq!(v["notice_running"], true);
+    // A bot filling the honeypot is answered but nothing is stored.
+    app.json(
+        "POST",
+        &format!("/api/v1/public/cases/{code}/objections"),
+        None,
+        Some(json!({"content": "spam", "website": "x"})),
+    )
+    .await;
+    let (_, p, _) = app
+        .json(
+            "GET",
+            &format!("/api/v1/cases/{id}/project"),
+            Some(&sec),
+            None,
+        )
+        .await;
+    assert_eq!(p["objections"].as_array().unwrap().len(), 1);
+    assert_eq!(p["notice_state"], "running");
+    assert!(p["notice_label"].as_str().unwrap().contains("至"), "{p}");
+    let (s, v, _) = app
+        .json("GET", "/api/v1/public/cases/0000zzzz0000", None, None)
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "{v}");
+
+    // A material change of the plan after publication: the notice is out of date.
+    post(&app, &sec, id, "/plan/tasks", json!({"title": "排水沟改线", "owner_name": "王工", "unit_name": "物业公司", "starts_on": "2026-12-05", "due_on": "2026-12-26"})).await;
+    notice_period_passes(&app, id).await;
+    let (s, v) = mv(&app, &sec, id, json!({"action": "advance"})).await;
+    assert_rule(s, &v, "R-PROC-5");
+    assert!(
+        v["error"]["message"].as_str().unwrap().contains("重新发布"),
+        "{v}"
+    );
+    let (s, n) = post(&app, &sec, id, "/notices", json!({})).await;
+    assert_eq!(s, StatusCode::CREATED, "{n}");
+    assert_eq!(n["version"], 2);
+    notice_period_passes(&app, id).await;
+    // The objection is still open.
+    let (s, v) = mv(&app, &sec, id, json!({"action": "advance"})).await;
+    assert_rule(s, &v, "R-PROC-5");
+    assert!(
+        v["error"]["message"].as_str().unwrap().contains("异议"),
+        "{v}"
+    );
+    let oid = p["objections"][0]["id"].as_i64().unwrap();
+    let (s, _) = post(
+        &app,
+        &sec,
+        id,
+        &format!("/objections/{oid}/answer"),
+        json!({"answer": " "}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    let (s, _) = post(
+        &app,
+        &sec,
+        id,
+        &format!("/objections/{oid}/answer"),
+        json!({"answer": "排水沟已改线，避开1楼住户窗前"}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, v) = post(
+        &app,
+        &sec,
+        id,
+        &format!("/objections/{oid}/answer"),
+        json!({"answer": "再答一次"}),
+    )
+    .await;
+    assert_rule(s, &v, "R-PROC-5");
+    // After the notice, objections are no longer received.
+    let (s, v, _) = app
+        .json(
+            "POST",
+            &format!("/api/v1/public/cases/{code}/objections"),
+            None,
+            Some(json!({"content": "晚了"})),
+        )
+        .await;
+    assert_rule(s, &v, "R-PROC-5");
+    let (s, v) = mv(&app, &sec, id, json!({"action": "advance"})).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["step"], "implementation");
+
+    // R-PROC-6: the ledger comes from the plan; 销号 needs evidence; someone else confirms.
+    let (_, p, _) = app
+        .json(
+            "GET",
+            &format!("/api/v1/cases/{id}/project"),
+            Some(&sec),
+            None,
+        )
+        .await;
+    let items: Vec<i64> = p["ledger"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(items.len(), 3);
+    let (s, v) = post(
+        &app,
+        &sec,
+        id,
+        &format!("/ledger/{}/actions", items[0]),
+        json!({"action": "close"}),
+    )
+    .await;
+    assert_rule(s, &v, "R-PROC-6");
+    let (s, v) = post(
+        &app,
+        &sec,
+        id,
+        &format!("/ledger/{}/actions", items[0]),
+        json!({"action": "close", "evidence": "已修补120平方米"}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["status"], "closed");
+    let (s, v) = post(
+        &app,
+        &sec,
+        id,
+        &format!("/ledger/{}/actions", items[0]),
+        json!({"action": "confirm"}),
+    )
+    .await;
+    assert_rule(s, &v, "R-PROC-6");
+    assert!(v["error"]["fields"]["confirmed_by"].is_string(), "{v}");
+    let staff = app.login("staff").await;
+    for item in &items {
+        if *item != items[0] {
+            let (s, v) = post(
+                &app,
+                &staff,
+                id,
+                &format!("/ledger/{item}/actions"),
+                json!({"action": "close", "evidence": "完成"}),
+            )
+            .await;
+            assert_eq!(s, StatusCode::OK, "{v}");
+        }
+    }
+    let (s, v) = post(
+        &app,
+        &staff,
+        id,
+        &format!("/ledger/{}/actions", items[0]),
+        json!({"action": "confirm"}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["status"], "confirmed");
+    // Sent back with a reason, then closed and confirmed again.
+    let (s, _) = post(
+        &app,
+        &sec,
+        id,
+        &format!("/ledger/{}/actions", items[1]),
+        json!({"action": "reopen", "evidence": "照片不清楚"}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    post(
+        &app,
+        &staff,
+        id,
+        &format!("/ledger/{}/actions", items[1]),
+        json!({"action": "close", "evidence": "补拍照片"}),
+    )
+    .await;
+    for item in &items[1..] {
+        let (s, v) = post(
+            &app,
+            &sec,
+            id,
+            &format!("/ledger/{item}/actions"),
+            json!({"action": "confirm"}),
+        )
+        .await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+    }
+    // A street-level project needs the leader's supervision (挂帅督办) before it closes.
+    let (s, v) = mv(&app, &sec, id, json!({"action": "advance"})).await;
+    assert_rule(s, &v, "R-PROC-6");
+    let (s, _) = post(
+        &app,
+        &sec,
+        id,
+        "/remarks",
+        json!({"remark": "书记不能代替领导督办"}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let street = app.login("street").await;
+    let (s, v) = post(
+        &app,
+        &street,
+        id,
+        "/remarks",
+        json!({"remark": "请物业在月底前完成排水沟并报街道"}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (s, v) = post(&app, &sec, id, "/bulletins", json!({})).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (s, v) = mv(&app, &sec, id, json!({"action": "advance"})).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["step"], "supervision");
+
+    // R-PROC-7: committee, inspection, bulletin, acceptance; then 办结.
+    let (s, v) = mv(&app, &sec, id, json!({"action": "advance"})).await;
+    assert_rule(s, &v, "R-PROC-7");
+    let (s, v) = post(
+        &app,
+        &sec,
+        id,
+        "/committee",
+        json!({"person_id": owner, "side": "nobody"}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    let (s, _) = post(
+        &app,
+        &sec,
+        id,
+        "/committee",
+        json!({"person_id": owner, "side": "party_organisation"}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, _) = post(
+        &app,
+        &sec,
+        id,
+        "/committee",
+        json!({"person_id": owner, "side": "executor"}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "a member once");
+    let (s, v) = post(&app, &sec, id, "/inspections", json!({"inspected_on": tomorrow, "inspectors": "监督委员会", "progress": "完成", "quality": "合格", "deadline": "按期"})).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    let (s, _) = post(&app, &sec, id, "/inspections", json!({"inspected_on": today().to_string(), "inspectors": "监督委员会3人", "progress": "全部完成", "quality": "路面平整，排水通畅", "deadline": "按期完成"})).await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, v) = post(&app, &sec, id, "/bulletins", json!({})).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["bulletins"][0]["seq"], 2);
+    assert_eq!(v["bulletins"][0]["content"]["confirmed"], 3);
+    let (s, _, _) = app
+        .json(
+            "PUT",
+            &format!("/api/v1/cases/{id}/bulletin-period"),
+            Some(&sec),
+            Some(json!({"days": "3"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    // Satisfaction opens at acceptance.
+    let (s, v, _) = app
+        .json(
+            "POST",
+            &format!("/api/v1/public/cases/{code}/votes"),
+            None,
+            Some(json!({"choice": "satisfied", "device_id": "phone-0001"})),
+        )
+        .await;
+    assert_rule(s, &v, "R-PROC-7");
+    let (s, _) = post(&app, &sec, id, "/acceptance", json!({"accepted_on": today().to_string(), "members": "社区、街道、监督委员会、居民代表", "conclusion": "验收合格"})).await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, _) = post(
+        &app,
+        &sec,
+        id,
+        "/acceptance",
+        json!({"accepted_on": today().to_string(), "members": "x", "conclusion": "x"}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "accepted once");
+    let (s, v, _) = app
+        .json(
+            "POST",
+            &format!("/api/v1/public/cases/{code}/votes"),
+            None,
+            Some(json!({"choice": "满意", "device_id": "phone-0001"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let (s, _, _) = app
+        .json(
+            "POST",
+            &format!("/api/v1/public/cases/{code}/votes"),
+            None,
+            Some(json!({"choice": "dissatisfied", "device_id": "phone-0001"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "once per device");
+    let (s, v) = mv(&app, &sec, id, json!({"action": "advance"})).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["step"], "done");
+    assert!(v["finished_at"].is_string());
+    // The source topic and its submitter see the outcome.
+    let topic = v["topic_id"].as_i64().unwrap();
+    let (_, t, _) = app
+        .json("GET", &format!("/api/v1/topics/{topic}"), Some(&sec), None)
+        .await;
+    assert_eq!(t["topic"]["status"], "done");
+    let (_, pc, _) = app
+        .json("GET", &format!("/api/v1/public/cases/{code}"), None, None)
+        .await;
+    assert_eq!(pc["step"], "办结");
+    assert_eq!(pc["votes"][0]["votes"], 1);
+    assert_eq!(pc["ledger"].as_array().unwrap().len(), 3);
+    let view = step(&app, &sec, id).await;
+    assert!(
+        view["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|s| s["state"] == "done"),
+        "{view}"
+    );
+}

@@ -2,6 +2,7 @@
 //! `error::ApiError`, and an OpenAPI document generated from these handlers (utoipa).
 
 mod cases;
+mod projects;
 mod questionnaires;
 
 use axum::Json;
@@ -80,6 +81,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(topic_similar))
         .merge(questionnaires::router())
         .merge(cases::router())
+        .merge(projects::router())
 }
 
 /// The OpenAPI document, served at /api/v1/openapi.json.

@@ -40,6 +40,30 @@ pub fn router() -> Router<AppState> {
 
 /// The address residents open for `path` (from `public_url`, else the request's host) and its
 /// QR code as inline SVG, for printed posters.
+/// A long-lived random cookie that tells one phone from another on public pages (one
+/// questionnaire answer, one satisfaction vote per device); only its SHA-256 is stored.
+const DEVICE_COOKIE: &str = "rt_dev";
+
+pub(crate) fn device_of(headers: &axum::http::HeaderMap) -> Option<String> {
+    crate::auth::cookie(headers, DEVICE_COOKIE)
+        .filter(|v| v.len() == 64 && v.bytes().all(|b| b.is_ascii_hexdigit()))
+        .map(str::to_string)
+}
+
+/// Gives the browser its device cookie for the public pages under `path`.
+pub(crate) fn set_device_cookie(state: &AppState, r: &mut Response, path: &str) {
+    let value = crate::auth::set_cookie(
+        state,
+        &format!(
+            "{DEVICE_COOKIE}={}; Path={path}; Max-Age=31536000; HttpOnly; SameSite=Lax",
+            crate::auth::random_token()
+        ),
+    );
+    if let Ok(v) = axum::http::HeaderValue::from_str(&value) {
+        r.headers_mut().append(axum::http::header::SET_COOKIE, v);
+    }
+}
+
 pub(crate) fn public_link(
     state: &AppState,
     headers: &HeaderMap,

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use axum::Router;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use minijinja::{Value, context};
@@ -15,7 +15,7 @@ use roundtable_core::questionnaire::{QuestionKind, QuestionnaireStatus, options_
 use roundtable_core::topics::Category;
 
 use super::HtmlForm;
-use crate::auth::{Session, cookie, random_token, set_cookie};
+use crate::auth::Session;
 use crate::csrf::CsrfToken;
 use crate::error::AppError;
 use crate::limits::ClientAddr;
@@ -406,14 +406,6 @@ async fn answer_to_topic(
 // ---- answering (residents, no account)
 
 /// A long-lived random id of the browser: one response per device.
-const DEVICE_COOKIE: &str = "rt_dev";
-
-fn device_of(headers: &HeaderMap) -> Option<String> {
-    cookie(headers, DEVICE_COOKIE)
-        .filter(|v| v.len() == 64 && v.bytes().all(|b| b.is_ascii_hexdigit()))
-        .map(str::to_string)
-}
-
 async fn answer_page(
     state: &AppState,
     csrf: &str,
@@ -450,7 +442,7 @@ async fn answer_form(
     headers: HeaderMap,
     Path(code): Path<String>,
 ) -> PageResult {
-    let device = device_of(&headers);
+    let device = super::device_of(&headers);
     let answered = match &device {
         Some(d) => service::device_answered(&state.db, &code, d).await?,
         None => false,
@@ -460,16 +452,8 @@ async fn answer_form(
         false => context! {},
     };
     let mut r = answer_page(&state, &csrf, &code, StatusCode::OK, None, errors, false).await?;
-    if device.is_none()
-        && let Ok(v) = HeaderValue::from_str(&set_cookie(
-            &state,
-            &format!(
-                "{DEVICE_COOKIE}={}; Path=/q; Max-Age=31536000; HttpOnly; SameSite=Lax",
-                random_token()
-            ),
-        ))
-    {
-        r.headers_mut().append(header::SET_COOKIE, v);
+    if device.is_none() {
+        super::set_device_cookie(&state, &mut r, "/q");
     }
     Ok(r)
 }
@@ -508,7 +492,7 @@ async fn answer_submit(
         }
     }
     // Without the device cookie (refused by the browser) the form's own token stands in.
-    let device = device_of(&headers).unwrap_or_else(|| format!("csrf:{csrf}"));
+    let device = super::device_of(&headers).unwrap_or_else(|| format!("csrf:{csrf}"));
     let input = ResponseInput {
         device,
         phone,

@@ -217,6 +217,8 @@ fn step_states(at: Step, events: &[CaseEvent]) -> Vec<StepState> {
 async fn facts(e: &mut impl Exec, c: &Case) -> Result<CaseFacts, AppError> {
     let n = store::counts(e, c.id).await?;
     let m = roundtable_store::meetings::facts(e, c.id).await?;
+    let p = super::projects::facts(e, c.id).await?;
+    let today = crate::render::today();
     let has = |k: DocKind| n.document_kinds.split(',').any(|x| x == k.code());
     Ok(CaseFacts {
         level: level_of(c),
@@ -231,7 +233,19 @@ async fn facts(e: &mut impl Exec, c: &Case) -> Result<CaseFacts, AppError> {
         minutes_confirmed: m.minutes_confirmed > 0,
         resolution: m.resolution,
         filing_number: m.filed,
-        ..CaseFacts::default()
+        plan_tasks: p.tasks as usize,
+        agreements: p.agreements as usize,
+        notice_published: p.notices > 0,
+        notice_ended: p.notice_ends_on.is_some_and(|end| today > end),
+        notice_outdated: p.notices > 0 && p.notice_revision != Some(p.plan_revision),
+        objections_open: p.objections_open as usize,
+        ledger_items: p.ledger_items as usize,
+        ledger_confirmed: p.ledger_confirmed as usize,
+        leader_remarks: p.remarks as usize,
+        committee_members: p.committee as usize,
+        inspections: p.inspections as usize,
+        bulletins: p.bulletins as usize,
+        accepted: p.accepted > 0,
     })
 }
 
@@ -366,6 +380,9 @@ pub async fn move_step(db: &Db, actor: &Actor, id: i64, m: &MoveInput) -> Result
         return Err(AppError::BadRequest(
             "案例刚被他人更新，请刷新页面后重试".into(),
         ));
+    }
+    if to == Step::Implementation {
+        super::projects::generate_ledger(&mut tx, id).await?;
     }
     // The source topic (and, through it, every matter merged into it) shows the outcome.
     match to {

@@ -10,6 +10,7 @@ pub mod meetings;
 pub mod orgs;
 pub mod people;
 pub mod photos;
+pub mod projects;
 pub mod questionnaires;
 pub mod similar;
 pub mod topics;
