@@ -69,6 +69,9 @@ pub const TEMPLATES: &[(&str, &str)] = embedded![
     "case.html",
     "_case_document.html",
     "_case_meeting.html",
+    "_case_project.html",
+    "case_poster.html",
+    "public_case.html",
     "calendar.html",
     "answer.html",
 ];
@@ -115,7 +118,9 @@ impl Templates {
 
 /// `{{ code | label("org_kind") }}`: the Chinese name of a stored code.
 fn label(code: Option<String>, set: &str) -> String {
-    use roundtable_core::{access, cases, links, meeting, org, people, questionnaire, topics};
+    use roundtable_core::{
+        access, cases, links, meeting, org, people, project, questionnaire, topics,
+    };
     let Some(code) = code else {
         return String::new();
     };
@@ -141,6 +146,11 @@ fn label(code: Option<String>, set: &str) -> String {
         "doc_kind" => cases::DocKind::parse(&code).map(|v| v.label()),
         "participant_kind" => meeting::ParticipantKind::parse(&code).map(|v| v.label()),
         "minutes_status" => meeting::MinutesStatus::parse(&code).map(|v| v.label()),
+        "funding_source" => project::FundingSource::parse(&code).map(|v| v.label()),
+        "party_kind" => project::PartyKind::parse(&code).map(|v| v.label()),
+        "committee_side" => project::CommitteeSide::parse(&code).map(|v| v.label()),
+        "ledger_status" => project::LedgerStatus::parse(&code).map(|v| v.label()),
+        "satisfaction" => project::Satisfaction::parse(&code).map(|v| v.label()),
         "opinion_source" => Some(crate::services::cases::opinion_source_label(&code)),
         _ => None,
     };

@@ -1798,3 +1798,185 @@ async fn r_proc_5_to_7_notice_ledger_supervision_to_done() {
         "{view}"
     );
 }
+
+#[tokio::test]
+async fn project_pages_public_page_and_ledger_export() {
+    let app = app().await;
+    let sec = app.login("secretary").await;
+    let id = case_at_notice(&app, &sec, "小区健身器材更新", "community").await;
+    let (_, h, _) = app
+        .call(
+            axum::http::Request::get(format!("/cases/{id}"))
+                .header("cookie", &sec)
+                .body(axum::body::Body::empty())
+                .unwrap(),
+        )
+        .await;
+    let csrf = cookie_from(&h, "rt_csrf");
+    let token = csrf.split('=').nth(1).unwrap().to_string();
+    let cookies = format!("{sec}; {csrf}");
+    let page = |uri: String, cookies: String| {
+        let app = &app;
+        async move {
+            app.call(
+                axum::http::Request::get(uri)
+                    .header("cookie", cookies)
+                    .body(axum::body::Body::empty())
+                    .unwrap(),
+            )
+            .await
+        }
+    };
+    // A task with its dates the wrong way round: the page again, the message by the field.
+    let (s, _, html) = post_form(
+        &app,
+        &format!("/cases/{id}/plan/tasks"),
+        &cookies,
+        &token,
+        &[
+            ("title", "更换器材"),
+            ("owner_name", "李工"),
+            ("unit_name", "社区居委会"),
+            ("starts_on", "2026-12-20"),
+            ("due_on", "2026-12-01"),
+        ],
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        html.contains("不能早于开始日期") && html.contains("value=\"更换器材\""),
+        "{html}"
+    );
+    for (path, fields) in [
+        (
+            "plan/tasks",
+            vec![
+                ("title", "更换器材"),
+                ("owner_name", "李工"),
+                ("unit_name", "社区居委会"),
+                ("starts_on", "2026-12-01"),
+                ("due_on", "2026-12-20"),
+            ],
+        ),
+        (
+            "plan/budget",
+            vec![("source", "fiscal"), ("amount", "8000")],
+        ),
+        (
+            "plan/agreements",
+            vec![
+                ("party", "物业公司"),
+                ("party_kind", "stakeholder"),
+                (
+                    "agreed_on",
+                    &*Box::leak(today().to_string().into_boxed_str()),
+                ),
+            ],
+        ),
+    ] {
+        let (s, _, html) = post_form(
+            &app,
+            &format!("/cases/{id}/{path}"),
+            &cookies,
+            &token,
+            &fields,
+        )
+        .await;
+        assert_eq!(s, StatusCode::SEE_OTHER, "{path}: {html}");
+    }
+    let (s, _, html) = post_form(
+        &app,
+        &format!("/cases/{id}/plan/budget"),
+        &cookies,
+        &token,
+        &[("source", "fiscal"), ("amount", "-5")],
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html.contains("金额不能为负数"), "{html}");
+    let (s, _, _) = post_form(&app, &format!("/cases/{id}/notices"), &cookies, &token, &[]).await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    let (_, _, html) = page(format!("/cases/{id}"), cookies.clone()).await;
+    assert!(
+        html.contains("公示期：") && html.contains("公示中"),
+        "{html}"
+    );
+    let code = step(&app, &sec, id).await["case"]["public_code"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // The public page: no sign-in, the notice's dates, an objection form; no personal data.
+    let (s, h, html) = page(format!("/c/{code}"), String::new()).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        html.contains("公示期：") && html.contains("更换器材") && html.contains("8,000.00"),
+        "{html}"
+    );
+    let pub_csrf = cookie_from(&h, "rt_csrf");
+    let pub_token = pub_csrf.split('=').nth(1).unwrap().to_string();
+    let (s, _, html) = post_form(
+        &app,
+        &format!("/c/{code}/objections"),
+        &pub_csrf,
+        &pub_token,
+        &[("content", ""), ("phone", "123")],
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        html.contains("请填写意见内容") && html.contains("手机号码应为"),
+        "{html}"
+    );
+    let (s, _, html) = post_form(
+        &app,
+        &format!("/c/{code}/objections"),
+        &pub_csrf,
+        &pub_token,
+        &[
+            ("content", "器材请选防滑款"),
+            ("name", "赵女士"),
+            ("phone", "13912340000"),
+        ],
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        html.contains("意见已收到") && !html.contains("13912340000") && !html.contains("赵女士"),
+        "{html}"
+    );
+    // The objection reaches the case page, the phone masked.
+    let (_, _, html) = page(format!("/cases/{id}"), cookies.clone()).await;
+    assert!(
+        html.contains("器材请选防滑款") && html.contains("139****0000"),
+        "{html}"
+    );
+    assert!(!html.contains("13912340000"), "{html}");
+    let (s, _, html) = page(format!("/cases/{id}/poster"), cookies.clone()).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(html.contains("<svg") && html.contains(&code), "{html}");
+    // The ledger export (empty until implementation, still a workbook with the watermark).
+    let (s, h, body) = app
+        .call_raw(
+            axum::http::Request::get(format!("/cases/{id}/ledger.xlsx"))
+                .header("cookie", &sec)
+                .body(axum::body::Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(body.starts_with(b"PK"), "an xlsx is a zip");
+    assert!(
+        h.iter()
+            .any(|(k, v)| k == "content-type" && v.contains("spreadsheetml"))
+    );
+    let staff = app.login("staff").await;
+    let (s, _, _) = app
+        .call_raw(
+            axum::http::Request::get(format!("/api/v1/cases/{id}/ledger/export"))
+                .header("cookie", &staff)
+                .body(axum::body::Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "community staff do not export");
+}

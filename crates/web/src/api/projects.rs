@@ -33,6 +33,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(add_objection))
         .routes(routes!(answer_objection))
         .routes(routes!(ledger_action))
+        .routes(routes!(ledger_export))
         .routes(routes!(add_remark))
         .routes(routes!(add_member))
         .routes(routes!(add_inspection))
@@ -181,6 +182,20 @@ async fn ledger_action(
     Ok(Json(
         service::ledger_action(&state.db, &session.actor, id, item, &b).await?,
     ))
+}
+
+/// The ledger as .xlsx (with the exporter's watermark line).
+#[utoipa::path(get, path = "/cases/{id}/ledger/export", tag = "projects", params(("id" = i64, Path)),
+    responses((status = 200, description = "工作台帐",
+        content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", body = Vec<u8>),
+        (status = 404, body = ErrorEnvelope)))]
+async fn ledger_export(
+    State(state): State<AppState>,
+    session: Session,
+    Path(id): Path<i64>,
+) -> Result<Response, ApiError> {
+    let (name, bytes) = service::ledger_xlsx(&state.db, &session.actor, id).await?;
+    Ok(crate::pages::excel::xlsx(bytes, &name))
 }
 
 /// 挂帅督办: a linked leader's remark.

@@ -15,6 +15,7 @@ use roundtable_core::access::{Action, ResourceKind, permit, permit_somewhere};
 use roundtable_core::calendar::first_saturday;
 use roundtable_core::cases::{DocKind, FieldKind, Step};
 use roundtable_core::meeting::{AGENDA, ParticipantKind};
+use roundtable_core::project::{CommitteeSide, FundingSource, PartyKind, Satisfaction};
 use roundtable_core::topics::Level;
 
 use super::HtmlForm;
@@ -28,6 +29,10 @@ use crate::services::cases::{
 };
 use crate::services::meetings::{
     self, CommentInput, MinutesAction, OpenInput, ParticipantInput, PlanInput, ResolutionInput,
+};
+use crate::services::projects::{
+    self, AcceptanceInput, AgreementInput, AnswerInput, BudgetInput, InspectionInput, LedgerAction,
+    MemberInput, ObjectionInput, PeriodInput, RemarkInput, TaskInput, VoteInput,
 };
 use crate::{AppState, PageError};
 
@@ -57,6 +62,21 @@ pub fn router() -> Router<AppState> {
         )
         .route("/cases/{id}/meeting/resolution", post(meeting_resolution))
         .route("/cases/{id}/meeting/filing", post(meeting_file))
+        .route("/cases/{id}/plan/{what}", post(plan_add))
+        .route("/cases/{id}/plan/{what}/{row}/delete", post(plan_remove))
+        .route("/cases/{id}/notices", post(notice_publish))
+        .route("/cases/{id}/objections", post(objection_add))
+        .route(
+            "/cases/{id}/objections/{oid}/answer",
+            post(objection_answer),
+        )
+        .route("/cases/{id}/ledger/{item}/actions", post(ledger_action))
+        .route("/cases/{id}/supervision/{what}", post(supervision_add))
+        .route("/cases/{id}/poster", get(poster))
+        .route("/cases/{id}/ledger.xlsx", get(ledger_xlsx))
+        .route("/c/{code}", get(public_page))
+        .route("/c/{code}/objections", post(public_objection))
+        .route("/c/{code}/votes", post(public_vote))
         .route("/calendar", get(calendar_page).post(calendar_store))
 }
 
@@ -260,11 +280,20 @@ async fn case_page(
         vec![]
     };
     let meeting = meetings::view(&state.db, a, id).await?;
-    let (people, units) = if can_edit && at == Step::Deliberation {
-        meetings::candidates(&state.db, c).await?
-    } else {
-        (vec![], vec![])
-    };
+    let (people, units) =
+        if can_edit && matches!(at, Step::Deliberation | Step::Notice | Step::Supervision) {
+            meetings::candidates(&state.db, c).await?
+        } else {
+            (vec![], vec![])
+        };
+    let project = projects::view(&state.db, a, id).await?;
+    let can_supervise = permit(
+        a,
+        Action::Edit,
+        ResourceKind::Supervision,
+        &c.org_path,
+        None,
+    );
     let plan_doc = v
         .documents
         .iter()
@@ -294,7 +323,11 @@ async fn case_page(
             sources => OPINION_SOURCES.iter().map(|(c, l)| context! { code => c, label => l }).collect::<Vec<_>>(),
             posted => posted,
             today => crate::render::today().to_string(),
-            meeting, plan_doc,
+            meeting, plan_doc, project, can_supervise,
+            me_person => a.person_id,
+            funding_sources => options(FundingSource::ALL, FundingSource::code, FundingSource::label),
+            party_kinds => options(PartyKind::ALL, PartyKind::code, PartyKind::label),
+            committee_sides => options(CommitteeSide::ALL, CommitteeSide::code, CommitteeSide::label),
             people => crate::render::id_options(people),
             units => crate::render::id_options(units),
             participant_kinds => options(ParticipantKind::ALL, ParticipantKind::code, ParticipantKind::label),
@@ -504,6 +537,347 @@ async fn meeting_file(
 ) -> PageResult {
     let r = meetings::file(&state.db, &session.actor, id).await;
     after(&state, &session, &csrf, id, r, Posted::default()).await
+}
+
+/// One of several forms posted to one route, read as its input type.
+fn parsed<T: serde::de::DeserializeOwned>(f: &BTreeMap<String, String>) -> Result<T, AppError> {
+    serde_json::to_value(f)
+        .and_then(serde_json::from_value)
+        .map_err(|e| AppError::BadRequest(e.to_string()))
+}
+
+/// Tasks, budget lines and agreements of the plan (R-PROC-5).
+async fn plan_add(
+    State(state): State<AppState>,
+    CsrfToken(csrf): CsrfToken,
+    session: Session,
+    Path((id, what)): Path<(i64, String)>,
+    HtmlForm(f): HtmlForm<BTreeMap<String, String>>,
+) -> PageResult {
+    let a = &session.actor;
+    let r = match what.as_str() {
+        "tasks" => match parsed::<TaskInput>(&f) {
+            Ok(t) => projects::add_task(&state.db, a, id, &t).await,
+            Err(e) => Err(e),
+        },
+        "budget" => match parsed::<BudgetInput>(&f) {
+            Ok(b) => projects::add_budget(&state.db, a, id, &b).await,
+            Err(e) => Err(e),
+        },
+        "agreements" => match parsed::<AgreementInput>(&f) {
+            Ok(g) => projects::add_agreement(&state.db, a, id, &g).await,
+            Err(e) => Err(e),
+        },
+        _ => return Err(AppError::NotFound.into()),
+    };
+    let p = Posted {
+        form: format!("plan_{what}"),
+        values: f,
+    };
+    after(&state, &session, &csrf, id, r, p).await
+}
+
+async fn plan_remove(
+    State(state): State<AppState>,
+    CsrfToken(csrf): CsrfToken,
+    session: Session,
+    Path((id, what, row)): Path<(i64, String, i64)>,
+) -> PageResult {
+    let table = match what.as_str() {
+        "tasks" => roundtable_store::projects::PlanTable::Task,
+        "budget" => roundtable_store::projects::PlanTable::Budget,
+        _ => return Err(AppError::NotFound.into()),
+    };
+    let r = projects::remove_plan_row(&state.db, &session.actor, id, table, row).await;
+    after(&state, &session, &csrf, id, r, Posted::default()).await
+}
+
+async fn notice_publish(
+    State(state): State<AppState>,
+    CsrfToken(csrf): CsrfToken,
+    session: Session,
+    Path(id): Path<i64>,
+) -> PageResult {
+    let r = projects::publish_notice(
+        &state.calendar,
+        state.config.notice_working_days,
+        &state.db,
+        &session.actor,
+        id,
+    )
+    .await;
+    after(&state, &session, &csrf, id, r, posted("notice", &())).await
+}
+
+async fn objection_add(
+    State(state): State<AppState>,
+    CsrfToken(csrf): CsrfToken,
+    session: Session,
+    Path(id): Path<i64>,
+    HtmlForm(f): HtmlForm<ObjectionInput>,
+) -> PageResult {
+    let r = projects::add_objection(&state.db, &session.actor, id, &f).await;
+    after(&state, &session, &csrf, id, r, posted("objection", &f)).await
+}
+
+async fn objection_answer(
+    State(state): State<AppState>,
+    CsrfToken(csrf): CsrfToken,
+    session: Session,
+    Path((id, oid)): Path<(i64, i64)>,
+    HtmlForm(f): HtmlForm<AnswerInput>,
+) -> PageResult {
+    let r = projects::answer_objection(&state.db, &session.actor, id, oid, &f).await;
+    after(
+        &state,
+        &session,
+        &csrf,
+        id,
+        r,
+        posted(&format!("answer_{oid}"), &f),
+    )
+    .await
+}
+
+async fn ledger_action(
+    State(state): State<AppState>,
+    CsrfToken(csrf): CsrfToken,
+    session: Session,
+    Path((id, item)): Path<(i64, i64)>,
+    HtmlForm(f): HtmlForm<LedgerAction>,
+) -> PageResult {
+    let r = projects::ledger_action(&state.db, &session.actor, id, item, &f).await;
+    after(
+        &state,
+        &session,
+        &csrf,
+        id,
+        r,
+        posted(&format!("ledger_{item}"), &f),
+    )
+    .await
+}
+
+/// Leader remarks, committee members, inspections, bulletins, their period and acceptance.
+async fn supervision_add(
+    State(state): State<AppState>,
+    CsrfToken(csrf): CsrfToken,
+    session: Session,
+    Path((id, what)): Path<(i64, String)>,
+    HtmlForm(f): HtmlForm<BTreeMap<String, String>>,
+) -> PageResult {
+    let a = &session.actor;
+    let json = &f;
+    let r = match what.as_str() {
+        "remarks" => match parsed::<RemarkInput>(json) {
+            Ok(x) => {
+                let name = session.user.display_name.clone();
+                projects::add_remark(&state.db, a, &name, id, &x).await
+            }
+            Err(e) => Err(e),
+        },
+        "committee" => match parsed::<MemberInput>(json) {
+            Ok(x) => projects::add_member(&state.db, a, id, &x).await,
+            Err(e) => Err(e),
+        },
+        "inspections" => match parsed::<InspectionInput>(json) {
+            Ok(x) => projects::add_inspection(&state.db, a, id, &x).await,
+            Err(e) => Err(e),
+        },
+        "bulletins" => projects::publish_bulletin(&state.db, a, id).await,
+        "period" => match parsed::<PeriodInput>(json) {
+            Ok(x) => projects::set_bulletin_period(&state.db, a, id, &x).await,
+            Err(e) => Err(e),
+        },
+        "acceptance" => match parsed::<AcceptanceInput>(json) {
+            Ok(x) => projects::accept(&state.db, a, id, &x).await,
+            Err(e) => Err(e),
+        },
+        _ => return Err(AppError::NotFound.into()),
+    };
+    let p = Posted {
+        form: what,
+        values: f,
+    };
+    after(&state, &session, &csrf, id, r, p).await
+}
+
+async fn ledger_xlsx(
+    State(state): State<AppState>,
+    session: Session,
+    Path(id): Path<i64>,
+) -> PageResult {
+    let (name, bytes) = projects::ledger_xlsx(&state.db, &session.actor, id).await?;
+    Ok(super::excel::xlsx(bytes, &name))
+}
+
+/// The case's public page as a printable QR poster (for the notice board).
+async fn poster(
+    State(state): State<AppState>,
+    CsrfToken(csrf): CsrfToken,
+    session: Session,
+    headers: axum::http::HeaderMap,
+    Path(id): Path<i64>,
+) -> PageResult {
+    let c = service::get(&state.db, &session.actor, id).await?;
+    let (url, qr) = super::public_link(&state, &headers, &format!("/c/{}", c.public_code))?;
+    Ok(page_with_status(
+        &state,
+        StatusCode::OK,
+        "case_poster.html",
+        Some(&session),
+        &csrf,
+        context! { c, url, qr },
+    ))
+}
+
+async fn public_page_with(
+    state: &AppState,
+    csrf: &str,
+    code: &str,
+    status: StatusCode,
+    errors: Value,
+    typed: Option<&ObjectionInput>,
+    done: Option<&str>,
+) -> PageResult {
+    let c = projects::public_view(&state.db, code).await?;
+    Ok(page_with_status(
+        state,
+        status,
+        "public_case.html",
+        None,
+        csrf,
+        context! {
+            c, errors, typed, done,
+            choices => options(Satisfaction::ALL, Satisfaction::code, Satisfaction::label),
+        },
+    ))
+}
+
+async fn public_page(
+    State(state): State<AppState>,
+    CsrfToken(csrf): CsrfToken,
+    headers: axum::http::HeaderMap,
+    Path(code): Path<String>,
+) -> PageResult {
+    let mut r = public_page_with(
+        &state,
+        &csrf,
+        &code,
+        StatusCode::OK,
+        context! {},
+        None,
+        None,
+    )
+    .await?;
+    if super::device_of(&headers).is_none() {
+        super::set_device_cookie(&state, &mut r, "/c");
+    }
+    Ok(r)
+}
+
+/// A resident's objection from the public page (rate limited, honeypot).
+async fn public_objection(
+    State(state): State<AppState>,
+    CsrfToken(csrf): CsrfToken,
+    crate::limits::ClientAddr(client): crate::limits::ClientAddr,
+    Path(code): Path<String>,
+    HtmlForm(f): HtmlForm<ObjectionInput>,
+) -> PageResult {
+    let r = if state.portal_limit.allow(&client) {
+        projects::add_public_objection(&state.db, &code, &f).await
+    } else {
+        Err(AppError::TooMany)
+    };
+    match r {
+        Ok(()) => {
+            public_page_with(
+                &state,
+                &csrf,
+                &code,
+                StatusCode::OK,
+                context! {},
+                None,
+                Some("您的意见已收到，社区将在公示期内答复。"),
+            )
+            .await
+        }
+        Err(AppError::Validation(e) | AppError::Rule { fields: e, .. }) => {
+            public_page_with(
+                &state,
+                &csrf,
+                &code,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Value::from_serialize(&e),
+                Some(&f),
+                None,
+            )
+            .await
+        }
+        Err(e @ AppError::TooMany) => {
+            public_page_with(
+                &state,
+                &csrf,
+                &code,
+                StatusCode::TOO_MANY_REQUESTS,
+                context! { content => e.to_string() },
+                Some(&f),
+                None,
+            )
+            .await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn public_vote(
+    State(state): State<AppState>,
+    CsrfToken(csrf): CsrfToken,
+    headers: axum::http::HeaderMap,
+    Path(code): Path<String>,
+    HtmlForm(f): HtmlForm<VoteInput>,
+) -> PageResult {
+    // Without the device cookie (refused by the browser) the form's own token stands in.
+    let device = super::device_of(&headers).unwrap_or_else(|| format!("csrf:{csrf}"));
+    match projects::vote(&state.db, &code, &device, &f).await {
+        Ok(true) => {
+            public_page_with(
+                &state,
+                &csrf,
+                &code,
+                StatusCode::OK,
+                context! {},
+                None,
+                Some("感谢您的评价！"),
+            )
+            .await
+        }
+        Ok(false) => {
+            public_page_with(
+                &state,
+                &csrf,
+                &code,
+                StatusCode::OK,
+                context! { choice => "本设备已评价过，感谢参与" },
+                None,
+                None,
+            )
+            .await
+        }
+        Err(AppError::Validation(e) | AppError::Rule { fields: e, .. }) => {
+            public_page_with(
+                &state,
+                &csrf,
+                &code,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Value::from_serialize(&e),
+                None,
+                None,
+            )
+            .await
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 async fn calendar_page_with(

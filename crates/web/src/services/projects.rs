@@ -1056,23 +1056,18 @@ async fn bulletin_every(e: &mut impl Exec, case_id: i64) -> Result<i64, AppError
     .await?)
 }
 
-pub(crate) async fn view_in(
-    e: &mut impl Exec,
-    case_id: i64,
-    show_phones: bool,
-) -> Result<ProjectView, AppError> {
+/// Objectors' phones leave masked (ARCHITECTURE: personal data is masked unless revealed).
+pub(crate) async fn view_in(e: &mut impl Exec, case_id: i64) -> Result<ProjectView, AppError> {
     let f = store::facts(e, case_id).await?;
     let notices = store::notices(e, case_id).await?;
     let budget = store::budget(e, case_id).await?;
     let today = crate::render::today();
     let mut objections = store::objections(e, case_id).await?;
     for o in &mut objections {
-        if !show_phones {
-            o.submitter_phone = o
-                .submitter_phone
-                .as_deref()
-                .map(roundtable_core::privacy::mask_phone);
-        }
+        o.submitter_phone = o
+            .submitter_phone
+            .as_deref()
+            .map(roundtable_core::privacy::mask_phone);
     }
     Ok(ProjectView {
         tasks: store::tasks(e, case_id).await?,
@@ -1107,14 +1102,7 @@ pub async fn view(db: &Db, actor: &Actor, case_id: i64) -> Result<ProjectView, A
         .await?
         .ok_or(AppError::NotFound)?;
     require(actor, Action::View, ResourceKind::Case, &c.org_path, None)?;
-    let phones = roundtable_core::access::permit(
-        actor,
-        Action::ViewPersonal,
-        ResourceKind::Topic,
-        &c.org_path,
-        None,
-    );
-    view_in(&mut e, case_id, phones).await
+    view_in(&mut e, case_id).await
 }
 
 /// The facts of steps 5–7 for the case's step checks.
@@ -1167,7 +1155,7 @@ pub async fn public_view(db: &Db, code: &str) -> Result<PublicCase, AppError> {
         .await?
         .ok_or(AppError::NotFound)?;
     let meeting = roundtable_store::meetings::by_case(&mut e, c.id).await?;
-    let p = view_in(&mut e, c.id, false).await?;
+    let p = view_in(&mut e, c.id).await?;
     let today = crate::render::today();
     let latest = p.notices.first();
     Ok(PublicCase {
@@ -1199,4 +1187,85 @@ pub async fn public_view(db: &Db, code: &str) -> Result<PublicCase, AppError> {
         accepted: p.acceptance.is_some(),
         votes: p.votes,
     })
+}
+
+/// The ledger as .xlsx (R-PROC-6: for the platforms that take uploads by hand), with the
+/// watermark line; needs the Export permission on the case's node.
+pub async fn ledger_xlsx(
+    db: &Db,
+    actor: &Actor,
+    case_id: i64,
+) -> Result<(String, Vec<u8>), AppError> {
+    use rust_xlsxwriter::{Format, Workbook};
+    let mut e = db.pool();
+    let c = case_store::get(&mut e, case_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    require(actor, Action::Export, ResourceKind::Case, &c.org_path, None)?;
+    let items = store::ledger(&mut e, case_id).await?;
+    let x = |e: rust_xlsxwriter::XlsxError| AppError::Internal(format!("xlsx: {e}"));
+    let bold = Format::new().set_bold();
+    let mut book = Workbook::new();
+    let ws = book.add_worksheet();
+    ws.set_name("工作台帐").map_err(x)?;
+    ws.write_string_with_format(
+        0,
+        0,
+        format!("{} · {} 工作台帐", c.org_name, c.title),
+        &bold,
+    )
+    .map_err(x)?;
+    let head = [
+        "序号",
+        "事项",
+        "责任人",
+        "责任单位",
+        "完成时限",
+        "状态",
+        "完成情况（佐证）",
+        "销号时间",
+        "确认时间",
+    ];
+    for (j, h) in head.iter().enumerate() {
+        ws.write_string_with_format(2, j as u16, *h, &bold)
+            .map_err(x)?;
+    }
+    let t = |v: Option<chrono::DateTime<chrono::Utc>>| {
+        v.map(crate::render::china_time).unwrap_or_default()
+    };
+    for (n, i) in items.iter().enumerate() {
+        let r = 3 + n as u32;
+        ws.write_number(r, 0, (n + 1) as f64).map_err(x)?;
+        ws.write_string(r, 1, &i.title).map_err(x)?;
+        ws.write_string(r, 2, &i.owner_name).map_err(x)?;
+        ws.write_string(r, 3, &i.unit_name).map_err(x)?;
+        ws.write_string(r, 4, i.due_on.to_string()).map_err(x)?;
+        ws.write_string(
+            r,
+            5,
+            LedgerStatus::parse(&i.status).map_or("", LedgerStatus::label),
+        )
+        .map_err(x)?;
+        ws.write_string(r, 6, i.evidence.as_deref().unwrap_or(""))
+            .map_err(x)?;
+        ws.write_string(r, 7, t(i.closed_at)).map_err(x)?;
+        ws.write_string(r, 8, t(i.confirmed_at)).map_err(x)?;
+    }
+    ws.set_column_width(1, 30).map_err(x)?;
+    ws.set_column_width(6, 40).map_err(x)?;
+    let last = 4 + items.len() as u32;
+    ws.write_string(last, 0, super::excel::watermark(&mut e, actor).await?)
+        .map_err(x)?;
+    audit::record(
+        &mut e,
+        actor_id(actor),
+        "export",
+        "ledger",
+        Some(case_id),
+        None,
+        Some(&serde_json::json!({"items": items.len()})),
+    )
+    .await?;
+    let bytes = book.save_to_buffer().map_err(x)?;
+    Ok((format!("roundtable-ledger-case-{case_id}.xlsx"), bytes))
 }

@@ -778,21 +778,9 @@ pub async fn export(db: &Db, actor: &Actor, id: i64) -> Result<(String, Vec<u8>)
     }
     ws.set_column_width(0, 40).map_err(x)?;
     ws.set_column_width(2, 30).map_err(x)?;
-    // The watermark line: who exported, when.
-    let who = match roundtable_store::users::get(&mut e, actor.user_id).await? {
-        Some(u) => u.display_name,
-        None => "命令行".into(),
-    };
     i += 2;
-    ws.write_string(
-        i,
-        0,
-        format!(
-            "导出人：{who}，导出时间：{}",
-            crate::render::china_time(roundtable_store::now())
-        ),
-    )
-    .map_err(x)?;
+    ws.write_string(i, 0, super::excel::watermark(&mut e, actor).await?)
+        .map_err(x)?;
     audit::record(
         &mut e,
         actor_id(actor),

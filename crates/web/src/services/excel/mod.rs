@@ -1123,6 +1123,21 @@ fn digits(p: &str) -> String {
 }
 
 /// Whether the actor may import anything at all (to show the page and the menu entry).
+/// The watermark line of an export: who exported it and when (China time).
+pub(crate) async fn watermark(
+    e: &mut impl roundtable_store::Exec,
+    actor: &Actor,
+) -> Result<String, AppError> {
+    let who = match roundtable_store::users::get(e, actor.user_id).await? {
+        Some(u) => u.display_name,
+        None => "命令行".into(),
+    };
+    Ok(format!(
+        "导出人：{who}，导出时间：{}",
+        crate::render::china_time(roundtable_store::now())
+    ))
+}
+
 pub fn may_import(actor: &Actor) -> bool {
     Sheet::ALL
         .iter()
