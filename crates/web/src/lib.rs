@@ -168,6 +168,7 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", axum::routing::get(|| async { "ok" }))
         .route("/readyz", axum::routing::get(readyz))
         .route("/static/app.css", axum::routing::get(static_css))
+        .route("/static/app.js", axum::routing::get(static_js))
         .fallback(pages::not_found)
         .layer(axum::middleware::from_fn_with_state(state.clone(), csrf::layer))
         .layer(tower_http::limit::RequestBodyLimitLayer::new(limit))
@@ -204,6 +205,17 @@ async fn static_css() -> Response {
             (header::CACHE_CONTROL, "public, max-age=3600"),
         ],
         include_str!("../static/app.css"),
+    )
+        .into_response()
+}
+
+async fn static_js() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        include_str!("../static/app.js"),
     )
         .into_response()
 }

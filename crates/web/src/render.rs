@@ -72,6 +72,15 @@ pub const TEMPLATES: &[(&str, &str)] = embedded![
     "_case_project.html",
     "case_poster.html",
     "public_case.html",
+    "case_timeline.html",
+    "_doc_head.html",
+    "doc_meeting_notice.html",
+    "doc_sign_in.html",
+    "doc_minutes.html",
+    "doc_notice.html",
+    "doc_plan.html",
+    "doc_bulletin.html",
+    "doc_completion.html",
     "calendar.html",
     "answer.html",
 ];
@@ -108,6 +117,8 @@ impl Templates {
         env.add_filter("dt", |s: String| {
             s.parse::<DateTime<Utc>>().map(china_time).unwrap_or(s)
         });
+        // Fen as yuan: 1234567 → 12,345.67 (R-SUP-1: money is kept in fen).
+        env.add_filter("yuan", |fen: i64| roundtable_core::project::format_fen(fen));
         Templates { env }
     }
 

@@ -630,7 +630,7 @@ async fn case_pages_show_the_steps_what_is_missing_and_refusals_next_to_the_fiel
     // A document with a bad time: kept and explained.
     let (s, _, html) = post_form(
         &app,
-        &format!("/cases/{id}/documents/preliminary_plan"),
+        &format!("/cases/{id}/step-documents/preliminary_plan"),
         &cookies,
         &token,
         &[("content", "更换楼道声控灯")],
@@ -1797,6 +1797,92 @@ async fn r_proc_5_to_7_notice_ledger_supervision_to_done() {
             .all(|s| s["state"] == "done"),
         "{view}"
     );
+
+    // The whole journey in order, as JSON and as a page; every document prints.
+    let (s, tl, _) = app
+        .json(
+            "GET",
+            &format!("/api/v1/cases/{id}/timeline"),
+            Some(&sec),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{tl}");
+    let entries = tl.as_array().unwrap();
+    let kinds: Vec<&str> = entries
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    for k in [
+        "topic",
+        "step",
+        "visit",
+        "document",
+        "meeting",
+        "filing",
+        "notice",
+        "objection",
+        "answer",
+        "ledger",
+        "remark",
+        "inspection",
+        "bulletin",
+        "acceptance",
+    ] {
+        assert!(kinds.contains(&k), "{k} missing from {kinds:?}");
+    }
+    let times: Vec<&str> = entries.iter().map(|e| e["at"].as_str().unwrap()).collect();
+    assert!(
+        kinds[0] == "topic"
+            && entries
+                .iter()
+                .all(|e| e["link"].as_str().unwrap().starts_with('/'))
+    );
+    let parsed: Vec<chrono::DateTime<chrono::Utc>> =
+        times.iter().map(|t| t.parse().unwrap()).collect();
+    assert!(
+        parsed.windows(2).all(|w| w[0] <= w[1]),
+        "ordered: {times:?}"
+    );
+    let get = |uri: String| {
+        let app = &app;
+        let sec = sec.clone();
+        async move {
+            app.call(
+                axum::http::Request::get(uri)
+                    .header("cookie", sec)
+                    .body(axum::body::Body::empty())
+                    .unwrap(),
+            )
+            .await
+        }
+    };
+    let (s, _, html) = get(format!("/cases/{id}/timeline")).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        html.contains("全过程记录") && html.contains("发布公示第2版"),
+        "{html}"
+    );
+    for (kind, text) in [
+        ("meeting_notice", "会议通知"),
+        ("sign_in", "签到表"),
+        ("minutes", "备案登记号"),
+        ("notice", "公示期："),
+        ("plan", "攻坚任务计划书"),
+        ("bulletin", "第2期"),
+        ("completion", "验收合格"),
+    ] {
+        let (s, _, html) = get(format!("/cases/{id}/documents/{kind}")).await;
+        assert_eq!(s, StatusCode::OK, "{kind}");
+        assert!(
+            html.contains(text) && html.contains("class=\"doc\""),
+            "{kind}: {html}"
+        );
+    }
+    let (s, _, _) = get(format!("/cases/{id}/documents/bulletin?seq=1")).await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, _, _) = get(format!("/cases/{id}/documents/nonsense")).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
 }
 
 #[tokio::test]

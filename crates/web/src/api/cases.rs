@@ -32,6 +32,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(list, create))
         .routes(routes!(get))
         .routes(routes!(move_step))
+        .routes(routes!(timeline))
         .routes(routes!(add_visit))
         .routes(routes!(add_opinion))
         .routes(routes!(document_versions, save_document))
@@ -80,6 +81,20 @@ async fn get(
     Path(id): Path<i64>,
 ) -> ApiResult<CaseView> {
     Ok(Json(service::view(&state.db, &session.actor, id).await?))
+}
+
+/// The case's whole journey in order: source topics, steps, records, meeting, notices,
+/// objections, ledger, inspections, bulletins, acceptance — each with a link.
+#[utoipa::path(get, path = "/cases/{id}/timeline", tag = "cases", params(("id" = i64, Path)),
+    responses((status = 200, body = Vec<crate::services::timeline::Entry>), (status = 404, body = ErrorEnvelope)))]
+async fn timeline(
+    State(state): State<AppState>,
+    session: Session,
+    Path(id): Path<i64>,
+) -> ApiResult<Vec<crate::services::timeline::Entry>> {
+    Ok(Json(
+        crate::services::timeline::timeline(&state.db, &session.actor, id).await?,
+    ))
 }
 
 /// advance (close the step, enter the next), back (one step, with a reason) or stop (终止).

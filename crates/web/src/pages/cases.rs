@@ -43,7 +43,7 @@ pub fn router() -> Router<AppState> {
         .route("/cases/{id}/moves", post(move_step))
         .route("/cases/{id}/visits", post(add_visit))
         .route("/cases/{id}/opinions", post(add_opinion))
-        .route("/cases/{id}/documents/{kind}", post(save_document))
+        .route("/cases/{id}/step-documents/{kind}", post(save_document))
         .route("/cases/{id}/meeting", post(meeting_plan))
         .route("/cases/{id}/meeting/participants", post(meeting_add))
         .route(
@@ -73,6 +73,8 @@ pub fn router() -> Router<AppState> {
         .route("/cases/{id}/ledger/{item}/actions", post(ledger_action))
         .route("/cases/{id}/supervision/{what}", post(supervision_add))
         .route("/cases/{id}/poster", get(poster))
+        .route("/cases/{id}/timeline", get(timeline))
+        .route("/cases/{id}/documents/{kind}", get(document))
         .route("/cases/{id}/ledger.xlsx", get(ledger_xlsx))
         .route("/c/{code}", get(public_page))
         .route("/c/{code}/objections", post(public_objection))
@@ -700,6 +702,120 @@ async fn supervision_add(
         values: f,
     };
     after(&state, &session, &csrf, id, r, p).await
+}
+
+async fn timeline(
+    State(state): State<AppState>,
+    CsrfToken(csrf): CsrfToken,
+    session: Session,
+    Path(id): Path<i64>,
+) -> PageResult {
+    let a = &session.actor;
+    let entries = crate::services::timeline::timeline(&state.db, a, id).await?;
+    let v = service::view(&state.db, a, id).await?;
+    Ok(page_with_status(
+        &state,
+        StatusCode::OK,
+        "case_timeline.html",
+        Some(&session),
+        &csrf,
+        context! { v, entries },
+    ))
+}
+
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+struct DocQuery {
+    /// Which bulletin (default: the latest).
+    seq: Option<i64>,
+}
+
+/// The A4 documents, generated from what was recorded (issue 4 item 6): meeting_notice,
+/// sign_in, minutes, notice, plan, bulletin, completion. Their templates can be replaced per
+/// deployment (`template_dir`).
+async fn document(
+    State(state): State<AppState>,
+    CsrfToken(csrf): CsrfToken,
+    session: Session,
+    headers: axum::http::HeaderMap,
+    Path((id, kind)): Path<(i64, String)>,
+    Query(q): Query<DocQuery>,
+) -> PageResult {
+    let a = &session.actor;
+    let v = service::view(&state.db, a, id).await?;
+    let meeting = meetings::view(&state.db, a, id).await?;
+    let project = projects::view(&state.db, a, id).await?;
+    let not_yet = |what: &str| AppError::BadRequest(format!("尚无{what}，暂不能生成该文书"));
+    let need_meeting = || meeting.clone().ok_or_else(|| not_yet("圆桌会安排"));
+    let today = crate::render::today().to_string();
+    let agenda: Vec<Value> = AGENDA
+        .iter()
+        .map(|(k, l)| context! { key => k, label => l })
+        .collect();
+    let (template, extra) = match kind.as_str() {
+        "meeting_notice" => (
+            "doc_meeting_notice.html",
+            context! { meeting => need_meeting()? },
+        ),
+        "sign_in" => ("doc_sign_in.html", context! { meeting => need_meeting()? }),
+        "minutes" => {
+            let m = need_meeting()?;
+            // The confirmed text counts; a draft is printed as such for review.
+            let minutes = m
+                .minutes
+                .iter()
+                .find(|x| x.status == "confirmed")
+                .or(m.minutes.first())
+                .cloned();
+            let signed = m
+                .participants
+                .iter()
+                .filter(|p| p.signed_in_at.is_some())
+                .count();
+            (
+                "doc_minutes.html",
+                context! { meeting => m, minutes, signed },
+            )
+        }
+        "notice" => {
+            let n = project
+                .notices
+                .first()
+                .cloned()
+                .ok_or_else(|| not_yet("已发布的公示"))?;
+            let (url, _) =
+                super::public_link(&state, &headers, &format!("/c/{}", v.case.public_code))?;
+            (
+                "doc_notice.html",
+                context! { notice => n, label => project.notice_label.clone(), url },
+            )
+        }
+        "plan" => {
+            if project.tasks.is_empty() {
+                return Err(not_yet("计划书任务").into());
+            }
+            ("doc_plan.html", context! {})
+        }
+        "bulletin" => {
+            let b = project
+                .bulletins
+                .iter()
+                .find(|b| q.seq.is_none_or(|s| b.seq == s))
+                .cloned()
+                .ok_or_else(|| not_yet("进度通报"))?;
+            ("doc_bulletin.html", context! { bulletin => b })
+        }
+        "completion" => ("doc_completion.html", context! {}),
+        _ => return Err(AppError::NotFound.into()),
+    };
+    Ok(page_with_status(
+        &state,
+        StatusCode::OK,
+        template,
+        Some(&session),
+        &csrf,
+        context! { ..extra, ..context! { v, meeting, project, agenda, today } },
+    ))
 }
 
 async fn ledger_xlsx(

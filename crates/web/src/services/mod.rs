@@ -13,6 +13,7 @@ pub mod photos;
 pub mod projects;
 pub mod questionnaires;
 pub mod similar;
+pub mod timeline;
 pub mod topics;
 pub mod units;
 pub mod users;
