@@ -273,7 +273,27 @@ async fn open(cfg: &Effective) -> Result<Db> {
     Ok(db)
 }
 
+/// `ROUNDTABLE_TODAY=YYYY-MM-DD` moves a demo or training server to another day (the time of
+/// day runs on); every record it writes is stamped on that day. Never set it in production.
+fn apply_today_override() -> Result<()> {
+    let Ok(v) = std::env::var("ROUNDTABLE_TODAY") else {
+        return Ok(());
+    };
+    let day: chrono::NaiveDate = v
+        .trim()
+        .parse()
+        .with_context(|| format!("ROUNDTABLE_TODAY must be YYYY-MM-DD, got {v:?}"))?;
+    let china = chrono::FixedOffset::east_opt(8 * 3600).expect("UTC+8");
+    let today = chrono::Utc::now().with_timezone(&china).date_naive();
+    roundtable_store::clock::set_now(
+        chrono::Utc::now() + chrono::Duration::days((day - today).num_days()),
+    );
+    tracing::warn!(%day, "ROUNDTABLE_TODAY is set: the server's clock is shifted (demo/training only)");
+    Ok(())
+}
+
 async fn serve(cfg: &Effective, db: Db) -> Result<()> {
+    apply_today_override()?;
     let web = WebConfig {
         secure_cookies: cfg.secure_cookies,
         template_dir: cfg.template_dir.clone(),

@@ -253,6 +253,31 @@ pub(crate) async fn fetch_page<T: FromRow + Send, C: Fn(&mut Sql), W: Fn(&mut Sq
     })
 }
 
+/// The time every record is stamped with. It follows the system clock, shifted by
+/// `clock::set_now` (the history generator writes past years through the same services;
+/// `ROUNDTABLE_TODAY` moves a demo or training server to another day).
 pub fn now() -> chrono::DateTime<chrono::Utc> {
-    chrono::Utc::now()
+    clock::now()
+}
+
+pub mod clock {
+    use std::sync::atomic::{AtomicI64, Ordering};
+
+    use chrono::{DateTime, Duration, Utc};
+
+    static OFFSET_MS: AtomicI64 = AtomicI64::new(0);
+
+    pub fn now() -> DateTime<Utc> {
+        Utc::now() + Duration::milliseconds(OFFSET_MS.load(Ordering::Relaxed))
+    }
+
+    /// From now on `now()` reads `at` (and runs on from there).
+    pub fn set_now(at: DateTime<Utc>) {
+        OFFSET_MS.store((at - Utc::now()).num_milliseconds(), Ordering::Relaxed);
+    }
+
+    /// Whether the clock is shifted (start-up logs it: records get the shifted time).
+    pub fn shifted() -> bool {
+        OFFSET_MS.load(Ordering::Relaxed) != 0
+    }
 }

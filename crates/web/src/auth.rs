@@ -104,7 +104,7 @@ pub async fn login(
 ) -> Result<LoggedIn, AppError> {
     let mut db = state.db.pool();
     let username = username.trim();
-    let now = Utc::now();
+    let now = roundtable_store::now();
     let Some(user) = users::by_username(&mut db, username).await? else {
         // Spend the same time as a real check so that timing does not reveal accounts.
         let _ = verify_password(&state.dummy_hash, password);
@@ -338,7 +338,7 @@ async fn load_session_from_db(state: &AppState, token_hash: String) -> Result<Se
     let row = users::session_get(&mut db, &token_hash)
         .await?
         .ok_or(AppError::Unauthenticated)?;
-    let now = Utc::now();
+    let now = roundtable_store::now();
     if row.last_seen_at < now - state.config.idle_timeout {
         users::session_delete(&mut db, &token_hash).await?;
         return Err(AppError::Unauthenticated);

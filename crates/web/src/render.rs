@@ -18,7 +18,7 @@ pub fn china() -> FixedOffset {
 
 /// Today's civil date in China.
 pub fn today() -> NaiveDate {
-    Utc::now().with_timezone(&china()).date_naive()
+    roundtable_store::now().with_timezone(&china()).date_naive()
 }
 
 /// A moment as people in China read it: `2026-03-01 09:30`.
