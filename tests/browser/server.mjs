@@ -47,11 +47,13 @@ export async function start() {
   }
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
-  const server = spawn(bin, ['serve', '--listen', `127.0.0.1:${port}`], {
-    cwd: dir,
-    env: { ...process.env, DATABASE_URL: 'sqlite://data/demo.db' },
-    stdio: 'ignore',
-  });
+  const launch = (extraEnv = {}) =>
+    spawn(bin, ['serve', '--listen', `127.0.0.1:${port}`], {
+      cwd: dir,
+      env: { ...process.env, DATABASE_URL: 'sqlite://data/demo.db', ...extraEnv },
+      stdio: 'ignore',
+    });
+  let server = launch();
   await waitReady(`${base}/readyz`, 15000);
   const browser = await chromium.launch({
     executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
@@ -70,6 +72,16 @@ export async function start() {
       await page.getByLabel('密码').fill(password);
       await page.getByRole('button', { name: '登录' }).click();
       await page.waitForURL(`${base}/`);
+    },
+    /// Serves the same database again with the clock moved to `day` (YYYY-MM-DD): how a test
+    /// lets a notice period pass. Sessions end (they went idle).
+    async restartOn(day) {
+      await new Promise((resolve) => {
+        server.once('exit', resolve);
+        server.kill('SIGTERM');
+      });
+      server = launch({ ROUNDTABLE_TODAY: day });
+      await waitReady(`${base}/readyz`, 15000);
     },
     async stop() {
       await browser.close();
