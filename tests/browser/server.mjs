@@ -39,7 +39,8 @@ async function waitReady(url, ms) {
 
 export async function start() {
   const dir = mkdtempSync(path.join(tmpdir(), 'roundtable-browser-'));
-  execFileSync(bin, ['demo', '--no-serve'], { cwd: dir, stdio: 'ignore' });
+  // No history: the tests make their own, and a year of it takes a minute in a debug build.
+  execFileSync(bin, ['demo', '--no-serve', '--no-history'], { cwd: dir, stdio: 'ignore' });
   const logins = new Map();
   for (const line of readFileSync(path.join(dir, 'data', 'demo-logins.txt'), 'utf8').split('\n')) {
     const parts = line.trim().split(/\s+/);

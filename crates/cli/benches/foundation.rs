@@ -71,7 +71,7 @@ async fn main() {
 
     let t = Instant::now();
     let ok = command(&dir, &db)
-        .args(["demo", "--no-serve"])
+        .args(["demo", "--no-serve", "--no-history"])
         .status()
         .expect("roundtable demo runs")
         .success();

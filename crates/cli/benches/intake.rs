@@ -112,7 +112,7 @@ async fn main() {
         }
     );
     let ok = command(&dir, url)
-        .args(["demo", "--no-serve"])
+        .args(["demo", "--no-serve", "--no-history"])
         .status()
         .expect("roundtable demo runs")
         .success();

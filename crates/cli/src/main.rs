@@ -49,6 +49,21 @@ enum Command {
         /// Only create the database and print the logins; do not serve.
         #[arg(long)]
         no_serve: bool,
+        /// Do not write the deliberation history into a new demo database (by default a new
+        /// demo gets `--months` of it: one case a month per community, through the same
+        /// services as the pages).
+        #[arg(long)]
+        no_history: bool,
+        /// Months of history, ending with this month.
+        #[arg(long, default_value_t = 12)]
+        months: u32,
+        /// Grow the demo to a city of at least this many communities first (1500: the
+        /// benchmarks' city size).
+        #[arg(long)]
+        city: Option<usize>,
+        /// Write history for the first N communities only.
+        #[arg(long)]
+        communities: Option<usize>,
     },
     /// Manage accounts.
     User {
@@ -273,6 +288,41 @@ async fn open(cfg: &Effective) -> Result<Db> {
     Ok(db)
 }
 
+async fn write_history(db: &Db, months: u32, communities: Option<usize>) -> Result<()> {
+    let bar = indicatif::ProgressBar::new(0);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{elapsed_precise} [{bar:40}] {pos}/{len} 个案例 ({per_sec}, 剩余 {eta})",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+        .progress_chars("=> "),
+    );
+    let opts = roundtable_web::history::Options {
+        months,
+        communities,
+        seed: 20210621,
+    };
+    let calendar = roundtable_web::services::calendar::CalendarCache::default();
+    let started = std::time::Instant::now();
+    let report = roundtable_web::history::generate(db, &calendar, &opts, &|done, total| {
+        bar.set_length(total);
+        bar.set_position(done);
+    })
+    .await
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    bar.finish();
+    println!(
+        "历史数据：{} 个案例（办结 {}，终止 {}，进行中 {}），{} 个议题，用时 {:.0?}",
+        report.cases,
+        report.done,
+        report.stopped,
+        report.running,
+        report.topics,
+        started.elapsed()
+    );
+    Ok(())
+}
+
 /// `ROUNDTABLE_TODAY=YYYY-MM-DD` moves a demo or training server to another day (the time of
 /// day runs on); every record it writes is stamped on that day. Never set it in production.
 fn apply_today_override() -> Result<()> {
@@ -333,14 +383,22 @@ async fn main() -> Result<()> {
             println!("{n} migration(s) applied to {}", redact(&cfg.database_url));
             Ok(())
         }
-        Command::Demo { listen, no_serve } => {
+        Command::Demo {
+            listen,
+            no_serve,
+            no_history,
+            months,
+            city,
+            communities,
+        } => {
             let cfg = load(&cli, listen.as_ref(), "sqlite://data/demo.db")?;
             init_logs(&cfg.log_format);
             let db = open(&cfg).await?;
-            match roundtable_web::demo::seed(&db)
+            let created = roundtable_web::demo::seed(&db)
                 .await
-                .map_err(|e| anyhow::anyhow!("{e}"))?
-            {
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            let fresh = created.is_some();
+            match created {
                 Some(logins) => {
                     std::fs::create_dir_all("data")?;
                     let mut text = String::new();
@@ -351,6 +409,15 @@ async fn main() -> Result<()> {
                     println!("演示数据已创建。登录账号（也已写入 data/demo-logins.txt）：\n{text}");
                 }
                 None => println!("使用已有的演示数据库；登录账号见 data/demo-logins.txt"),
+            }
+            if let Some(n) = city {
+                let have = roundtable_web::demo::grow_city(&db, *n)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("{e}"))?;
+                println!("城市规模：{have} 个社区（村）");
+            }
+            if fresh && !*no_history {
+                write_history(&db, *months, *communities).await?;
             }
             if *no_serve {
                 return Ok(());

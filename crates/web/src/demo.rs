@@ -79,13 +79,31 @@ pub struct DemoLogin {
     pub password: String,
 }
 
+/// The generator of names, phone numbers and unit numbers (unique across districts).
 struct Names {
     rng: StdRng,
     surnames: Vec<char>,
     given: Vec<char>,
+    phone_no: i64,
+    unit_no: usize,
 }
 
 impl Names {
+    fn new(seed: u64) -> Names {
+        Names {
+            rng: StdRng::seed_from_u64(seed),
+            surnames: SURNAMES.chars().collect(),
+            given: GIVEN.chars().collect(),
+            phone_no: 13_907_910_000,
+            unit_no: 0,
+        }
+    }
+
+    fn phone(&mut self) -> Option<String> {
+        self.phone_no += 1;
+        Some(self.phone_no.to_string())
+    }
+
     fn name(&mut self) -> String {
         let s = self.surnames[self.rng.gen_range(0..self.surnames.len())];
         let n = if self.rng.gen_bool(0.7) { 2 } else { 1 };
@@ -115,24 +133,26 @@ fn person(
     }
 }
 
-/// Fills an empty database; returns the logins (one per role). Does nothing and returns `None`
-/// when the database already holds an organisation.
-pub async fn seed(db: &Db) -> Result<Option<Vec<DemoLogin>>, AppError> {
-    if orgs::count(&mut db.pool()).await? > 0 {
-        return Ok(None);
-    }
-    let mut names = Names {
-        rng: StdRng::seed_from_u64(20210621),
-        surnames: SURNAMES.chars().collect(),
-        given: GIVEN.chars().collect(),
-    };
-    let mut phone_no = 13_907_910_000_i64;
-    let mut phone = move || {
-        phone_no += 1;
-        Some(phone_no.to_string())
-    };
+/// One district of the demo: streets and communities, leaders linked to streets, street
+/// leaders, each community's secretary, cadres, council, building head and units, deputies and
+/// `party_members` in-service party members.
+struct Tree {
+    district: i64,
+    #[allow(dead_code)]
+    streets: Vec<i64>,
+    /// (street, community)
+    communities: Vec<(i64, i64)>,
+    leader_ids: Vec<i64>,
+}
+
+async fn district_tree(
+    tx: &mut roundtable_store::Tx,
+    names: &mut Names,
+    name: &str,
+    code: &str,
+    party_members: usize,
+) -> Result<Tree, AppError> {
     let start = NaiveDate::from_ymd_opt(2021, 7, 1).expect("valid date");
-    let mut tx = db.begin().await?;
     let org = |parent_id, kind: &str, name: &str, code: String, sort_order| OrgFields {
         parent_id,
         kind: kind.into(),
@@ -140,20 +160,15 @@ pub async fn seed(db: &Db) -> Result<Option<Vec<DemoLogin>>, AppError> {
         code,
         sort_order,
     };
-    let district = orgs::insert(
-        &mut tx,
-        &org(None, "district", "西湖区", "360103".into(), 0),
-        None,
-    )
-    .await?;
+    let district = orgs::insert(tx, &org(None, "district", name, code.into(), 0), None).await?;
     let dpath = format!("/{district}/");
     let mut streets = Vec::new();
     let mut communities: Vec<(i64, i64)> = Vec::new(); // (street, community)
     let mut stem = 0;
     for (i, (name, kind)) in STREETS.iter().enumerate() {
-        let code = format!("360103{:03}", i + 1);
+        let code = format!("{code}{:03}", i + 1);
         let s = orgs::insert(
-            &mut tx,
+            tx,
             &org(Some(district), kind, name, code.clone(), i as i64),
             Some(&dpath),
         )
@@ -177,7 +192,7 @@ pub async fn seed(db: &Db) -> Result<Option<Vec<DemoLogin>>, AppError> {
                 )
             };
             let c = orgs::insert(
-                &mut tx,
+                tx,
                 &org(
                     Some(s),
                     ckind,
@@ -196,10 +211,10 @@ pub async fn seed(db: &Db) -> Result<Option<Vec<DemoLogin>>, AppError> {
     for i in 0..20 {
         let title = if i < 8 { "区委常委" } else { "副区长" };
         let id = people::insert(
-            &mut tx,
+            tx,
             &person(
                 names.name(),
-                phone(),
+                names.phone(),
                 district,
                 &["district_leader"],
                 Some(title),
@@ -209,7 +224,7 @@ pub async fn seed(db: &Db) -> Result<Option<Vec<DemoLogin>>, AppError> {
         leader_ids.push(id);
         let street = streets[i % streets.len()];
         links::insert(
-            &mut tx,
+            tx,
             &link(LinkKind::LeaderStreet, Some(id), None, street, None, start),
         )
         .await?;
@@ -218,10 +233,10 @@ pub async fn seed(db: &Db) -> Result<Option<Vec<DemoLogin>>, AppError> {
     let mut street_leaders = Vec::new();
     for &s in &streets {
         let head = people::insert(
-            &mut tx,
+            tx,
             &person(
                 names.name(),
-                phone(),
+                names.phone(),
                 s,
                 &["street_leader"],
                 Some("党工委书记"),
@@ -229,10 +244,10 @@ pub async fn seed(db: &Db) -> Result<Option<Vec<DemoLogin>>, AppError> {
         )
         .await?;
         let deputy = people::insert(
-            &mut tx,
+            tx,
             &person(
                 names.name(),
-                phone(),
+                names.phone(),
                 s,
                 &["street_leader"],
                 Some("办事处主任"),
@@ -241,7 +256,7 @@ pub async fn seed(db: &Db) -> Result<Option<Vec<DemoLogin>>, AppError> {
         .await?;
         street_leaders.push((s, head));
         links::insert(
-            &mut tx,
+            tx,
             &link(
                 LinkKind::LeadingGroup,
                 Some(head),
@@ -253,7 +268,7 @@ pub async fn seed(db: &Db) -> Result<Option<Vec<DemoLogin>>, AppError> {
         )
         .await?;
         links::insert(
-            &mut tx,
+            tx,
             &link(
                 LinkKind::LeadingGroup,
                 Some(deputy),
@@ -266,22 +281,21 @@ pub async fn seed(db: &Db) -> Result<Option<Vec<DemoLogin>>, AppError> {
         .await?;
     }
     let unit_types = UnitType::ALL;
-    let mut unit_no = 0;
     for (k, &(s, c)) in communities.iter().enumerate() {
         let head = street_leaders
             .iter()
             .find(|(st, _)| *st == s)
             .map(|(_, h)| *h);
         links::insert(
-            &mut tx,
+            tx,
             &link(LinkKind::StreetLeaderCommunity, head, None, c, None, start),
         )
         .await?;
         people::insert(
-            &mut tx,
+            tx,
             &person(
                 names.name(),
-                phone(),
+                names.phone(),
                 c,
                 &["party_secretary", "community_cadre"],
                 Some("党组织书记"),
@@ -290,10 +304,10 @@ pub async fn seed(db: &Db) -> Result<Option<Vec<DemoLogin>>, AppError> {
         .await?;
         for _ in 0..3 {
             people::insert(
-                &mut tx,
+                tx,
                 &person(
                     names.name(),
-                    phone(),
+                    names.phone(),
                     c,
                     &["community_cadre"],
                     Some("两委委员"),
@@ -303,10 +317,10 @@ pub async fn seed(db: &Db) -> Result<Option<Vec<DemoLogin>>, AppError> {
         }
         for _ in 0..4 {
             let m = people::insert(
-                &mut tx,
+                tx,
                 &person(
                     names.name(),
-                    phone(),
+                    names.phone(),
                     c,
                     &["council_member", "resident_representative"],
                     None,
@@ -314,24 +328,24 @@ pub async fn seed(db: &Db) -> Result<Option<Vec<DemoLogin>>, AppError> {
             )
             .await?;
             links::insert(
-                &mut tx,
+                tx,
                 &link(LinkKind::CouncilMember, Some(m), None, c, None, start),
             )
             .await?;
         }
         people::insert(
-            &mut tx,
-            &person(names.name(), phone(), c, &["building_head"], None),
+            tx,
+            &person(names.name(), names.phone(), c, &["building_head"], None),
         )
         .await?;
         // Two units per community, cycling through every type.
         for _ in 0..2 {
-            let t = unit_types[unit_no % unit_types.len()];
-            unit_no += 1;
+            let t = unit_types[names.unit_no % unit_types.len()];
+            names.unit_no += 1;
             let uname = format!(
                 "{}{}{}",
                 t.label().trim_end_matches("单位"),
-                unit_no,
+                names.unit_no,
                 if t == UnitType::PropertyCompany {
                     "号物业服务有限公司"
                 } else {
@@ -344,13 +358,13 @@ pub async fn seed(db: &Db) -> Result<Option<Vec<DemoLogin>>, AppError> {
                 c
             };
             let u = units::insert(
-                &mut tx,
+                tx,
                 &UnitFields {
                     name: uname,
                     unit_type: t.code().into(),
                     org_id,
                     contact_name: Some(names.name()),
-                    contact_phone: phone(),
+                    contact_phone: names.phone(),
                     note: None,
                 },
             )
@@ -361,24 +375,103 @@ pub async fn seed(db: &Db) -> Result<Option<Vec<DemoLogin>>, AppError> {
                 } else {
                     LinkKind::UnitCoBuild
                 };
-                links::insert(&mut tx, &link(kind, None, Some(u), c, None, start)).await?;
+                links::insert(tx, &link(kind, None, Some(u), c, None, start)).await?;
             }
         }
         if k % 10 == 0 {
-            let mut d = person(names.name(), phone(), c, &["deputy"], None);
+            let mut d = person(names.name(), names.phone(), c, &["deputy"], None);
             d.deputy_type = Some(["peoples_congress", "party_congress", "cppcc"][k % 3].into());
-            people::insert(&mut tx, &d).await?;
+            people::insert(tx, &d).await?;
         }
     }
     // 5,000 in-service party members registered with communities.
-    for i in 0..5000 {
+    for i in 0..party_members {
         let (_, c) = communities[i % communities.len()];
         people::insert(
-            &mut tx,
-            &person(names.name(), phone(), c, &["party_member"], None),
+            tx,
+            &person(names.name(), names.phone(), c, &["party_member"], None),
         )
         .await?;
     }
+    Ok(Tree {
+        district,
+        streets,
+        communities,
+        leader_ids,
+    })
+}
+
+/// Other districts of the city (public names of Nanchang's districts and counties), added by
+/// `grow_city` for city-sized histories.
+const CITY: &[(&str, &str)] = &[
+    ("东湖区", "360102"),
+    ("青云谱区", "360104"),
+    ("青山湖区", "360111"),
+    ("新建区", "360112"),
+    ("红谷滩区", "360113"),
+    ("南昌县", "360121"),
+    ("进贤县", "360124"),
+    ("安义县", "360123"),
+    ("湾里管理局", "360105"),
+    ("经开区", "360191"),
+    ("高新区", "360192"),
+    ("小蓝经开区", "360193"),
+    ("临空经济区", "360194"),
+];
+
+/// Adds districts to the demo until it has at least `communities` communities (1,500: the
+/// city size of the benchmarks); answers how many it has.
+pub async fn grow_city(db: &Db, communities: usize) -> Result<usize, AppError> {
+    let count = || async {
+        let n: i64 = db
+            .pool()
+            .fetch_one(roundtable_store::Sql::new(
+                "SELECT COUNT(*) FROM orgs WHERE kind IN ('community', 'village')",
+            ))
+            .await?;
+        Ok::<usize, AppError>(n as usize)
+    };
+    let districts: i64 = db
+        .pool()
+        .fetch_one(roundtable_store::Sql::new(
+            "SELECT COUNT(*) FROM orgs WHERE parent_id IS NULL",
+        ))
+        .await?;
+    let mut next = districts as usize - 1;
+    let mut have = count().await?;
+    while have < communities {
+        let (name, code) = CITY
+            .get(next)
+            .map(|(n, c)| (n.to_string(), c.to_string()))
+            .unwrap_or_else(|| (format!("第{}区", next + 1), format!("3699{:02}", next)));
+        // Phone numbers and unit names stay unique: each district starts its own block.
+        let mut names = Names::new(20210621 + next as u64 + 1);
+        names.phone_no = 13_907_910_000 + (next as i64 + 1) * 100_000;
+        names.unit_no = (next + 1) * 10_000;
+        let mut tx = db.begin().await?;
+        district_tree(&mut tx, &mut names, &name, &code, 500).await?;
+        tx.commit().await?;
+        next += 1;
+        have = count().await?;
+    }
+    Ok(have)
+}
+
+/// Fills an empty database; returns the logins (one per role). Does nothing and returns `None`
+/// when the database already holds an organisation.
+pub async fn seed(db: &Db) -> Result<Option<Vec<DemoLogin>>, AppError> {
+    if orgs::count(&mut db.pool()).await? > 0 {
+        return Ok(None);
+    }
+    let mut names = Names::new(20210621);
+    let mut tx = db.begin().await?;
+    let tree = district_tree(&mut tx, &mut names, "西湖区", "360103", 5000).await?;
+    let Tree {
+        district,
+        communities,
+        leader_ids,
+        ..
+    } = tree;
     // One account per role.
     let (first_street, first_community) = communities[0];
     let first_leader = leader_ids[0];

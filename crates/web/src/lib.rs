@@ -7,6 +7,7 @@ pub mod charts;
 pub mod csrf;
 pub mod demo;
 pub mod error;
+pub mod history;
 pub mod limits;
 pub mod pages;
 pub mod render;
