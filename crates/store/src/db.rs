@@ -352,6 +352,14 @@ macro_rules! impl_ops {
 pub struct Pool(pub Db);
 
 impl_ops!(Pool, Pool(Db::Sqlite(p, _)) => &*p, Pool(Db::Postgres(p)) => &*p);
+impl_ops!(Conn, Conn::Sqlite(c) => &mut **c, Conn::Postgres(c) => &mut **c);
+
+/// One connection held for a page's many reads: each statement on a `Pool` acquires a
+/// connection of its own, which costs more than a small query.
+pub enum Conn {
+    Sqlite(sqlx::pool::PoolConnection<Sqlite>),
+    Postgres(sqlx::pool::PoolConnection<Postgres>),
+}
 impl_ops!(Tx, Tx::Sqlite(t, _) => &mut **t, Tx::Postgres(t) => &mut **t);
 
 impl Tx {
@@ -411,6 +419,14 @@ impl Db {
 
     pub fn pool(&self) -> Pool {
         Pool(self.clone())
+    }
+
+    /// A connection for a series of reads (no transaction: readers never wait for writers).
+    pub async fn conn(&self) -> Result<Conn, StoreError> {
+        Ok(match self {
+            Db::Sqlite(p, _) => Conn::Sqlite(p.acquire().await?),
+            Db::Postgres(p) => Conn::Postgres(p.acquire().await?),
+        })
     }
 
     /// A write transaction. On SQLite it takes the write lock at once (`BEGIN IMMEDIATE`): a

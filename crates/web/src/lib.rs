@@ -77,6 +77,8 @@ pub struct AppState {
     pub questionnaire_limit: Arc<limits::RateLimiter>,
     /// The working-day calendar (R-CAL-1), read from the database at most once a minute.
     pub calendar: Arc<services::calendar::CalendarCache>,
+    /// Public case pages' data, kept a few seconds (`services::projects::PublicCache`).
+    pub public_cases: Arc<services::projects::PublicCache>,
 }
 
 impl AppState {
@@ -94,6 +96,7 @@ impl AppState {
         ));
         Ok(AppState {
             calendar: Arc::default(),
+            public_cases: Arc::default(),
             portal_limit,
             questionnaire_limit,
             sessions,

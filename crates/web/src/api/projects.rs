@@ -282,7 +282,14 @@ async fn public_case(
     State(state): State<AppState>,
     Path(code): Path<String>,
 ) -> ApiResult<PublicCase> {
-    Ok(Json(service::public_view(&state.db, &code).await?))
+    Ok(Json(
+        state
+            .public_cases
+            .get(&state.db, &code)
+            .await?
+            .as_ref()
+            .clone(),
+    ))
 }
 
 /// A resident's objection or comment while the notice runs (rate limited per address).
@@ -298,7 +305,9 @@ async fn public_objection(
     if !state.portal_limit.allow(&client) {
         return Err(AppError::TooMany.into());
     }
-    service::add_public_objection(&state.db, &code, &b).await?;
+    let r = service::add_public_objection(&state.db, &code, &b).await;
+    state.public_cases.forget(&code);
+    r?;
     Ok((
         StatusCode::CREATED,
         Json(service::public_view(&state.db, &code).await?),
@@ -320,7 +329,9 @@ async fn public_vote(
         return Err(AppError::TooMany.into());
     }
     let device = format!("api:{}", b.device_id.clone().unwrap_or_default().trim());
-    if !service::vote(&state.db, &code, &device, &b).await? {
+    let r = service::vote(&state.db, &code, &device, &b).await;
+    state.public_cases.forget(&code);
+    if !r? {
         return Err(AppError::field("choice", "本设备已评价过").into());
     }
     Ok((

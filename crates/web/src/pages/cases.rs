@@ -212,7 +212,12 @@ async fn case_page(
     posted: Posted,
 ) -> PageResult {
     let a = &session.actor;
-    let v = service::view(&state.db, a, id).await?;
+    // One connection for the page's reads.
+    let mut e = state.db.conn().await?;
+    let v = service::view_in(&mut e, a, id).await?;
+    let meeting = meetings::view_of(&mut e, &v.case).await?;
+    let project = projects::view_in(&mut e, id).await?;
+    drop(e);
     let c = &v.case;
     let at = Step::parse(&c.step).unwrap_or(Step::Topic);
     let can_edit = permit(a, Action::Edit, ResourceKind::Case, &c.org_path, None);
@@ -281,14 +286,12 @@ async fn case_page(
     } else {
         vec![]
     };
-    let meeting = meetings::view(&state.db, a, id).await?;
     let (people, units) =
         if can_edit && matches!(at, Step::Deliberation | Step::Notice | Step::Supervision) {
             meetings::candidates(&state.db, c).await?
         } else {
             (vec![], vec![])
         };
-    let project = projects::view(&state.db, a, id).await?;
     let can_supervise = permit(
         a,
         Action::Edit,
@@ -711,8 +714,8 @@ async fn timeline(
     Path(id): Path<i64>,
 ) -> PageResult {
     let a = &session.actor;
-    let entries = crate::services::timeline::timeline(&state.db, a, id).await?;
-    let v = service::view(&state.db, a, id).await?;
+    let (case, entries) = crate::services::timeline::with_case(&state.db, a, id).await?;
+    let v = context! { case };
     Ok(page_with_status(
         &state,
         StatusCode::OK,
@@ -742,9 +745,11 @@ async fn document(
     Query(q): Query<DocQuery>,
 ) -> PageResult {
     let a = &session.actor;
-    let v = service::view(&state.db, a, id).await?;
-    let meeting = meetings::view(&state.db, a, id).await?;
-    let project = projects::view(&state.db, a, id).await?;
+    let mut e = state.db.conn().await?;
+    let v = service::view_in(&mut e, a, id).await?;
+    let meeting = meetings::view_of(&mut e, &v.case).await?;
+    let project = projects::view_in(&mut e, id).await?;
+    drop(e);
     let not_yet = |what: &str| AppError::BadRequest(format!("尚无{what}，暂不能生成该文书"));
     let need_meeting = || meeting.clone().ok_or_else(|| not_yet("圆桌会安排"));
     let today = crate::render::today().to_string();
@@ -856,7 +861,7 @@ async fn public_page_with(
     typed: Option<&ObjectionInput>,
     done: Option<&str>,
 ) -> PageResult {
-    let c = projects::public_view(&state.db, code).await?;
+    let c = state.public_cases.get(&state.db, code).await?;
     Ok(page_with_status(
         state,
         status,
@@ -901,7 +906,9 @@ async fn public_objection(
     HtmlForm(f): HtmlForm<ObjectionInput>,
 ) -> PageResult {
     let r = if state.portal_limit.allow(&client) {
-        projects::add_public_objection(&state.db, &code, &f).await
+        let r = projects::add_public_objection(&state.db, &code, &f).await;
+        state.public_cases.forget(&code);
+        r
     } else {
         Err(AppError::TooMany)
     };
@@ -955,7 +962,9 @@ async fn public_vote(
 ) -> PageResult {
     // Without the device cookie (refused by the browser) the form's own token stands in.
     let device = super::device_of(&headers).unwrap_or_else(|| format!("csrf:{csrf}"));
-    match projects::vote(&state.db, &code, &device, &f).await {
+    let r = projects::vote(&state.db, &code, &device, &f).await;
+    state.public_cases.forget(&code);
+    match r {
         Ok(true) => {
             public_page_with(
                 &state,

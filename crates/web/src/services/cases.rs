@@ -250,18 +250,23 @@ async fn facts(e: &mut impl Exec, c: &Case) -> Result<CaseFacts, AppError> {
 }
 
 pub async fn view(db: &Db, actor: &Actor, id: i64) -> Result<CaseView, AppError> {
-    let mut e = db.pool();
-    let case = visible(&mut e, actor, id).await?;
+    view_in(&mut db.conn().await?, actor, id).await
+}
+
+/// The case view on the caller's connection (a page reads the case, its meeting and its
+/// project on one).
+pub async fn view_in(e: &mut impl Exec, actor: &Actor, id: i64) -> Result<CaseView, AppError> {
+    let case = visible(e, actor, id).await?;
     let at = step_of(&case);
-    let f = facts(&mut e, &case).await?;
-    let events = store::events(&mut e, id).await?;
+    let f = facts(e, &case).await?;
+    let events = store::events(e, id).await?;
     Ok(CaseView {
         steps: step_states(at, &events),
         missing: missing(at, &f),
         events,
-        visits: store::visits(&mut e, id).await?,
-        opinions: store::opinions(&mut e, id).await?,
-        documents: store::documents(&mut e, id).await?,
+        visits: store::visits(e, id).await?,
+        opinions: store::opinions(e, id).await?,
+        documents: store::documents(e, id).await?,
         case,
     })
 }

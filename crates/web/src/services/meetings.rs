@@ -926,20 +926,25 @@ pub struct MeetingView {
 }
 
 pub async fn view(db: &Db, actor: &Actor, case_id: i64) -> Result<Option<MeetingView>, AppError> {
-    let mut e = db.pool();
+    let mut e = db.conn().await?;
     let c = case_store::get(&mut e, case_id)
         .await?
         .ok_or(AppError::NotFound)?;
     require(actor, Action::View, ResourceKind::Case, &c.org_path, None)?;
-    let Some(m) = store::by_case(&mut e, case_id).await? else {
+    view_of(&mut e, &c).await
+}
+
+/// The meeting of a case the caller has already shown the actor may see.
+pub async fn view_of(e: &mut impl Exec, c: &Case) -> Result<Option<MeetingView>, AppError> {
+    let Some(m) = store::by_case(e, c.id).await? else {
         return Ok(None);
     };
-    let participants = store::participants(&mut e, m.id).await?;
-    let ws = warnings(&plan_facts(&mut e, &c, &m, &participants).await?);
+    let participants = store::participants(e, m.id).await?;
+    let ws = warnings(&plan_facts(e, c, &m, &participants).await?);
     Ok(Some(MeetingView {
         chair_rule: chair_label(Level::parse(&c.level).unwrap_or(Level::Community)).into(),
-        minutes: store::minutes(&mut e, m.id).await?,
-        comments: store::comments(&mut e, m.id).await?,
+        minutes: store::minutes(e, m.id).await?,
+        comments: store::comments(e, m.id).await?,
         warnings: ws,
         participants,
         meeting: m,

@@ -1097,7 +1097,7 @@ pub(crate) async fn view_in(e: &mut impl Exec, case_id: i64) -> Result<ProjectVi
 }
 
 pub async fn view(db: &Db, actor: &Actor, case_id: i64) -> Result<ProjectView, AppError> {
-    let mut e = db.pool();
+    let mut e = db.conn().await?;
     let c = case_store::get(&mut e, case_id)
         .await?
         .ok_or(AppError::NotFound)?;
@@ -1148,8 +1148,47 @@ pub struct PublicCase {
     pub votes: Vec<VoteCount>,
 }
 
+/// How long a public page's data is served from memory: the notice page is what a whole
+/// community opens from a poster at once; an objection or vote sent to this instance shows at
+/// once, a change made elsewhere within this time.
+const PUBLIC_FRESH: std::time::Duration = std::time::Duration::from_secs(5);
+
+#[derive(Default)]
+pub struct PublicCache {
+    entries: std::sync::Mutex<
+        std::collections::HashMap<String, (std::time::Instant, std::sync::Arc<PublicCase>)>,
+    >,
+}
+
+impl PublicCache {
+    pub async fn get(&self, db: &Db, code: &str) -> Result<std::sync::Arc<PublicCase>, AppError> {
+        let key = code.trim().to_ascii_lowercase();
+        if let Ok(map) = self.entries.lock()
+            && let Some((at, c)) = map.get(&key)
+            && at.elapsed() < PUBLIC_FRESH
+        {
+            return Ok(c.clone());
+        }
+        let c = std::sync::Arc::new(public_view(db, &key).await?);
+        if let Ok(mut map) = self.entries.lock() {
+            // Bounded: a flood of different codes cannot grow it without end.
+            if map.len() > 10_000 {
+                map.clear();
+            }
+            map.insert(key, (std::time::Instant::now(), c.clone()));
+        }
+        Ok(c)
+    }
+
+    pub fn forget(&self, code: &str) {
+        if let Ok(mut map) = self.entries.lock() {
+            map.remove(&code.trim().to_ascii_lowercase());
+        }
+    }
+}
+
 pub async fn public_view(db: &Db, code: &str) -> Result<PublicCase, AppError> {
-    let mut e = db.pool();
+    let mut e = db.conn().await?;
     let c = public_case(&mut e, code).await?;
     let topic = roundtable_store::topics::get(&mut e, c.topic_id)
         .await?

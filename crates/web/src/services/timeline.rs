@@ -25,15 +25,31 @@ pub struct Entry {
     pub link: String,
 }
 
-/// A civil date as a moment (noon, China time) for ordering against timestamps.
-fn on(d: chrono::NaiveDate) -> DateTime<Utc> {
+/// When a record of civil date `d` took place: the time it was recorded when that was on the
+/// day itself, else noon (China time) of the day.
+fn on(d: chrono::NaiveDate, recorded: DateTime<Utc>) -> DateTime<Utc> {
+    let china = chrono::FixedOffset::east_opt(8 * 3600).expect("UTC+8");
+    if recorded.with_timezone(&china).date_naive() == d {
+        return recorded;
+    }
     (d.and_time(NaiveTime::from_hms_opt(4, 0, 0).unwrap_or_default())).and_utc()
 }
 
 pub async fn timeline(db: &Db, actor: &Actor, case_id: i64) -> Result<Vec<Entry>, AppError> {
-    let v = cases::view(db, actor, case_id).await?;
-    let p = projects::view(db, actor, case_id).await?;
-    let m = meetings::view(db, actor, case_id).await?;
+    Ok(with_case(db, actor, case_id).await?.1)
+}
+
+/// The timeline with the case it belongs to (the page shows both).
+pub async fn with_case(
+    db: &Db,
+    actor: &Actor,
+    case_id: i64,
+) -> Result<(roundtable_store::cases::Case, Vec<Entry>), AppError> {
+    let mut e = db.conn().await?;
+    let v = cases::view_in(&mut e, actor, case_id).await?;
+    let p = projects::view_in(&mut e, case_id).await?;
+    let m = meetings::view_of(&mut e, &v.case).await?;
+    drop(e);
     let topic = super::topics::get(db, actor, v.case.topic_id).await.ok();
     let sources = match &topic {
         Some(t) => super::topics::sources(db, actor, t.id).await?,
@@ -99,7 +115,7 @@ pub async fn timeline(db: &Db, actor: &Actor, case_id: i64) -> Result<Vec<Entry>
     }
     for x in &v.visits {
         add(
-            on(x.visited_on),
+            on(x.visited_on, x.created_at),
             "visit",
             Step::Opinions,
             format!("{}走访{}", x.visitor_name, x.place),
@@ -233,7 +249,7 @@ pub async fn timeline(db: &Db, actor: &Actor, case_id: i64) -> Result<Vec<Entry>
     }
     for i in &p.inspections {
         add(
-            on(i.inspected_on),
+            on(i.inspected_on, i.created_at),
             "inspection",
             Step::Supervision,
             format!("监督检查（{}）：{}", i.inspectors, i.progress),
@@ -251,7 +267,7 @@ pub async fn timeline(db: &Db, actor: &Actor, case_id: i64) -> Result<Vec<Entry>
     }
     if let Some(a) = &p.acceptance {
         add(
-            on(a.accepted_on),
+            on(a.accepted_on, a.created_at),
             "acceptance",
             Step::Supervision,
             format!("项目验收：{}", a.conclusion),
@@ -259,5 +275,5 @@ pub async fn timeline(db: &Db, actor: &Actor, case_id: i64) -> Result<Vec<Entry>
         );
     }
     out.sort_by_key(|e| e.at);
-    Ok(out)
+    Ok((v.case, out))
 }
