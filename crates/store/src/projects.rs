@@ -577,6 +577,7 @@ row_struct! {
     /// What the checks of steps 5–7 need, in one statement.
     ProjectFacts {
         plan_revision: i64,
+        bulletin_every_days: i64,
         tasks: i64,
         agreements: i64,
         notices: i64,
@@ -595,7 +596,7 @@ row_struct! {
 
 pub async fn facts(e: &mut impl Exec, case_id: i64) -> Result<ProjectFacts, StoreError> {
     e.fetch_one(Sql::with(
-        "SELECT c.plan_revision, \
+        "SELECT c.plan_revision, c.bulletin_every_days, \
          (SELECT COUNT(*) FROM project_tasks WHERE case_id = c.id) AS tasks, \
          (SELECT COUNT(*) FROM project_agreements WHERE case_id = c.id) AS agreements, \
          (SELECT COUNT(*) FROM notices WHERE case_id = c.id) AS notices, \

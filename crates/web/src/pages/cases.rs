@@ -223,8 +223,14 @@ async fn case_page(
     let can_edit = permit(a, Action::Edit, ResourceKind::Case, &c.org_path, None);
     let can_visit = permit(a, Action::Edit, ResourceKind::Visit, &c.org_path, None);
     let level = Level::parse(&c.level);
-    // What the system knows already fills the forms (the worker corrects it).
-    let leaders = service::linked_leaders(&state.db, c).await?;
+    // What the system knows already fills the forms (the worker corrects it); only the forms
+    // of 分析研判 need it.
+    let filling = can_edit && at == Step::Analysis;
+    let leaders = if filling {
+        service::linked_leaders(&state.db, c).await?
+    } else {
+        vec![]
+    };
     let leader_names = leaders
         .iter()
         .map(|(_, n)| n.as_str())
@@ -236,7 +242,7 @@ async fn case_page(
     defaults.insert("leader", leader_names.clone());
     // A district-level meeting falls on the month's first Saturday when a district leader
     // attends (R-LEAD-1, R-CAL-2): the next one is proposed.
-    if level == Some(Level::District) {
+    if filling && level == Some(Level::District) {
         let cal = state.calendar.get(&state.db).await?;
         let today = crate::render::today();
         let mut month = (

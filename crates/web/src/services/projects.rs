@@ -1048,14 +1048,6 @@ fn notice_state(f: &ProjectFacts, latest: Option<&Notice>, today: NaiveDate) -> 
     }
 }
 
-async fn bulletin_every(e: &mut impl Exec, case_id: i64) -> Result<i64, AppError> {
-    Ok(e.fetch_one(roundtable_store::Sql::with(
-        "SELECT bulletin_every_days FROM cases WHERE id = $1",
-        roundtable_store::args![case_id],
-    ))
-    .await?)
-}
-
 /// Objectors' phones leave masked (ARCHITECTURE: personal data is masked unless revealed).
 pub(crate) async fn view_in(e: &mut impl Exec, case_id: i64) -> Result<ProjectView, AppError> {
     let f = store::facts(e, case_id).await?;
@@ -1090,7 +1082,7 @@ pub(crate) async fn view_in(e: &mut impl Exec, case_id: i64) -> Result<ProjectVi
         committee: store::members(e, case_id).await?,
         inspections: store::inspections(e, case_id).await?,
         bulletins: store::bulletins(e, case_id).await?,
-        bulletin_every_days: bulletin_every(e, case_id).await?,
+        bulletin_every_days: f.bulletin_every_days,
         acceptance: store::acceptance(e, case_id).await?,
         votes: store::votes(e, case_id).await?,
     })

@@ -49,12 +49,13 @@ pub async fn with_case(
     let v = cases::view_in(&mut e, actor, case_id).await?;
     let p = projects::view_in(&mut e, case_id).await?;
     let m = meetings::view_of(&mut e, &v.case).await?;
-    drop(e);
-    let topic = super::topics::get(db, actor, v.case.topic_id).await.ok();
+    // Only titles and channels of the topics are shown: no personal data to mask.
+    let topic = roundtable_store::topics::get(&mut e, v.case.topic_id).await?;
     let sources = match &topic {
-        Some(t) => super::topics::sources(db, actor, t.id).await?,
+        Some(t) => roundtable_store::topics::merged_sources(&mut e, t.id).await?,
         None => vec![],
     };
+    drop(e);
     let page = format!("/cases/{case_id}");
     let mut out = Vec::new();
     let mut add = |at: DateTime<Utc>, kind: &str, step: Step, text: String, anchor: &str| {
