@@ -403,8 +403,12 @@ impl Db {
                 .busy_timeout(Duration::from_secs(30))
                 // Read pages through a memory map rather than copying them into each
                 // connection's small page cache: with 200,000 topics the lists otherwise spend
-                // most of their time re-reading pages (measured with the intake benchmark).
-                .pragma("mmap_size", "268435456");
+                // most of their time re-reading pages (measured with the intake benchmark). A
+                // city's five years of cases make a file of several GB: the map covers SQLite's
+                // largest (2 GB), and what lies beyond it is kept in a 32 MB page cache per
+                // connection (cases benchmark: case page p99 at 39,000 cases).
+                .pragma("mmap_size", "2147418112")
+                .pragma("cache_size", "-32768");
             let pool = SqlitePoolOptions::new()
                 .max_connections(4)
                 .connect_with(opts)
