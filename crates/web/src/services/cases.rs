@@ -53,6 +53,20 @@ async fn editable(
     Ok(c)
 }
 
+/// A case read inside a transaction for an actor who may change `kind` on it, at `step` (the
+/// records of a step are written only while it runs).
+pub(crate) async fn case_at(
+    tx: &mut Tx,
+    actor: &Actor,
+    id: i64,
+    kind: ResourceKind,
+    step: Step,
+) -> Result<Case, AppError> {
+    let c = editable(tx, actor, id, kind).await?;
+    require_step(&c, step)?;
+    Ok(c)
+}
+
 /// The records of a step may be added only while the case is at that step: a closed step's
 /// record is not rewritten afterwards (going back one step, with a reason, reopens it).
 fn require_step(c: &Case, step: Step) -> Result<(), AppError> {

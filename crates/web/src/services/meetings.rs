@@ -34,21 +34,7 @@ fn rule(rule: &'static str, field: &'static str, message: impl Into<String>) -> 
 
 /// The case, for an actor who may edit it, at 协商议事 (the meeting is its record).
 async fn case_at_meeting(tx: &mut Tx, actor: &Actor, case_id: i64) -> Result<Case, AppError> {
-    let c = case_store::get(tx, case_id)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    require(actor, Action::Edit, ResourceKind::Case, &c.org_path, None)?;
-    if Step::parse(&c.step) != Some(Step::Deliberation) {
-        return Err(rule(
-            "R-PROC-4",
-            "step",
-            format!(
-                "圆桌会的记录只能在「协商议事」步骤填写（案例当前为「{}」）",
-                Step::parse(&c.step).map_or("", Step::label)
-            ),
-        ));
-    }
-    Ok(c)
+    super::cases::case_at(tx, actor, case_id, ResourceKind::Case, Step::Deliberation).await
 }
 
 async fn meeting_of(tx: &mut Tx, case_id: i64) -> Result<Meeting, AppError> {

@@ -29,33 +29,6 @@ fn rule(rule: &'static str, field: &'static str, message: impl Into<String>) -> 
     AppError::rule(RuleError::new(rule, field, message))
 }
 
-/// The case, for an actor who may change `kind` on it, at `step`.
-async fn case_at(
-    tx: &mut Tx,
-    actor: &Actor,
-    case_id: i64,
-    kind: ResourceKind,
-    step: Step,
-) -> Result<Case, AppError> {
-    let c = case_store::get(tx, case_id)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    require(actor, Action::Edit, kind, &c.org_path, None)?;
-    let at = Step::parse(&c.step).unwrap_or(Step::Topic);
-    if at != step {
-        return Err(rule(
-            step.rule(),
-            "step",
-            format!(
-                "「{}」的记录只能在该步骤进行中填写（案例当前为「{}」）",
-                step.label(),
-                at.label()
-            ),
-        ));
-    }
-    Ok(c)
-}
-
 async fn record(
     tx: &mut Tx,
     actor: &Actor,
@@ -160,7 +133,8 @@ pub async fn add_task(db: &Db, actor: &Actor, case_id: i64, t: &TaskInput) -> Re
     };
     check_task_dates(starts, due).map_err(AppError::rule)?;
     let mut tx = db.begin().await?;
-    let c = case_at(&mut tx, actor, case_id, ResourceKind::Case, Step::Notice).await?;
+    let c =
+        super::cases::case_at(&mut tx, actor, case_id, ResourceKind::Case, Step::Notice).await?;
     let owner = match t.owner_person_id {
         Some(pid) => Some(person_inside(&mut tx, &c, "owner_person_id", pid).await?),
         None => None,
@@ -219,7 +193,7 @@ pub async fn add_budget(
     errors.into_result().map_err(AppError::Validation)?;
     let fen = parse_yuan(&b.amount).map_err(AppError::rule)?;
     let mut tx = db.begin().await?;
-    case_at(&mut tx, actor, case_id, ResourceKind::Case, Step::Notice).await?;
+    super::cases::case_at(&mut tx, actor, case_id, ResourceKind::Case, Step::Notice).await?;
     let source = source.unwrap_or(FundingSource::Other);
     let id = store::insert_budget(&mut tx, case_id, source.code(), fen, note.as_deref()).await?;
     plan_changed(&mut tx, case_id).await?;
@@ -245,7 +219,7 @@ pub async fn remove_plan_row(
     id: i64,
 ) -> Result<(), AppError> {
     let mut tx = db.begin().await?;
-    case_at(&mut tx, actor, case_id, ResourceKind::Case, Step::Notice).await?;
+    super::cases::case_at(&mut tx, actor, case_id, ResourceKind::Case, Step::Notice).await?;
     if !store::delete_plan_row(&mut tx, table, case_id, id).await? {
         return Err(AppError::NotFound);
     }
@@ -292,7 +266,7 @@ pub async fn add_agreement(
     let note = optional_text(&mut errors, "note", "意见", a.note.as_deref(), 500);
     errors.into_result().map_err(AppError::Validation)?;
     let mut tx = db.begin().await?;
-    case_at(&mut tx, actor, case_id, ResourceKind::Case, Step::Notice).await?;
+    super::cases::case_at(&mut tx, actor, case_id, ResourceKind::Case, Step::Notice).await?;
     let kind = kind.unwrap_or(PartyKind::Stakeholder);
     let id = store::insert_agreement(
         &mut tx,
@@ -373,7 +347,8 @@ pub async fn publish_notice(
 ) -> Result<Notice, AppError> {
     let cal = cache.get(db).await?;
     let mut tx = db.begin().await?;
-    let c = case_at(&mut tx, actor, case_id, ResourceKind::Case, Step::Notice).await?;
+    let c =
+        super::cases::case_at(&mut tx, actor, case_id, ResourceKind::Case, Step::Notice).await?;
     let f = store::facts(&mut tx, case_id).await?;
     if f.tasks == 0 || f.agreements == 0 {
         return Err(rule(
@@ -472,7 +447,8 @@ pub async fn add_objection(
     o: &ObjectionInput,
 ) -> Result<(), AppError> {
     let mut tx = db.begin().await?;
-    let c = case_at(&mut tx, actor, case_id, ResourceKind::Case, Step::Notice).await?;
+    let c =
+        super::cases::case_at(&mut tx, actor, case_id, ResourceKind::Case, Step::Notice).await?;
     let id = add_objection_in(&mut tx, &c, o).await?;
     record(
         &mut tx,
@@ -528,7 +504,7 @@ pub async fn answer_objection(
     let answer = required_text(&mut errors, "answer", "答复", &a.answer, 1000);
     errors.into_result().map_err(AppError::Validation)?;
     let mut tx = db.begin().await?;
-    case_at(&mut tx, actor, case_id, ResourceKind::Case, Step::Notice).await?;
+    super::cases::case_at(&mut tx, actor, case_id, ResourceKind::Case, Step::Notice).await?;
     if !store::answer_objection(&mut tx, case_id, objection_id, &answer, actor_id(actor)).await? {
         return Err(rule("R-PROC-5", "answer", "该异议已答复或不存在"));
     }
@@ -718,7 +694,7 @@ pub async fn add_member(
         .person_id
         .ok_or_else(|| AppError::field("person_id", "请选择监督委员会成员"))?;
     let mut tx = db.begin().await?;
-    let c = case_at(
+    let c = super::cases::case_at(
         &mut tx,
         actor,
         case_id,
@@ -778,7 +754,7 @@ pub async fn add_inspection(
     let deadline = required_text(&mut errors, "deadline", "时限", &i.deadline, 1000);
     errors.into_result().map_err(AppError::Validation)?;
     let mut tx = db.begin().await?;
-    case_at(
+    super::cases::case_at(
         &mut tx,
         actor,
         case_id,
@@ -929,7 +905,7 @@ pub async fn accept(
     let conclusion = required_text(&mut errors, "conclusion", "验收结论", &a.conclusion, 2000);
     errors.into_result().map_err(AppError::Validation)?;
     let mut tx = db.begin().await?;
-    case_at(
+    super::cases::case_at(
         &mut tx,
         actor,
         case_id,
