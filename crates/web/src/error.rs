@@ -57,6 +57,11 @@ impl AppError {
         }
     }
 
+    /// A broken rule named directly: its id, the field and the Chinese message.
+    pub fn broken(rule: &'static str, field: &'static str, message: impl Into<String>) -> Self {
+        Self::rule(roundtable_core::cases::RuleError::new(rule, field, message))
+    }
+
     pub fn status(&self) -> StatusCode {
         match self {
             AppError::Unauthenticated | AppError::BadCredentials => StatusCode::UNAUTHORIZED,

@@ -7,8 +7,7 @@ use std::collections::BTreeMap;
 use roundtable_core::FieldErrors;
 use roundtable_core::access::{Action, Actor, ResourceKind, scope};
 use roundtable_core::cases::{
-    CaseFacts, DocKind, Missing, Move, RuleError, Step, check_document, check_move, check_target,
-    missing,
+    CaseFacts, DocKind, Missing, Move, Step, check_document, check_move, check_target, missing,
 };
 use roundtable_core::links::LinkKind;
 use roundtable_core::topics::{Level, Status, Transition};
@@ -28,10 +27,6 @@ fn step_of(c: &Case) -> Step {
 
 fn level_of(c: &Case) -> Option<Level> {
     Level::parse(&c.level)
-}
-
-fn rule(rule: &'static str, field: &'static str, message: impl Into<String>) -> AppError {
-    AppError::rule(RuleError::new(rule, field, message))
 }
 
 /// A case read for an actor who may see it.
@@ -74,7 +69,7 @@ fn require_step(c: &Case, step: Step) -> Result<(), AppError> {
     if at == step {
         return Ok(());
     }
-    Err(rule(
+    Err(AppError::broken(
         step.rule(),
         "step",
         format!(
@@ -110,10 +105,14 @@ pub async fn create(db: &Db, actor: &Actor, input: &CaseInput) -> Result<Case, A
         .ok_or_else(|| AppError::field("topic_id", "议题不存在"))?;
     require(actor, Action::Edit, ResourceKind::Case, &t.org_path, None)?;
     if store::by_topic(&mut tx, topic_id).await?.is_some() {
-        return Err(rule("R-PROC-1", "topic_id", "该议题已有议事案例"));
+        return Err(AppError::broken(
+            "R-PROC-1",
+            "topic_id",
+            "该议题已有议事案例",
+        ));
     }
     if Status::parse(&t.status) != Some(Status::Accepted) {
-        return Err(rule(
+        return Err(AppError::broken(
             "R-TOP-3",
             "topic_id",
             format!(
@@ -383,7 +382,7 @@ pub async fn move_step(db: &Db, actor: &Actor, id: i64, m: &MoveInput) -> Result
     if let Some(target) = m.step.as_deref().and_then(Step::parse)
         && target != to
     {
-        return Err(rule(
+        return Err(AppError::broken(
             to.rule(),
             "step",
             format!("此操作进入「{}」，不是「{}」", to.label(), target.label()),
@@ -506,7 +505,7 @@ pub async fn add_visit(db: &Db, actor: &Actor, id: i64, v: &VisitInput) -> Resul
     // R-PROC-2: the visitor is a member of the community's 民情理事会 on the day (R-ORG-2).
     let council = linked_people(&mut tx, LinkKind::CouncilMember, c.org_id, on).await?;
     if !council.iter().any(|(pid, _)| *pid == person.id) {
-        return Err(rule(
+        return Err(AppError::broken(
             "R-PROC-2",
             "visitor_person_id",
             format!("{}在{on}不是{}民情理事会成员", person.name, c.org_name),
@@ -689,7 +688,7 @@ pub async fn save_document(
     // The rule a request breaks comes before the fields it left empty.
     require_step(&c, kind.step())?;
     if kind == DocKind::LeaderConsultation && level_of(&c) != Some(Level::District) {
-        return Err(rule(
+        return Err(AppError::broken(
             "R-PROC-3",
             "kind",
             "只有区级议题需要记录与挂点区级领导的事先沟通",

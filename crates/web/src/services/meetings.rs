@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 
 use roundtable_core::FieldErrors;
 use roundtable_core::access::{Action, Actor, ResourceKind};
-use roundtable_core::cases::{DocKind, RuleError, Step};
+use roundtable_core::cases::{DocKind, Step};
 use roundtable_core::links::LinkKind;
 use roundtable_core::meeting::{
     AGENDA, MinutesStatus, ParticipantKind, PlanFacts, Tally, Warning, chair_kind, chair_label,
@@ -23,14 +23,10 @@ use roundtable_store::cases::{self as case_store, Case};
 use roundtable_store::meetings::{
     self as store, Comment, Meeting, Minutes, Participant, ParticipantFields, PlanFields,
 };
-use roundtable_store::{Db, Exec, PageReq, Tx, audit, links, orgs, people, units};
+use roundtable_store::{Db, Exec, PageReq, Tx, links, orgs, people, units};
 
 use super::{actor_id, require};
 use crate::error::AppError;
-
-fn rule(rule: &'static str, field: &'static str, message: impl Into<String>) -> AppError {
-    AppError::rule(RuleError::new(rule, field, message))
-}
 
 /// The case, for an actor who may edit it, at 协商议事 (the meeting is its record).
 async fn case_at_meeting(tx: &mut Tx, actor: &Actor, case_id: i64) -> Result<Case, AppError> {
@@ -40,14 +36,14 @@ async fn case_at_meeting(tx: &mut Tx, actor: &Actor, case_id: i64) -> Result<Cas
 async fn meeting_of(tx: &mut Tx, case_id: i64) -> Result<Meeting, AppError> {
     store::by_case(tx, case_id)
         .await?
-        .ok_or_else(|| rule("R-PROC-4", "meeting", "请先安排圆桌会"))
+        .ok_or_else(|| AppError::broken("R-PROC-4", "meeting", "请先安排圆桌会"))
 }
 
 fn require_held(m: &Meeting) -> Result<(), AppError> {
     if m.status == "held" {
         return Ok(());
     }
-    Err(rule(
+    Err(AppError::broken(
         "R-MEET-3",
         "meeting",
         "会议尚未开始：请先确认参会人员并开始会议",
@@ -58,7 +54,7 @@ fn require_not_filed(m: &Meeting) -> Result<(), AppError> {
     if m.filing_number.is_none() {
         return Ok(());
     }
-    Err(rule(
+    Err(AppError::broken(
         "R-PROC-4",
         "meeting",
         "会议已备案登记，记录不能再修改",
@@ -72,17 +68,7 @@ async fn record(
     meeting_id: i64,
     after: serde_json::Value,
 ) -> Result<(), AppError> {
-    audit::record(
-        tx,
-        actor_id(actor),
-        action,
-        "meeting",
-        Some(meeting_id),
-        None,
-        Some(&after),
-    )
-    .await?;
-    Ok(())
+    super::audit_event(tx, actor, action, "meeting", meeting_id, after).await
 }
 
 /// The plan of the meeting; empty fields are taken from the case's 议事方案 (R-PROC-3), so
@@ -244,7 +230,11 @@ pub async fn plan(db: &Db, actor: &Actor, case_id: i64, input: &PlanInput) -> Re
     let existing = store::by_case(&mut tx, case_id).await?;
     let meeting_id = match &existing {
         Some(m) if m.status != "planned" => {
-            return Err(rule("R-MEET-3", "meeting", "会议已开始，不能再修改安排"));
+            return Err(AppError::broken(
+                "R-MEET-3",
+                "meeting",
+                "会议已开始，不能再修改安排",
+            ));
         }
         Some(m) => m.id,
         None => {
@@ -358,7 +348,7 @@ pub async fn add_participant(
     let c = case_at_meeting(&mut tx, actor, case_id).await?;
     let m = meeting_of(&mut tx, case_id).await?;
     if m.status != "planned" {
-        return Err(rule(
+        return Err(AppError::broken(
             "R-MEET-3",
             "meeting",
             "会议已开始，不能再增减参会人员",
@@ -372,7 +362,7 @@ pub async fn add_participant(
                 .await?
                 .ok_or_else(|| AppError::field("person_id", "人员不存在"))?;
             if !inside(&p.org_path) {
-                return Err(rule(
+                return Err(AppError::broken(
                     "R-MEET-2",
                     "person_id",
                     format!("{}不属于本区的组织，不能作为参会人员", p.name),
@@ -399,7 +389,7 @@ pub async fn add_participant(
                 .await?
                 .ok_or_else(|| AppError::field("unit_id", "单位不存在"))?;
             if !inside(&u.org_path) {
-                return Err(rule(
+                return Err(AppError::broken(
                     "R-MEET-2",
                     "unit_id",
                     format!("{}不属于本区的组织，不能参会", u.name),
@@ -431,7 +421,7 @@ pub async fn add_participant(
             }
         }
         (None, None) => {
-            return Err(rule(
+            return Err(AppError::broken(
                 "R-MEET-2",
                 "person_id",
                 "请从人员或单位中选择参会人员",
@@ -469,7 +459,7 @@ pub async fn remove_participant(
     case_at_meeting(&mut tx, actor, case_id).await?;
     let m = meeting_of(&mut tx, case_id).await?;
     if m.status != "planned" {
-        return Err(rule(
+        return Err(AppError::broken(
             "R-MEET-3",
             "meeting",
             "会议已开始，不能再增减参会人员",
@@ -540,7 +530,7 @@ pub async fn open(db: &Db, actor: &Actor, case_id: i64, input: &OpenInput) -> Re
     check_override(&ws, reason.as_deref().unwrap_or("")).map_err(AppError::rule)?;
     let reason = if ws.is_empty() { None } else { reason };
     if !store::open(&mut tx, m.id, &super::json(&ws), reason.as_deref()).await? {
-        return Err(rule("R-MEET-3", "meeting", "会议已经开始"));
+        return Err(AppError::broken("R-MEET-3", "meeting", "会议已经开始"));
     }
     record(
         &mut tx,
@@ -624,7 +614,7 @@ pub async fn save_minutes(
             let status = MinutesStatus::parse(&cur.status).unwrap_or(MinutesStatus::Confirmed);
             check_minutes_edit(status).map_err(AppError::rule)?;
             if !store::update_minutes(&mut tx, cur.id, &body).await? {
-                return Err(rule(
+                return Err(AppError::broken(
                     "R-MEET-3",
                     "minutes",
                     "会议记录刚被他人更新，请刷新后重试",
@@ -671,12 +661,12 @@ pub async fn minutes_action(
     let all = store::minutes(&mut tx, m.id).await?;
     let cur = all
         .first()
-        .ok_or_else(|| rule("R-MEET-3", "minutes", "还没有会议记录"))?;
+        .ok_or_else(|| AppError::broken("R-MEET-3", "minutes", "还没有会议记录"))?;
     let from = MinutesStatus::parse(&cur.status).unwrap_or(MinutesStatus::Confirmed);
     if a.action.trim() == "correct" {
         require_not_filed(&m)?;
         if from != MinutesStatus::Confirmed {
-            return Err(rule(
+            return Err(AppError::broken(
                 "R-MEET-3",
                 "minutes",
                 "只有已确认的会议记录才需要更正",
@@ -715,7 +705,7 @@ pub async fn minutes_action(
     };
     check_minutes_move(from, to).map_err(AppError::rule)?;
     if !store::set_minutes_status(&mut tx, cur.id, from.code(), to.code(), actor_id(actor)).await? {
-        return Err(rule(
+        return Err(AppError::broken(
             "R-MEET-3",
             "minutes",
             "会议记录刚被他人更新，请刷新后重试",
@@ -767,7 +757,7 @@ pub async fn comment(
         .into_iter()
         .next()
         .filter(|x| x.status == MinutesStatus::Review.code())
-        .ok_or_else(|| rule("R-MEET-3", "body", "会议记录不在审阅中，不能提意见"))?;
+        .ok_or_else(|| AppError::broken("R-MEET-3", "body", "会议记录不在审阅中，不能提意见"))?;
     store::add_comment(&mut tx, cur.id, actor_id(actor), author_name, &body).await?;
     record(
         &mut tx,
@@ -869,7 +859,7 @@ pub async fn file(db: &Db, actor: &Actor, case_id: i64) -> Result<String, AppErr
     require_not_filed(&m)?;
     let f = store::facts(&mut tx, case_id).await?;
     if f.minutes_confirmed == 0 || !f.resolution {
-        return Err(rule(
+        return Err(AppError::broken(
             "R-PROC-4",
             "meeting",
             "备案登记前须有已确认的会议记录和协商决议",
@@ -882,7 +872,7 @@ pub async fn file(db: &Db, actor: &Actor, case_id: i64) -> Result<String, AppErr
     let seq = store::next_filing_seq(&mut tx, c.org_id, year as i64).await?;
     let number = filing_number(&org.code, year, seq);
     if !store::file(&mut tx, m.id, year as i64, seq, &number).await? {
-        return Err(rule("R-PROC-4", "meeting", "会议已备案登记"));
+        return Err(AppError::broken("R-PROC-4", "meeting", "会议已备案登记"));
     }
     record(
         &mut tx,

@@ -105,6 +105,29 @@ pub enum Change {
     Unchanged,
 }
 
+/// Writes the audit record of an event (no "before"): an action on an object, in the caller's
+/// transaction.
+pub(crate) async fn audit_event(
+    e: &mut impl roundtable_store::Exec,
+    actor: &Actor,
+    action: &str,
+    object_type: &str,
+    id: i64,
+    after: serde_json::Value,
+) -> Result<(), AppError> {
+    roundtable_store::audit::record(
+        e,
+        actor_id(actor),
+        action,
+        object_type,
+        Some(id),
+        None,
+        Some(&after),
+    )
+    .await?;
+    Ok(())
+}
+
 /// Writes the audit record of a create (`before` is `None`) or an update, in the caller's
 /// transaction.
 pub(crate) async fn audit_change<T: serde::Serialize>(

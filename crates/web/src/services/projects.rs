@@ -7,7 +7,7 @@
 use chrono::NaiveDate;
 use roundtable_core::FieldErrors;
 use roundtable_core::access::{Action, Actor, ResourceKind};
-use roundtable_core::cases::{RuleError, Step};
+use roundtable_core::cases::Step;
 use roundtable_core::org::path_ids;
 use roundtable_core::project::{
     CommitteeSide, FundingSource, LedgerStatus, PartyKind, Satisfaction, check_close,
@@ -24,31 +24,6 @@ use roundtable_store::{Db, Exec, Tx, audit, people};
 use super::{actor_id, require};
 use crate::error::AppError;
 use crate::services::calendar::CalendarCache;
-
-fn rule(rule: &'static str, field: &'static str, message: impl Into<String>) -> AppError {
-    AppError::rule(RuleError::new(rule, field, message))
-}
-
-async fn record(
-    tx: &mut Tx,
-    actor: &Actor,
-    action: &str,
-    object_type: &str,
-    id: i64,
-    after: serde_json::Value,
-) -> Result<(), AppError> {
-    audit::record(
-        tx,
-        actor_id(actor),
-        action,
-        object_type,
-        Some(id),
-        None,
-        Some(&after),
-    )
-    .await?;
-    Ok(())
-}
 
 fn required_date(errors: &mut FieldErrors, field: &str, label: &str, v: &str) -> Option<NaiveDate> {
     if v.trim().is_empty() {
@@ -76,7 +51,7 @@ async fn person_inside(
         .await?
         .ok_or_else(|| AppError::field(field, "人员不存在"))?;
     if path_ids(&p.org_path).first() != path_ids(&c.org_path).first() {
-        return Err(rule(
+        return Err(AppError::broken(
             "R-PROC-5",
             field,
             format!("{}不属于本区的组织", p.name),
@@ -155,7 +130,7 @@ pub async fn add_task(db: &Db, actor: &Actor, case_id: i64, t: &TaskInput) -> Re
     };
     let id = store::insert_task(&mut tx, case_id, &task).await?;
     plan_changed(&mut tx, case_id).await?;
-    record(
+    super::audit_event(
         &mut tx,
         actor,
         "plan.task_add",
@@ -197,7 +172,7 @@ pub async fn add_budget(
     let source = source.unwrap_or(FundingSource::Other);
     let id = store::insert_budget(&mut tx, case_id, source.code(), fen, note.as_deref()).await?;
     plan_changed(&mut tx, case_id).await?;
-    record(
+    super::audit_event(
         &mut tx,
         actor,
         "plan.budget_add",
@@ -224,7 +199,7 @@ pub async fn remove_plan_row(
         return Err(AppError::NotFound);
     }
     plan_changed(&mut tx, case_id).await?;
-    record(
+    super::audit_event(
         &mut tx,
         actor,
         "plan.remove",
@@ -278,7 +253,7 @@ pub async fn add_agreement(
         actor_id(actor),
     )
     .await?;
-    record(
+    super::audit_event(
         &mut tx,
         actor,
         "plan.agreement_add",
@@ -351,14 +326,14 @@ pub async fn publish_notice(
         super::cases::case_at(&mut tx, actor, case_id, ResourceKind::Case, Step::Notice).await?;
     let f = store::facts(&mut tx, case_id).await?;
     if f.tasks == 0 || f.agreements == 0 {
-        return Err(rule(
+        return Err(AppError::broken(
             "R-PROC-5",
             "notice",
             "公示前须有攻坚任务计划书的任务和相关方的原则同意",
         ));
     }
     if f.notice_revision == Some(f.plan_revision) {
-        return Err(rule(
+        return Err(AppError::broken(
             "R-PROC-5",
             "notice",
             "公示已发布且计划书未修改；已发布的公示不能原样修改，计划书有实质修改后才能发布新版本",
@@ -387,7 +362,7 @@ pub async fn publish_notice(
         .into_iter()
         .find(|n| n.id == id)
         .ok_or(AppError::NotFound)?;
-    record(
+    super::audit_event(
         &mut tx,
         actor,
         "notice.publish",
@@ -428,7 +403,7 @@ async fn add_objection_in(tx: &mut Tx, c: &Case, o: &ObjectionInput) -> Result<i
     errors.into_result().map_err(AppError::Validation)?;
     let notices = store::notices(tx, c.id).await?;
     let Some(n) = running(&notices, crate::render::today()) else {
-        return Err(rule(
+        return Err(AppError::broken(
             "R-PROC-5",
             "content",
             "该项目当前不在公示期内，不能提出异议",
@@ -450,7 +425,7 @@ pub async fn add_objection(
     let c =
         super::cases::case_at(&mut tx, actor, case_id, ResourceKind::Case, Step::Notice).await?;
     let id = add_objection_in(&mut tx, &c, o).await?;
-    record(
+    super::audit_event(
         &mut tx,
         actor,
         "objection.create",
@@ -506,9 +481,13 @@ pub async fn answer_objection(
     let mut tx = db.begin().await?;
     super::cases::case_at(&mut tx, actor, case_id, ResourceKind::Case, Step::Notice).await?;
     if !store::answer_objection(&mut tx, case_id, objection_id, &answer, actor_id(actor)).await? {
-        return Err(rule("R-PROC-5", "answer", "该异议已答复或不存在"));
+        return Err(AppError::broken(
+            "R-PROC-5",
+            "answer",
+            "该异议已答复或不存在",
+        ));
     }
-    record(
+    super::audit_event(
         &mut tx,
         actor,
         "objection.answer",
@@ -563,7 +542,7 @@ pub async fn ledger_action(
         require(actor, Action::View, ResourceKind::Case, &c.org_path, None)?;
     }
     if Step::parse(&c.step) != Some(Step::Implementation) {
-        return Err(rule(
+        return Err(AppError::broken(
             "R-PROC-6",
             "step",
             "工作台帐只能在「项目实施」步骤销号和确认",
@@ -584,7 +563,11 @@ pub async fn ledger_action(
                 return Err(AppError::field("evidence", "请写明退回的理由"));
             }
             if status != LedgerStatus::Closed {
-                return Err(rule("R-PROC-6", "status", "只有待确认的事项才能退回"));
+                return Err(AppError::broken(
+                    "R-PROC-6",
+                    "status",
+                    "只有待确认的事项才能退回",
+                ));
             }
             store::reopen_item(&mut tx, item_id).await?
         }
@@ -596,7 +579,7 @@ pub async fn ledger_action(
         }
     };
     if !ok {
-        return Err(rule(
+        return Err(AppError::broken(
             "R-PROC-6",
             "status",
             "该事项刚被他人更新，请刷新后重试",
@@ -651,14 +634,14 @@ pub async fn add_remark(
         Step::parse(&c.step),
         Some(Step::Implementation | Step::Supervision)
     ) {
-        return Err(rule(
+        return Err(AppError::broken(
             "R-PROC-6",
             "step",
             "挂帅督办在项目实施和监督执行期间记录",
         ));
     }
     let id = store::insert_remark(&mut tx, case_id, actor_id(actor), author, &remark).await?;
-    record(
+    super::audit_event(
         &mut tx,
         actor,
         "ledger.remark",
@@ -714,7 +697,7 @@ pub async fn add_member(
         ));
     }
     let id = store::insert_member(&mut tx, case_id, Some(p.id), &p.name, side.code()).await?;
-    record(
+    super::audit_event(
         &mut tx,
         actor,
         "supervision.member_add",
@@ -773,7 +756,7 @@ pub async fn add_inspection(
         created_at: roundtable_store::now(),
     };
     let id = store::insert_inspection(&mut tx, case_id, &rec, actor_id(actor)).await?;
-    record(
+    super::audit_event(
         &mut tx,
         actor,
         "supervision.inspection",
@@ -831,7 +814,7 @@ pub async fn publish_bulletin(db: &Db, actor: &Actor, case_id: i64) -> Result<()
         Step::parse(&c.step),
         Some(Step::Implementation | Step::Supervision)
     ) {
-        return Err(rule(
+        return Err(AppError::broken(
             "R-PROC-7",
             "step",
             "进度通报在项目实施和监督执行期间发布",
@@ -840,7 +823,7 @@ pub async fn publish_bulletin(db: &Db, actor: &Actor, case_id: i64) -> Result<()
     let today = crate::render::today();
     let content = bulletin_content(&mut tx, &c, today).await?;
     let id = store::insert_bulletin(&mut tx, case_id, today, &content, actor_id(actor)).await?;
-    record(&mut tx, actor, "bulletin.publish", "bulletin", id, content).await?;
+    super::audit_event(&mut tx, actor, "bulletin.publish", "bulletin", id, content).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -868,7 +851,7 @@ pub async fn set_bulletin_period(
         .ok_or(AppError::NotFound)?;
     require(actor, Action::Edit, ResourceKind::Case, &c.org_path, None)?;
     store::set_bulletin_period(&mut tx, case_id, days).await?;
-    record(
+    super::audit_event(
         &mut tx,
         actor,
         "bulletin.period",
@@ -915,14 +898,14 @@ pub async fn accept(
     .await?;
     let f = store::facts(&mut tx, case_id).await?;
     if f.ledger_items == 0 || f.ledger_confirmed < f.ledger_items {
-        return Err(rule(
+        return Err(AppError::broken(
             "R-PROC-7",
             "accepted_on",
             "台帐事项全部确认完成后才能验收",
         ));
     }
     if f.accepted > 0 {
-        return Err(rule("R-PROC-7", "accepted_on", "项目已验收"));
+        return Err(AppError::broken("R-PROC-7", "accepted_on", "项目已验收"));
     }
     let id = store::insert_acceptance(
         &mut tx,
@@ -933,7 +916,7 @@ pub async fn accept(
         actor_id(actor),
     )
     .await?;
-    record(
+    super::audit_event(
         &mut tx,
         actor,
         "supervision.accept",
@@ -978,7 +961,7 @@ pub async fn vote(db: &Db, code: &str, device: &str, v: &VoteInput) -> Result<bo
     let mut tx = db.begin().await?;
     let c = public_case(&mut tx, code).await?;
     if store::acceptance(&mut tx, c.id).await?.is_none() {
-        return Err(rule("R-PROC-7", "choice", "项目验收后才能评价"));
+        return Err(AppError::broken("R-PROC-7", "choice", "项目验收后才能评价"));
     }
     use sha2::Digest;
     let key = hex::encode(sha2::Sha256::digest(format!("case-vote:{device}")));
