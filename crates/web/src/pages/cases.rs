@@ -292,12 +292,20 @@ async fn case_page(
     } else {
         vec![]
     };
-    let (people, units) =
-        if can_edit && matches!(at, Step::Deliberation | Step::Notice | Step::Supervision) {
-            meetings::candidates(&state.db, c).await?
-        } else {
-            (vec![], vec![])
-        };
+    // The pick lists only where a form shows them: mobile members while the meeting is being
+    // planned, task owners at 项目公示, committee members at 监督执行.
+    let picking = match at {
+        Step::Deliberation => meeting
+            .as_ref()
+            .is_some_and(|m| m.meeting.status == "planned"),
+        Step::Notice | Step::Supervision => true,
+        _ => false,
+    };
+    let (people, units) = if can_edit && picking {
+        meetings::candidates(&state.db, c).await?
+    } else {
+        (vec![], vec![])
+    };
     let can_supervise = permit(
         a,
         Action::Edit,
