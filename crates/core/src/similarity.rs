@@ -134,15 +134,80 @@ pub fn cosine(a: &Bag, b: &Bag, idf: &Idf) -> f64 {
 /// `tests/similar_quality.rs` (0.08: precision of the top 3 ≈ 0.78, half of the same matters found).
 pub const THRESHOLD: f64 = 0.08;
 
-/// The `k` candidates most like `query`, best first, above `THRESHOLD`. IDF is taken over the
-/// query and the candidates.
-pub fn most_similar(query: &Bag, candidates: &[(i64, Bag)], k: usize) -> Vec<(i64, f64)> {
-    let idf = Idf::new(std::iter::once(query).chain(candidates.iter().map(|(_, b)| b)));
-    let mut scored: Vec<(i64, f64)> = candidates
+/// The `k` candidates most like `query`, best first, above `THRESHOLD`; the same scores as
+/// `cosine` with IDF over the query and the candidates. Candidates come as stored terms
+/// (`to_stored`), read in place: each term is numbered once and every candidate becomes a short
+/// sorted list of (term, count), instead of a map of owned strings per candidate — with 2,000
+/// candidates building those maps was most of a suggestion's time.
+pub fn most_similar(query: &Bag, candidates: &[(i64, &str)], k: usize) -> Vec<(i64, f64)> {
+    let mut index: FastMap<&str, u32> = FastMap::default();
+    let mut df: Vec<u32> = Vec::new();
+    // Every candidate's distinct terms with their counts, one after another.
+    let mut entries: Vec<(u32, f64)> = Vec::new();
+    let mut ends: Vec<usize> = Vec::with_capacity(candidates.len());
+    let mut scratch: Vec<u32> = Vec::new();
+    for (_, stored) in candidates {
+        scratch.clear();
+        for term in stored.split_whitespace() {
+            let next = index.len() as u32;
+            let i = *index.entry(term).or_insert(next);
+            if i == next {
+                df.push(0);
+            }
+            scratch.push(i);
+        }
+        scratch.sort_unstable();
+        for run in scratch.chunk_by(|a, b| a == b) {
+            df[run[0] as usize] += 1;
+            entries.push((run[0], run.len() as f64));
+        }
+        ends.push(entries.len());
+    }
+    // The query counts as one more document of the set; a term only it has occurs once.
+    let query_terms: Vec<(Option<u32>, f64)> = query
+        .0
         .iter()
-        .map(|(id, b)| (*id, cosine(query, b, &idf)))
-        .filter(|(_, s)| *s >= THRESHOLD)
+        .map(|(t, tf)| (index.get(t.as_str()).copied(), *tf))
         .collect();
+    for (i, _) in &query_terms {
+        if let Some(i) = i {
+            df[*i as usize] += 1;
+        }
+    }
+    let n = candidates.len() as f64 + 1.0;
+    let weight = |df: u32| ((n + 1.0) / (df as f64 + 1.0)).ln() + 1.0;
+    let term_weight: Vec<f64> = df.iter().map(|d| weight(*d)).collect();
+    let mut query_weight = vec![0.0f64; df.len()];
+    let mut query_norm = 0.0;
+    for (i, tf) in &query_terms {
+        let idf = i.map_or(weight(1), |i| term_weight[i as usize]);
+        let w = (1.0 + tf.ln()) * idf;
+        if let Some(i) = i {
+            query_weight[*i as usize] = w;
+        }
+        query_norm += w * w;
+    }
+    let query_norm = query_norm.sqrt();
+    if query_norm == 0.0 {
+        return Vec::new();
+    }
+    let mut scored: Vec<(i64, f64)> = Vec::new();
+    let mut start = 0;
+    for ((id, _), end) in candidates.iter().zip(ends) {
+        let (mut dot, mut norm) = (0.0, 0.0);
+        for (i, tf) in &entries[start..end] {
+            let w = (1.0 + tf.ln()) * term_weight[*i as usize];
+            norm += w * w;
+            dot += w * query_weight[*i as usize];
+        }
+        start = end;
+        if norm > 0.0 {
+            let score = dot / (query_norm * norm.sqrt());
+            if score >= THRESHOLD {
+                scored.push((*id, score));
+            }
+        }
+    }
     scored.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
     scored.truncate(k);
     scored
@@ -154,6 +219,10 @@ mod tests {
 
     fn bag(words: &[&str], text: &str) -> Bag {
         Bag::new(&terms(words.iter().copied(), text))
+    }
+
+    fn stored(words: &[&str], text: &str) -> String {
+        to_stored(&terms(words.iter().copied(), text))
     }
 
     #[test]
@@ -168,15 +237,15 @@ mod tests {
             &["楼道", "堆放", "杂物", "消防", "隐患"],
             "楼道堆放杂物，有消防隐患",
         );
-        let b = bag(
+        let b = stored(
             &["楼道", "堆物", "堵塞", "消防", "通道"],
             "楼道堆物堵塞消防通道",
         );
-        let c = bag(
+        let c = stored(
             &["路灯", "不亮", "晚上", "出行", "不便"],
             "路灯不亮，晚上出行不便",
         );
-        let r = most_similar(&a, &[(2, b), (3, c)], 3);
+        let r = most_similar(&a, &[(2, &b), (3, &c)], 3);
         assert_eq!(r.first().map(|x| x.0), Some(2), "{r:?}");
         assert!(
             r.iter().all(|x| x.0 != 3),
@@ -197,5 +266,40 @@ mod tests {
         let idf = Idf::new([&a]);
         assert!((cosine(&a, &a, &idf) - 1.0).abs() < 1e-9);
         assert_eq!(cosine(&a, &Bag::default(), &idf), 0.0);
+    }
+
+    #[test]
+    fn r_top_5_scores_are_the_cosine_with_idf_over_query_and_candidates() {
+        // Repeated terms, a term only the query has, one only a candidate has, an empty candidate.
+        let query = bag(&["楼道", "楼道", "杂物", "消防"], "楼道杂物楼道消防");
+        let texts = [
+            stored(&["楼道", "杂物", "杂物"], "楼道杂物"),
+            stored(&["消防", "通道", "堵塞"], "消防通道堵塞"),
+            stored(&["路灯", "楼道"], "路灯楼道"),
+            String::new(),
+            stored(&["楼道", "杂物", "消防"], "楼道杂物消防"),
+        ];
+        let candidates: Vec<(i64, &str)> = texts
+            .iter()
+            .enumerate()
+            .map(|(i, t)| (i as i64, t.as_str()))
+            .collect();
+        let bags: Vec<Bag> = texts.iter().map(|t| Bag::from_stored(t)).collect();
+        let idf = Idf::new(std::iter::once(&query).chain(&bags));
+        let mut expected: Vec<(i64, f64)> = bags
+            .iter()
+            .enumerate()
+            .map(|(i, b)| (i as i64, cosine(&query, b, &idf)))
+            .filter(|(_, s)| *s >= THRESHOLD)
+            .collect();
+        expected.sort_by(|a, b| b.1.total_cmp(&a.1));
+        let got = most_similar(&query, &candidates, 10);
+        assert_eq!(got.len(), expected.len(), "{got:?} vs {expected:?}");
+        for (g, e) in got.iter().zip(&expected) {
+            assert_eq!(g.0, e.0);
+            assert!((g.1 - e.1).abs() < 1e-9, "{got:?} vs {expected:?}");
+        }
+        assert_eq!(got[0].0, 4, "the same words rank first");
+        assert!(most_similar(&Bag::default(), &candidates, 3).is_empty());
     }
 }

@@ -110,6 +110,17 @@ pub async fn get(e: &mut impl Exec, id: i64) -> Result<Option<Topic>, StoreError
     .await
 }
 
+/// The topics of `ids` (in no particular order; missing ids are left out): one statement for a
+/// handful of suggestions.
+pub async fn get_many(e: &mut impl Exec, ids: &[i64]) -> Result<Vec<Topic>, StoreError> {
+    if ids.is_empty() {
+        return Ok(vec![]);
+    }
+    let mut sql = Sql::new(&format!("{COLS}{FROM} WHERE "));
+    push_in(&mut sql, "t.id", ids);
+    e.fetch_all(sql).await
+}
+
 pub async fn by_tracking_code(e: &mut impl Exec, code: &str) -> Result<Option<Topic>, StoreError> {
     e.fetch_optional(Sql::with(
         &format!("{COLS}{FROM} WHERE t.tracking_code = $1"),

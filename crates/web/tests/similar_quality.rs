@@ -4,8 +4,8 @@
 //!
 //!     cargo test -p roundtable-web --test similar_quality -- --nocapture
 
-use roundtable_core::similarity::most_similar;
-use roundtable_web::services::similar::bag;
+use roundtable_core::similarity::{most_similar, to_stored};
+use roundtable_web::services::similar::{bag, terms};
 
 #[test]
 fn r_top_5_top_3_suggestions_are_mostly_the_same_matter() {
@@ -17,13 +17,14 @@ fn r_top_5_top_3_suggestions_are_mostly_the_same_matter() {
         .collect();
     assert!(set.len() >= 35, "the labelled set is there");
     let bags: Vec<_> = set.iter().map(|(_, t)| bag("", t)).collect();
+    let stored: Vec<String> = set.iter().map(|(_, t)| to_stored(&terms("", t))).collect();
     let (mut shown, mut right, mut top1, mut with_any, mut reachable) = (0, 0, 0, 0, 0);
     for (i, (group, text)) in set.iter().enumerate() {
-        let candidates: Vec<(i64, _)> = bags
+        let candidates: Vec<(i64, &str)> = stored
             .iter()
             .enumerate()
             .filter(|(j, _)| *j != i)
-            .map(|(j, b)| (j as i64, b.clone()))
+            .map(|(j, s)| (j as i64, s.as_str()))
             .collect();
         let top = most_similar(&bags[i], &candidates, 3);
         let same = |j: i64| set[j as usize].0 == *group;

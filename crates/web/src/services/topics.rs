@@ -918,7 +918,7 @@ pub async fn similar_to(
     exclude: Option<i64>,
     k: usize,
 ) -> Result<Vec<Suggestion>, AppError> {
-    let mut e = db.pool();
+    let mut e = db.conn().await?;
     let org = orgs::get(&mut e, org_id).await?.ok_or(AppError::NotFound)?;
     let mut nodes = vec![org.clone()];
     if let Some(parent) = org.parent_id {
@@ -932,17 +932,20 @@ pub async fn similar_to(
         .collect();
     node_ids.sort_unstable();
     node_ids.dedup();
-    let bags: Vec<(i64, Bag)> = topics::open_terms_in(&mut e, &node_ids, 2000)
-        .await?
-        .into_iter()
+    let stored = topics::open_terms_in(&mut e, &node_ids, 2000).await?;
+    let candidates: Vec<(i64, &str)> = stored
+        .iter()
         .filter(|(id, _)| Some(*id) != exclude)
-        .map(|(id, terms)| (id, Bag::from_stored(&terms)))
+        .map(|(id, terms)| (*id, terms.as_str()))
         .collect();
-    let mut out = Vec::new();
-    for (id, score) in similarity::most_similar(query, &bags, k) {
-        if let Some(t) = topics::get(&mut e, id).await? {
+    let scored = similarity::most_similar(query, &candidates, k);
+    let ids: Vec<i64> = scored.iter().map(|(id, _)| *id).collect();
+    let mut found = topics::get_many(&mut e, &ids).await?;
+    let mut out = Vec::with_capacity(scored.len());
+    for (id, score) in scored {
+        if let Some(i) = found.iter().position(|t| t.id == id) {
             out.push(Suggestion {
-                topic: masked_for(actor, t),
+                topic: masked_for(actor, found.swap_remove(i)),
                 score,
             });
         }
