@@ -479,6 +479,74 @@ pub fn check_document(
     errors.into_result().map(|()| out)
 }
 
+domain_enum! {
+    /// The records that carry photos as evidence: a visit's findings (R-PROC-2), a ledger
+    /// item's 销号 (R-PROC-6) and an inspection (R-PROC-7).
+    EvidenceOf {
+        Visit = ("visit", "走访记录"),
+        LedgerItem = ("ledger_item", "台帐事项"),
+        Inspection = ("inspection", "督查记录"),
+    }
+}
+
+/// Photos one record may carry.
+pub const MAX_EVIDENCE_PHOTOS: usize = 9;
+
+impl EvidenceOf {
+    /// The step during which the record is made, and so its photos are added.
+    pub fn step(self) -> Step {
+        match self {
+            EvidenceOf::Visit => Step::Opinions,
+            EvidenceOf::LedgerItem => Step::Implementation,
+            EvidenceOf::Inspection => Step::Supervision,
+        }
+    }
+
+    /// Whether `more` photos may be added to a record that has `have`, while the case is at
+    /// `at` and (for a ledger item) the item is still open: a ticked-off item's evidence is what
+    /// its confirmer saw, and does not change afterwards.
+    pub fn check_add(
+        self,
+        at: Step,
+        item_open: bool,
+        have: usize,
+        more: usize,
+    ) -> Result<(), RuleError> {
+        if at != self.step() {
+            return Err(RuleError::new(
+                self.step().rule(),
+                "photos",
+                format!(
+                    "{}的照片只能在「{}」步骤添加",
+                    self.label(),
+                    self.step().label()
+                ),
+            ));
+        }
+        if self == EvidenceOf::LedgerItem && !item_open {
+            return Err(RuleError::new(
+                "R-PROC-6",
+                "photos",
+                "已销号的事项不能再添加佐证照片（退回后可补充）",
+            ));
+        }
+        if more == 0 {
+            return Err(RuleError::new(self.step().rule(), "photos", "请选择照片"));
+        }
+        if have + more > MAX_EVIDENCE_PHOTOS {
+            return Err(RuleError::new(
+                self.step().rule(),
+                "photos",
+                format!(
+                    "每条{}最多{MAX_EVIDENCE_PHOTOS}张照片，已有{have}张",
+                    self.label()
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -686,5 +754,37 @@ mod tests {
             assert!(!k.fields().is_empty());
             assert!(matches!(k.step(), Step::Opinions | Step::Analysis));
         }
+    }
+
+    #[test]
+    fn r_proc_6_evidence_photos_only_at_their_step_and_while_the_item_is_open() {
+        use EvidenceOf::*;
+        assert!(Visit.check_add(Step::Opinions, true, 0, 3).is_ok());
+        let e = Visit.check_add(Step::Analysis, true, 0, 1).unwrap_err();
+        assert_eq!((e.rule, e.field), ("R-PROC-2", "photos"));
+        assert!(
+            LedgerItem
+                .check_add(Step::Implementation, true, 8, 1)
+                .is_ok()
+        );
+        let e = LedgerItem
+            .check_add(Step::Implementation, false, 0, 1)
+            .unwrap_err();
+        assert_eq!(e.rule, "R-PROC-6");
+        assert!(
+            LedgerItem
+                .check_add(Step::Implementation, true, 8, 2)
+                .unwrap_err()
+                .message
+                .contains("最多9张")
+        );
+        assert!(Inspection.check_add(Step::Supervision, true, 0, 0).is_err());
+        assert_eq!(
+            Inspection
+                .check_add(Step::Done, true, 0, 1)
+                .unwrap_err()
+                .rule,
+            "R-PROC-7"
+        );
     }
 }

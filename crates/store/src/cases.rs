@@ -461,3 +461,94 @@ pub async fn counts(e: &mut impl Exec, case_id: i64) -> Result<Counts, StoreErro
     ))
     .await
 }
+
+/// A photo kept as evidence of one record of a case (`record_kind`: visit, ledger_item,
+/// inspection); the file lives under the data directory, named by `sha256`.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct CasePhoto {
+    pub id: i64,
+    pub case_id: i64,
+    pub record_kind: String,
+    pub record_id: i64,
+    pub sha256: String,
+    pub mime: String,
+    pub size_bytes: i64,
+    pub width: i64,
+    pub height: i64,
+    pub created_at: DateTime<Utc>,
+}
+
+impl FromRow for CasePhoto {
+    fn from_row(r: &Row<'_>) -> Result<Self, StoreError> {
+        Ok(CasePhoto {
+            id: r.get("id")?,
+            case_id: r.get("case_id")?,
+            record_kind: r.get("record_kind")?,
+            record_id: r.get("record_id")?,
+            sha256: r.get("sha256")?,
+            mime: r.get("mime")?,
+            size_bytes: r.get("size_bytes")?,
+            width: r.get("width")?,
+            height: r.get("height")?,
+            created_at: r.get("created_at")?,
+        })
+    }
+}
+
+const CASE_PHOTO_COLS: &str = "SELECT id, case_id, record_kind, record_id, sha256, mime, size_bytes, width, height, created_at FROM case_photos";
+
+#[allow(clippy::too_many_arguments)]
+pub async fn add_photo(
+    e: &mut impl Exec,
+    case_id: i64,
+    record_kind: &str,
+    record_id: i64,
+    sha256: &str,
+    mime: &str,
+    size_bytes: i64,
+    width: i64,
+    height: i64,
+) -> Result<(), StoreError> {
+    e.execute(Sql::with(
+        "INSERT INTO case_photos (case_id, record_kind, record_id, sha256, mime, size_bytes, width, height, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        args![case_id, record_kind, record_id, sha256, mime, size_bytes, width, height, crate::now()],
+    ))
+    .await?;
+    Ok(())
+}
+
+/// Every evidence photo of a case, in the order they were added (the page groups them by
+/// record).
+pub async fn photos(e: &mut impl Exec, case_id: i64) -> Result<Vec<CasePhoto>, StoreError> {
+    e.fetch_all(Sql::with(
+        &format!("{CASE_PHOTO_COLS} WHERE case_id = $1 ORDER BY id"),
+        args![case_id],
+    ))
+    .await
+}
+
+pub async fn photo(
+    e: &mut impl Exec,
+    case_id: i64,
+    id: i64,
+) -> Result<Option<CasePhoto>, StoreError> {
+    e.fetch_optional(Sql::with(
+        &format!("{CASE_PHOTO_COLS} WHERE id = $1 AND case_id = $2"),
+        args![id, case_id],
+    ))
+    .await
+}
+
+/// Photos one record has (the per-record limit, and 销号 with a photo as its evidence).
+pub async fn photo_count(
+    e: &mut impl Exec,
+    case_id: i64,
+    record_kind: &str,
+    record_id: i64,
+) -> Result<i64, StoreError> {
+    e.fetch_one(Sql::with(
+        "SELECT COUNT(*) FROM case_photos WHERE case_id = $1 AND record_kind = $2 AND record_id = $3",
+        args![case_id, record_kind, record_id],
+    ))
+    .await
+}

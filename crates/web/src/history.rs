@@ -16,6 +16,7 @@ use roundtable_store::{Db, Exec, Sql, args, clock};
 use crate::error::AppError;
 use crate::services::calendar::CalendarCache;
 use crate::services::cases::{self, CaseInput, MoveInput, VisitInput};
+use crate::services::evidence::Evidence;
 use crate::services::meetings::{self, MinutesAction, OpenInput, PlanInput, ResolutionInput};
 use crate::services::projects::{
     self, AcceptanceInput, AgreementInput, AnswerInput, BudgetInput, InspectionInput, LedgerAction,
@@ -308,6 +309,7 @@ async fn one_case(
             opinion: Some("希望尽快解决".into()),
             opinion_author: Some("楼栋长".into()),
         },
+        &Evidence::none(),
     )
     .await?;
     let doc = |v: serde_json::Value| -> BTreeMap<String, String> { input(v) };
@@ -520,6 +522,7 @@ async fn one_case(
                 action: "close".into(),
                 evidence: Some("已完成，现场照片存档".into()),
             },
+            &Evidence::none(),
         )
         .await?;
         projects::ledger_action(
@@ -531,6 +534,7 @@ async fn one_case(
                 action: "confirm".into(),
                 evidence: None,
             },
+            &Evidence::none(),
         )
         .await?;
     }
@@ -566,7 +570,7 @@ async fn one_case(
     .await?;
     projects::add_inspection(db, &actor, id, &input::<InspectionInput>(serde_json::json!({
         "inspected_on": day.to_string(), "inspectors": "监督委员会", "progress": "全部完成", "quality": "合格", "deadline": "按期",
-    })))
+    })), &Evidence::none())
     .await?;
     projects::accept(db, &actor, id, &input::<AcceptanceInput>(serde_json::json!({
         "accepted_on": day.to_string(), "members": "社区、物业、居民代表", "conclusion": "验收合格",

@@ -5,7 +5,7 @@
 mod common;
 
 use axum::http::StatusCode;
-use common::{App, app, cookie_from, post_form};
+use common::{App, app, cookie_from, png, post_form, post_multipart};
 use roundtable_store::{Exec, Sql};
 use serde_json::{Value, json};
 
@@ -609,17 +609,19 @@ async fn case_pages_show_the_steps_what_is_missing_and_refusals_next_to_the_fiel
     .await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(html.contains("尚不能结束"), "{html}");
-    // A visit without its findings: the message next to the field, what was typed kept.
-    let (s, _, html) = post_form(
+    // A visit without its findings: the message next to the field, what was typed kept. The
+    // visit form is multipart (its photos), its CSRF token in the query.
+    let visits = format!("/cases/{id}/visits?_csrf={token}");
+    let (s, _, html) = post_multipart(
         &app,
-        &format!("/cases/{id}/visits"),
+        &visits,
         &cookies,
-        &token,
         &[
             ("place", "7栋楼道"),
             ("visited_on", &today().to_string()),
             ("findings", ""),
         ],
+        &[],
     )
     .await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
@@ -627,6 +629,98 @@ async fn case_pages_show_the_steps_what_is_missing_and_refusals_next_to_the_fiel
         html.contains("请填写走访发现") && html.contains("value=\"7栋楼道\""),
         "{html}"
     );
+    // R-PROC-2 photos taken on the visit: a file that is not a photo refuses the whole form.
+    let (_, case_json, _) = app
+        .json("GET", &format!("/api/v1/cases/{id}"), Some(&sec), None)
+        .await;
+    let member = council_person(&app, case_json["case"]["org_id"].as_i64().unwrap())
+        .await
+        .to_string();
+    let visit = [
+        ("visitor_person_id", member.as_str()),
+        ("place", "7栋楼道"),
+        ("visited_on", &today().to_string()),
+        ("findings", "声控灯损坏3处"),
+    ];
+    let (s, _, html) = post_multipart(
+        &app,
+        &visits,
+        &cookies,
+        &visit,
+        &[b"<script>alert(1)</script>".to_vec()],
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html.contains("第1张不是照片"), "{html}");
+    let (_, v, _) = app
+        .json("GET", &format!("/api/v1/cases/{id}"), Some(&sec), None)
+        .await;
+    assert_eq!(v["visits"].as_array().unwrap().len(), 0, "nothing stored");
+    let (s, _, html) = post_multipart(&app, &visits, &cookies, &visit, &[png()]).await;
+    assert_eq!(s, StatusCode::SEE_OTHER, "{html}");
+    let (_, v, _) = app
+        .json("GET", &format!("/api/v1/cases/{id}"), Some(&sec), None)
+        .await;
+    let visit_id = v["visits"][0]["id"].as_i64().unwrap();
+    let photo = &v["photos"][0];
+    assert_eq!(
+        (photo["record_kind"].as_str(), photo["record_id"].as_i64()),
+        (Some("visit"), Some(visit_id)),
+        "{v}"
+    );
+    let photo_url = format!("/cases/{id}/photos/{}", photo["id"]);
+    let (_, _, html) = get(format!("/cases/{id}")).await;
+    assert!(html.contains(&format!("{photo_url}?thumb=1")), "{html}");
+    let raw = |uri: String| {
+        app.call_raw(
+            axum::http::Request::get(uri)
+                .header("cookie", &cookies)
+                .body(axum::body::Body::empty())
+                .unwrap(),
+        )
+    };
+    let (s, h, bytes) = raw(photo_url.clone()).await;
+    assert_eq!((s, bytes), (StatusCode::OK, png()));
+    assert!(
+        h.iter()
+            .any(|(k, v)| k == "content-type" && v == "image/png")
+    );
+    let (s, h, bytes) = raw(format!("{photo_url}?thumb=1")).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(bytes.starts_with(&[0xFF, 0xD8, 0xFF]), "a JPEG thumbnail");
+    assert!(
+        h.iter()
+            .any(|(k, v)| k == "content-type" && v == "image/jpeg")
+    );
+    // More photos for the visit afterwards, up to 9 a record.
+    let more = format!("/cases/{id}/evidence/visit/{visit_id}?_csrf={token}");
+    let (s, _, _) = post_multipart(&app, &more, &cookies, &[], &[png(), png()]).await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    let (s, _, html) = post_multipart(&app, &more, &cookies, &[], &vec![png(); 7]).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html.contains("最多9张照片，已有3张"), "{html}");
+    let (s, _, _) = post_multipart(
+        &app,
+        &format!("/cases/{id}/evidence/visit/999999?_csrf={token}"),
+        &cookies,
+        &[],
+        &[png()],
+    )
+    .await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "a visit of no case of ours");
+    let (s, _, _) = get(format!("/cases/{id}/photos/999999")).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    // A party member may not see cases, nor their photos.
+    let member_login = app.login("member").await;
+    let (s, _, _) = app
+        .call_raw(
+            axum::http::Request::get(&photo_url)
+                .header("cookie", &member_login)
+                .body(axum::body::Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
     // A document with a bad time: kept and explained.
     let (s, _, html) = post_form(
         &app,
@@ -1606,19 +1700,44 @@ async fn r_proc_5_to_7_notice_ledger_supervision_to_done() {
     assert_rule(s, &v, "R-PROC-6");
     assert!(v["error"]["fields"]["confirmed_by"].is_string(), "{v}");
     let staff = app.login("staff").await;
+    // A photo is evidence enough for a 销号 (R-PROC-6): sent to the item through the API first.
+    let evidence_uri = format!("/api/v1/cases/{id}/evidence/ledger_item/{}", items[2]);
+    let (s, _, body) = post_multipart(&app, &evidence_uri, &staff, &[], &[png()]).await;
+    assert_eq!(s, StatusCode::CREATED, "{body}");
+    let photos: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(photos.as_array().unwrap().len(), 1, "{photos}");
+    let (s, _, body) =
+        post_multipart(&app, &evidence_uri, &staff, &[], &[b"GIF89a".to_vec()]).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert!(
+        body.contains("validation_failed") && body.contains("photos"),
+        "{body}"
+    );
     for item in &items {
         if *item != items[0] {
-            let (s, v) = post(
-                &app,
-                &staff,
-                id,
-                &format!("/ledger/{item}/actions"),
-                json!({"action": "close", "evidence": "完成"}),
-            )
-            .await;
+            let close = if *item == items[2] {
+                json!({"action": "close"})
+            } else {
+                json!({"action": "close", "evidence": "完成"})
+            };
+            let (s, v) = post(&app, &staff, id, &format!("/ledger/{item}/actions"), close).await;
             assert_eq!(s, StatusCode::OK, "{v}");
         }
     }
+    // Ticked off, the item's evidence is what its confirmer sees: no more photos.
+    let (s, _, body) = post_multipart(&app, &evidence_uri, &staff, &[], &[png()]).await;
+    let v: Value = serde_json::from_str(&body).unwrap();
+    assert_rule(s, &v, "R-PROC-6");
+    let photo_id = photos[0]["id"].as_i64().unwrap();
+    let (s, _, _) = app
+        .call_raw(
+            axum::http::Request::get(format!("/api/v1/cases/{id}/photos/{photo_id}?thumb=true"))
+                .header("cookie", &staff)
+                .body(axum::body::Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
     let (s, v) = post(
         &app,
         &staff,

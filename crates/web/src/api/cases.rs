@@ -8,9 +8,10 @@ use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use roundtable_core::cases::EvidenceOf;
 use roundtable_store::Paged;
 use roundtable_store::calendar::YearRow;
-use roundtable_store::cases::{Case, Document, Opinion, Visit};
+use roundtable_store::cases::{Case, CasePhoto, Document, Opinion, Visit};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -22,6 +23,7 @@ use crate::services::calendar::{self, WorkingDays, WorkingDaysQuery, YearInput};
 use crate::services::cases::{
     self as service, CaseInput, CaseQuery, CaseView, MoveInput, OpinionInput, VisitInput,
 };
+use crate::services::evidence::{self, Evidence};
 use crate::services::meetings::{
     self, CommentInput, MeetingView, MinutesAction, OpenInput, ParticipantInput, PlanInput,
     ResolutionInput,
@@ -34,6 +36,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(move_step))
         .routes(routes!(timeline))
         .routes(routes!(add_visit))
+        .routes(routes!(add_evidence))
+        .routes(routes!(evidence_photo))
         .routes(routes!(add_opinion))
         .routes(routes!(document_versions, save_document))
         .routes(routes!(meeting_get, meeting_plan))
@@ -122,8 +126,58 @@ async fn add_visit(
     Path(id): Path<i64>,
     ApiJson(b): ApiJson<VisitInput>,
 ) -> Result<Response, ApiError> {
-    let v = service::add_visit(&state.db, &session.actor, id, &b).await?;
+    let v = service::add_visit(&state.db, &session.actor, id, &b, &Evidence::none()).await?;
     Ok((StatusCode::CREATED, Json(v)).into_response())
+}
+
+/// Photos as evidence of a record already made (multipart, field `photos`, JPEG/PNG/WebP, at
+/// most 9 a record, 10 MB each): `kind` is visit (while 征求意见 runs), ledger_item (项目实施,
+/// while the item is open; a photo is evidence enough for its 销号) or inspection (监督执行).
+/// Answers the record's photos.
+#[utoipa::path(post, path = "/cases/{id}/evidence/{kind}/{record_id}", tag = "cases",
+    params(("id" = i64, Path), ("kind" = String, Path, description = "visit, ledger_item or inspection"), ("record_id" = i64, Path)),
+    request_body(content = Vec<u8>, content_type = "multipart/form-data"),
+    responses((status = 201, body = Vec<CasePhoto>), (status = 404, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
+async fn add_evidence(
+    State(state): State<AppState>,
+    session: Session,
+    Path((id, kind, record_id)): Path<(i64, String, i64)>,
+    form: Result<axum::extract::Multipart, axum::extract::multipart::MultipartRejection>,
+) -> Result<Response, ApiError> {
+    let of = EvidenceOf::parse(&kind).ok_or(crate::error::AppError::NotFound)?;
+    let files = super::read_photos(form).await?;
+    let photos = Evidence::check(&state.config.data_dir, files)?;
+    let all = evidence::add(&state.db, &session.actor, id, of, record_id, &photos).await?;
+    Ok((StatusCode::CREATED, Json(all)).into_response())
+}
+
+#[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
+#[serde(default)]
+struct PhotoQuery {
+    /// true (or 1): the 320-pixel JPEG thumbnail
+    thumb: Option<String>,
+}
+
+/// An evidence photo of a case (its file, or the thumbnail).
+#[utoipa::path(get, path = "/cases/{id}/photos/{photo_id}", tag = "cases",
+    params(("id" = i64, Path), ("photo_id" = i64, Path), PhotoQuery),
+    responses((status = 200, description = "照片", content_type = "image/jpeg", body = Vec<u8>), (status = 404, body = ErrorEnvelope)))]
+async fn evidence_photo(
+    State(state): State<AppState>,
+    session: Session,
+    Path((id, photo_id)): Path<(i64, i64)>,
+    Query(q): Query<PhotoQuery>,
+) -> Result<Response, ApiError> {
+    let (mime, bytes) = evidence::file(
+        &state.db,
+        &session.actor,
+        &state.config.data_dir,
+        id,
+        photo_id,
+        q.thumb.is_some_and(|t| t != "false" && t != "0"),
+    )
+    .await?;
+    Ok(([(axum::http::header::CONTENT_TYPE, mime)], bytes).into_response())
 }
 
 /// R-PROC-2: an opinion gathered (while 征求意见 is in progress).

@@ -863,6 +863,29 @@ async fn topic_decide_many(
     }))
 }
 
+/// The non-empty files of the `photos` field of a multipart body.
+pub(crate) async fn read_photos(
+    form: Result<axum::extract::Multipart, axum::extract::multipart::MultipartRejection>,
+) -> Result<Vec<Vec<u8>>, AppError> {
+    let mut form =
+        form.map_err(|_| AppError::field("photos", "请以 multipart/form-data 上传照片"))?;
+    let mut files = Vec::new();
+    loop {
+        match form.next_field().await {
+            Ok(Some(f)) if f.name() == Some("photos") => {
+                let bytes = f.bytes().await.map_err(|_| AppError::TooLarge)?;
+                if !bytes.is_empty() {
+                    files.push(bytes.to_vec());
+                }
+            }
+            Ok(Some(_)) => {}
+            Ok(None) => break,
+            Err(_) => return Err(AppError::TooLarge),
+        }
+    }
+    Ok(files)
+}
+
 #[derive(serde::Serialize, utoipa::ToSchema)]
 struct PhotoCount {
     /// Photos the matter now has.
@@ -883,22 +906,7 @@ async fn public_topic_photos(
     if !state.portal_limit.allow(&client) {
         return Err(AppError::TooMany.into());
     }
-    let mut form =
-        form.map_err(|_| AppError::field("photos", "请以 multipart/form-data 上传照片"))?;
-    let mut files = Vec::new();
-    loop {
-        match form.next_field().await {
-            Ok(Some(f)) if f.name() == Some("photos") => {
-                let bytes = f.bytes().await.map_err(|_| AppError::TooLarge)?;
-                if !bytes.is_empty() {
-                    files.push(bytes.to_vec());
-                }
-            }
-            Ok(Some(_)) => {}
-            Ok(None) => break,
-            Err(_) => return Err(AppError::TooLarge.into()),
-        }
-    }
+    let files = read_photos(form).await?;
     let n = topics::add_public_photos(
         &state.db,
         &code,

@@ -15,6 +15,7 @@ use crate::AppState;
 use crate::auth::Session;
 use crate::error::{ApiError, AppError, ErrorEnvelope};
 use crate::limits::ClientAddr;
+use crate::services::evidence::Evidence;
 use crate::services::projects::{
     self as service, AcceptanceInput, AgreementInput, AnswerInput, BudgetInput, InspectionInput,
     LedgerAction, MemberInput, ObjectionInput, PeriodInput, ProjectView, PublicCase, RemarkInput,
@@ -180,7 +181,7 @@ async fn ledger_action(
     ApiJson(b): ApiJson<LedgerAction>,
 ) -> ApiResult<LedgerItem> {
     Ok(Json(
-        service::ledger_action(&state.db, &session.actor, id, item, &b).await?,
+        service::ledger_action(&state.db, &session.actor, id, item, &b, &Evidence::none()).await?,
     ))
 }
 
@@ -233,7 +234,7 @@ async fn add_inspection(
     Path(id): Path<i64>,
     ApiJson(b): ApiJson<InspectionInput>,
 ) -> ApiResult<ProjectView> {
-    service::add_inspection(&state.db, &session.actor, id, &b).await?;
+    service::add_inspection(&state.db, &session.actor, id, &b, &Evidence::none()).await?;
     now(&state, &session, id).await
 }
 

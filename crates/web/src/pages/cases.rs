@@ -13,12 +13,12 @@ use axum::routing::{get, post};
 use minijinja::{Value, context};
 use roundtable_core::access::{Action, ResourceKind, permit, permit_somewhere};
 use roundtable_core::calendar::first_saturday;
-use roundtable_core::cases::{DocKind, FieldKind, Step};
+use roundtable_core::cases::{DocKind, EvidenceOf, FieldKind, Step};
 use roundtable_core::meeting::{AGENDA, ParticipantKind};
 use roundtable_core::project::{CommitteeSide, FundingSource, PartyKind, Satisfaction};
 use roundtable_core::topics::Level;
 
-use super::HtmlForm;
+use super::{HtmlForm, MultipartForm};
 use crate::auth::Session;
 use crate::csrf::CsrfToken;
 use crate::error::AppError;
@@ -27,6 +27,7 @@ use crate::services::calendar::{self, YearInput};
 use crate::services::cases::{
     self as service, CaseInput, CaseQuery, MoveInput, OPINION_SOURCES, OpinionInput, VisitInput,
 };
+use crate::services::evidence::{self, Evidence};
 use crate::services::meetings::{
     self, CommentInput, MinutesAction, OpenInput, ParticipantInput, PlanInput, ResolutionInput,
 };
@@ -71,7 +72,10 @@ pub fn router() -> Router<AppState> {
             post(objection_answer),
         )
         .route("/cases/{id}/ledger/{item}/actions", post(ledger_action))
+        .route("/cases/{id}/supervision/inspections", post(add_inspection))
         .route("/cases/{id}/supervision/{what}", post(supervision_add))
+        .route("/cases/{id}/evidence/{kind}/{record}", post(add_evidence))
+        .route("/cases/{id}/photos/{photo_id}", get(evidence_photo))
         .route("/cases/{id}/poster", get(poster))
         .route("/cases/{id}/timeline", get(timeline))
         .route("/cases/{id}/documents/{kind}", get(document))
@@ -412,15 +416,68 @@ async fn move_step(
     after(&state, &session, &csrf, id, r, p).await
 }
 
+/// A visit with the photos taken there (multipart).
 async fn add_visit(
     State(state): State<AppState>,
     CsrfToken(csrf): CsrfToken,
     session: Session,
     Path(id): Path<i64>,
-    HtmlForm(f): HtmlForm<VisitInput>,
+    MultipartForm(f, files): MultipartForm<VisitInput>,
 ) -> PageResult {
-    let r = service::add_visit(&state.db, &session.actor, id, &f).await;
+    let r = match Evidence::check(&state.config.data_dir, files) {
+        Ok(photos) => service::add_visit(&state.db, &session.actor, id, &f, &photos).await,
+        Err(e) => Err(e),
+    };
     after(&state, &session, &csrf, id, r, posted("visit", &f)).await
+}
+
+/// Photos added to a visit, a ledger item or an inspection already recorded (multipart).
+async fn add_evidence(
+    State(state): State<AppState>,
+    CsrfToken(csrf): CsrfToken,
+    session: Session,
+    Path((id, kind, record)): Path<(i64, String, i64)>,
+    MultipartForm(f, files): MultipartForm<BTreeMap<String, String>>,
+) -> PageResult {
+    let of = EvidenceOf::parse(&kind).ok_or(AppError::NotFound)?;
+    let r = match Evidence::check(&state.config.data_dir, files) {
+        Ok(photos) => evidence::add(&state.db, &session.actor, id, of, record, &photos).await,
+        Err(e) => Err(e),
+    };
+    let p = Posted {
+        form: format!("evidence_{}_{record}", of.code()),
+        values: f,
+    };
+    after(&state, &session, &csrf, id, r, p).await
+}
+
+/// An evidence photo (or its thumbnail), for whoever may see the case.
+async fn evidence_photo(
+    State(state): State<AppState>,
+    session: Session,
+    Path((id, photo_id)): Path<(i64, i64)>,
+    Query(q): Query<BTreeMap<String, String>>,
+) -> PageResult {
+    let (mime, bytes) = evidence::file(
+        &state.db,
+        &session.actor,
+        &state.config.data_dir,
+        id,
+        photo_id,
+        q.contains_key("thumb"),
+    )
+    .await?;
+    Ok((
+        [
+            (axum::http::header::CONTENT_TYPE, mime),
+            (
+                axum::http::header::CACHE_CONTROL,
+                "private, max-age=86400".into(),
+            ),
+        ],
+        bytes,
+    )
+        .into_response())
 }
 
 async fn add_opinion(
@@ -663,9 +720,14 @@ async fn ledger_action(
     CsrfToken(csrf): CsrfToken,
     session: Session,
     Path((id, item)): Path<(i64, i64)>,
-    HtmlForm(f): HtmlForm<LedgerAction>,
+    MultipartForm(f, files): MultipartForm<LedgerAction>,
 ) -> PageResult {
-    let r = projects::ledger_action(&state.db, &session.actor, id, item, &f).await;
+    let r = match Evidence::check(&state.config.data_dir, files) {
+        Ok(photos) => {
+            projects::ledger_action(&state.db, &session.actor, id, item, &f, &photos).await
+        }
+        Err(e) => Err(e),
+    };
     after(
         &state,
         &session,
@@ -677,7 +739,22 @@ async fn ledger_action(
     .await
 }
 
-/// Leader remarks, committee members, inspections, bulletins, their period and acceptance.
+/// An inspection with its photos (multipart).
+async fn add_inspection(
+    State(state): State<AppState>,
+    CsrfToken(csrf): CsrfToken,
+    session: Session,
+    Path(id): Path<i64>,
+    MultipartForm(f, files): MultipartForm<InspectionInput>,
+) -> PageResult {
+    let r = match Evidence::check(&state.config.data_dir, files) {
+        Ok(photos) => projects::add_inspection(&state.db, &session.actor, id, &f, &photos).await,
+        Err(e) => Err(e),
+    };
+    after(&state, &session, &csrf, id, r, posted("inspections", &f)).await
+}
+
+/// Leader remarks, committee members, bulletins, their period and acceptance.
 async fn supervision_add(
     State(state): State<AppState>,
     CsrfToken(csrf): CsrfToken,
@@ -697,10 +774,6 @@ async fn supervision_add(
         },
         "committee" => match parsed::<MemberInput>(json) {
             Ok(x) => projects::add_member(&state.db, a, id, &x).await,
-            Err(e) => Err(e),
-        },
-        "inspections" => match parsed::<InspectionInput>(json) {
-            Ok(x) => projects::add_inspection(&state.db, a, id, &x).await,
             Err(e) => Err(e),
         },
         "bulletins" => projects::publish_bulletin(&state.db, a, id).await,

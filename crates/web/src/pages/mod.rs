@@ -9,7 +9,7 @@ mod topics;
 mod users;
 
 use axum::Router;
-use axum::extract::{Query, Request, State};
+use axum::extract::{Multipart, Query, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -106,6 +106,54 @@ impl<T: serde::de::DeserializeOwned, S: Send + Sync> axum::extract::FromRequest<
         serde_html_form::from_bytes(&bytes)
             .map(HtmlForm)
             .map_err(|e| PageError(AppError::BadRequest(format!("表单内容有误：{e}"))))
+    }
+}
+
+/// A form sent as multipart (for its photos): its text fields as `T`, and the non-empty files
+/// of the `photos` field.
+pub(super) async fn read_multipart<T: serde::de::DeserializeOwned>(
+    mut form: Multipart,
+) -> Result<(T, Vec<Vec<u8>>), AppError> {
+    let mut fields = serde_json::Map::new();
+    let mut files = Vec::new();
+    loop {
+        let field = match form.next_field().await {
+            Ok(Some(f)) => f,
+            Ok(None) => break,
+            Err(_) => return Err(AppError::TooLarge),
+        };
+        let name = field.name().unwrap_or("").to_string();
+        if name == "photos" {
+            let bytes = field.bytes().await.map_err(|_| AppError::TooLarge)?;
+            if !bytes.is_empty() {
+                files.push(bytes.to_vec());
+            }
+        } else if !name.is_empty() {
+            let text = field
+                .text()
+                .await
+                .map_err(|_| AppError::BadRequest("表单内容有误".into()))?;
+            fields.insert(name, serde_json::Value::String(text));
+        }
+    }
+    let form = serde_json::from_value(serde_json::Value::Object(fields))
+        .map_err(|e| AppError::BadRequest(format!("表单内容有误：{e}")))?;
+    Ok((form, files))
+}
+
+/// A multipart form (CSRF token in the query, see `csrf`): its fields as `T` and its photos.
+pub struct MultipartForm<T>(pub T, pub Vec<Vec<u8>>);
+
+impl<T: serde::de::DeserializeOwned, S: Send + Sync> axum::extract::FromRequest<S>
+    for MultipartForm<T>
+{
+    type Rejection = PageError;
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let form = axum::extract::Multipart::from_request(req, state)
+            .await
+            .map_err(|_| AppError::BadRequest("请通过页面上的表单提交".into()))?;
+        let (f, files) = read_multipart(form).await?;
+        Ok(MultipartForm(f, files))
     }
 }
 

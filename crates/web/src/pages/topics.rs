@@ -10,7 +10,7 @@ use minijinja::{Value, context};
 use roundtable_core::access::{Action, ResourceKind, permit, permit_somewhere};
 use roundtable_core::topics::{Category, Channel, Level, RejectReason, Status};
 
-use super::HtmlForm;
+use super::{HtmlForm, read_multipart};
 use crate::auth::Session;
 use crate::csrf::CsrfToken;
 use crate::error::AppError;
@@ -110,38 +110,6 @@ struct PortalForm {
     topic: TopicInput,
     /// The honeypot: hidden from people, filled in by bots.
     website: Option<String>,
-}
-
-/// A topic form sent as multipart (for the photos): its text fields as `T`, and the non-empty
-/// files of the `photos` field.
-async fn read_multipart<T: serde::de::DeserializeOwned>(
-    mut form: Multipart,
-) -> Result<(T, Vec<Vec<u8>>), AppError> {
-    let mut fields = serde_json::Map::new();
-    let mut files = Vec::new();
-    loop {
-        let field = match form.next_field().await {
-            Ok(Some(f)) => f,
-            Ok(None) => break,
-            Err(_) => return Err(AppError::TooLarge),
-        };
-        let name = field.name().unwrap_or("").to_string();
-        if name == "photos" {
-            let bytes = field.bytes().await.map_err(|_| AppError::TooLarge)?;
-            if !bytes.is_empty() {
-                files.push(bytes.to_vec());
-            }
-        } else if !name.is_empty() {
-            let text = field
-                .text()
-                .await
-                .map_err(|_| AppError::BadRequest("表单内容有误".into()))?;
-            fields.insert(name, serde_json::Value::String(text));
-        }
-    }
-    let form = serde_json::from_value(serde_json::Value::Object(fields))
-        .map_err(|e| AppError::BadRequest(format!("表单内容有误：{e}")))?;
-    Ok((form, files))
 }
 
 async fn portal_submit(

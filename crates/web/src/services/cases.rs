@@ -30,7 +30,7 @@ fn level_of(c: &Case) -> Option<Level> {
 }
 
 /// A case read for an actor who may see it.
-async fn visible(e: &mut impl Exec, actor: &Actor, id: i64) -> Result<Case, AppError> {
+pub(crate) async fn visible(e: &mut impl Exec, actor: &Actor, id: i64) -> Result<Case, AppError> {
     let c = store::get(e, id).await?.ok_or(AppError::NotFound)?;
     require(actor, Action::View, ResourceKind::Case, &c.org_path, None)?;
     Ok(c)
@@ -176,6 +176,9 @@ pub struct CaseView {
     pub opinions: Vec<Opinion>,
     /// The latest version of each step document.
     pub documents: Vec<Document>,
+    /// Evidence photos of the visits, ledger items and inspections (`record_kind`,
+    /// `record_id`); the files at `/api/v1/cases/{id}/photos/{photo_id}`.
+    pub photos: Vec<roundtable_store::cases::CasePhoto>,
 }
 
 #[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
@@ -285,6 +288,7 @@ pub async fn view_in(e: &mut impl Exec, actor: &Actor, id: i64) -> Result<CaseVi
         visits: store::visits(e, id).await?,
         opinions: store::opinions(e, id).await?,
         documents: store::documents(e, id).await?,
+        photos: store::photos(e, id).await?,
         case,
     })
 }
@@ -459,7 +463,14 @@ pub struct VisitInput {
     pub opinion_author: Option<String>,
 }
 
-pub async fn add_visit(db: &Db, actor: &Actor, id: i64, v: &VisitInput) -> Result<Visit, AppError> {
+/// A visit of a 民情理事会 member (R-PROC-2), with the photos taken there.
+pub async fn add_visit(
+    db: &Db,
+    actor: &Actor,
+    id: i64,
+    v: &VisitInput,
+    photos: &super::evidence::Evidence,
+) -> Result<Visit, AppError> {
     let mut errors = FieldErrors::new();
     let place = required_text(
         &mut errors,
@@ -519,6 +530,14 @@ pub async fn add_visit(db: &Db, actor: &Actor, id: i64, v: &VisitInput) -> Resul
         findings,
     };
     let visit_id = store::insert_visit(&mut tx, id, &fields, actor_id(actor)).await?;
+    photos
+        .attach(
+            &mut tx,
+            id,
+            roundtable_core::cases::EvidenceOf::Visit,
+            visit_id,
+        )
+        .await?;
     if let Some(content) = opinion {
         store::insert_opinion(
             &mut tx,

@@ -4,6 +4,7 @@
 
 pub mod calendar;
 pub mod cases;
+pub mod evidence;
 pub mod excel;
 pub mod links;
 pub mod meetings;

@@ -7,7 +7,7 @@
 use chrono::NaiveDate;
 use roundtable_core::FieldErrors;
 use roundtable_core::access::{Action, Actor, ResourceKind};
-use roundtable_core::cases::Step;
+use roundtable_core::cases::{EvidenceOf, Step};
 use roundtable_core::org::path_ids;
 use roundtable_core::project::{
     CommitteeSide, FundingSource, LedgerStatus, PartyKind, Satisfaction, check_close,
@@ -517,6 +517,7 @@ pub async fn ledger_action(
     case_id: i64,
     item_id: i64,
     a: &LedgerAction,
+    photos: &super::evidence::Evidence,
 ) -> Result<LedgerItem, AppError> {
     let mut errors = FieldErrors::new();
     let evidence = optional_text(
@@ -551,7 +552,24 @@ pub async fn ledger_action(
     let status = LedgerStatus::parse(&item.status).unwrap_or(LedgerStatus::Open);
     let ok = match a.action.trim() {
         "close" => {
-            check_close(status, evidence.as_deref().unwrap_or(""), 0).map_err(AppError::rule)?;
+            // Photos added to the item before, and those sent with the 销号, are evidence too.
+            let had =
+                case_store::photo_count(&mut tx, case_id, EvidenceOf::LedgerItem.code(), item_id)
+                    .await? as usize;
+            if !photos.is_empty() {
+                EvidenceOf::LedgerItem
+                    .check_add(Step::Implementation, true, had, photos.len())
+                    .map_err(AppError::rule)?;
+            }
+            check_close(
+                status,
+                evidence.as_deref().unwrap_or(""),
+                had + photos.len(),
+            )
+            .map_err(AppError::rule)?;
+            photos
+                .attach(&mut tx, case_id, EvidenceOf::LedgerItem, item_id)
+                .await?;
             store::close_item(&mut tx, item_id, evidence.as_deref(), actor_id(actor)).await?
         }
         "confirm" => {
@@ -727,6 +745,7 @@ pub async fn add_inspection(
     actor: &Actor,
     case_id: i64,
     i: &InspectionInput,
+    photos: &super::evidence::Evidence,
 ) -> Result<(), AppError> {
     let mut errors = FieldErrors::new();
     let on = required_date(&mut errors, "inspected_on", "检查日期", &i.inspected_on);
@@ -756,6 +775,9 @@ pub async fn add_inspection(
         created_at: roundtable_store::now(),
     };
     let id = store::insert_inspection(&mut tx, case_id, &rec, actor_id(actor)).await?;
+    photos
+        .attach(&mut tx, case_id, EvidenceOf::Inspection, id)
+        .await?;
     super::audit_event(
         &mut tx,
         actor,

@@ -158,3 +158,49 @@ pub fn urlencode(s: &str) -> String {
         })
         .collect()
 }
+
+/// A small PNG, as a phone would send a photo.
+pub fn png() -> Vec<u8> {
+    let img = image::RgbImage::from_pixel(64, 48, image::Rgb([30, 120, 200]));
+    let mut out = Vec::new();
+    img.write_to(&mut std::io::Cursor::new(&mut out), image::ImageFormat::Png)
+        .unwrap();
+    out
+}
+
+/// A multipart form POST (a form with photos; the CSRF token goes in `uri`'s query) with the
+/// CSRF cookie.
+pub async fn post_multipart(
+    app: &App,
+    uri: &str,
+    cookies: &str,
+    fields: &[(&str, &str)],
+    photos: &[Vec<u8>],
+) -> (StatusCode, Vec<(String, String)>, String) {
+    let mut body = Vec::new();
+    for (k, v) in fields {
+        body.extend_from_slice(
+            format!("--XyZ\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n")
+                .as_bytes(),
+        );
+    }
+    for (i, p) in photos.iter().enumerate() {
+        body.extend_from_slice(
+            format!("--XyZ\r\nContent-Disposition: form-data; name=\"photos\"; filename=\"p{i}.png\"\r\nContent-Type: image/png\r\n\r\n").as_bytes(),
+        );
+        body.extend_from_slice(p);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(b"--XyZ--\r\n");
+    app.call(
+        axum::http::Request::post(uri)
+            .header(
+                axum::http::header::CONTENT_TYPE,
+                "multipart/form-data; boundary=XyZ",
+            )
+            .header(axum::http::header::COOKIE, cookies)
+            .body(axum::body::Body::from(body))
+            .unwrap(),
+    )
+    .await
+}
