@@ -25,11 +25,19 @@ const iso = (d) => d.toISOString().slice(0, 10);
 const chinaToday = () => new Date(Date.now() + 8 * 3600 * 1000);
 const today = iso(chinaToday());
 
-/** Fills the first form whose action ends with `action` and submits it with `button`. */
+/** A photo as a phone sends it (an 8×8 PNG). */
+const photo = { name: 'photo.png', mimeType: 'image/png', buffer: Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAgAAAAICAIAAABLbSncAAAAEUlEQVR4nGOQqziBFTEMLQkABkZXgRDDjAEAAAAASUVORK5CYII=', 'base64') };
+
+/** Fills the first form whose action (less a query string: forms with photos carry their CSRF
+ * token there) ends with `action` and submits it with `button`; `photos: n` attaches n photos. */
 async function submit(page, action, fields = {}, button = undefined) {
   await page.evaluate(() => document.querySelectorAll('details').forEach((d) => { d.open = true; }));
-  const form = page.locator(`form[action$="${action}"]`).first();
+  const form = page.locator(`form[action$="${action}"], form[action*="${action}?"]`).first();
   for (const [name, value] of Object.entries(fields)) {
+    if (name === 'photos') {
+      await form.locator('[name="photos"]').setInputFiles(Array(value).fill(photo));
+      continue;
+    }
     const el = form.locator(`[name="${name}"]`).first();
     const tag = await el.evaluate((e) => e.tagName);
     if (tag === 'SELECT') {
@@ -73,7 +81,8 @@ async function untilNotice(page, resident, level, title) {
 
   // 1 → 2 征求意见: a council member's visit, an opinion, the preliminary plan.
   await advance(page, '征求意见');
-  await submit(page, '/visits', { visitor_person_id: 1, place: '3栋2单元', findings: '情况属实，涉及约60户', opinion: '希望尽快解决' });
+  await submit(page, '/visits', { visitor_person_id: 1, place: '3栋2单元', findings: '情况属实，涉及约60户', opinion: '希望尽快解决', photos: 2 });
+  assert.equal(await page.locator('img[alt^="佐证照片"]').count(), 2, 'the visit shows its two photos');
   await ok(page, '走访');
   await submit(page, '/step-documents/preliminary_plan', { content: `${title}的初步协商方案：社区牵头，物业配合，资金多方筹措。` });
   await ok(page, '初步协商方案');
@@ -138,8 +147,10 @@ async function toDone(page, staff, leader, resident, c, level) {
   await page.goto(c.url);
   await advance(page, '项目实施');
   // The responsible person's 销号 with evidence, confirmed by someone else.
-  await submit(page, '/actions', { evidence: '已完工，附现场照片说明' }, '销号');
+  await submit(page, '/actions', { evidence: '已完工，附现场照片说明', photos: 1 }, '销号');
   await ok(page, '销号');
+  const shot = page.locator('img[alt^="佐证照片"]').last();
+  assert.ok(await shot.evaluate((img) => img.complete && img.naturalWidth > 0), 'the 销号 photo is shown');
   await staff.goto(c.url);
   await submit(staff, '/actions', {}, '确认完成');
   await ok(staff, '确认完成');
@@ -153,7 +164,8 @@ async function toDone(page, staff, leader, resident, c, level) {
   await ok(page, '进度通报');
   await advance(page, '监督执行');
   await submit(page, '/supervision/committee', { person_id: 1, side: 'party_organisation' });
-  await submit(page, '/supervision/inspections', { inspectors: '监督委员会3人', progress: '全部完成', quality: '合格', deadline: '按期' });
+  await submit(page, '/supervision/inspections', { inspectors: '监督委员会3人', progress: '全部完成', quality: '合格', deadline: '按期', photos: 1 });
+  await ok(page, '监督检查');
   await submit(page, '/supervision/acceptance', { members: '社区、物业、居民代表', conclusion: '验收合格' });
   await ok(page, '验收');
   await submit(page, '/moves', {}, '完成本步骤，进入「办结」');
