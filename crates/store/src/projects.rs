@@ -591,6 +591,9 @@ row_struct! {
         inspections: i64,
         bulletins: i64,
         accepted: i64,
+        budget_lines: i64,
+        objections: i64,
+        votes: i64,
     }
 }
 
@@ -609,7 +612,10 @@ pub async fn facts(e: &mut impl Exec, case_id: i64) -> Result<ProjectFacts, Stor
          (SELECT COUNT(*) FROM committee_members WHERE case_id = c.id) AS committee, \
          (SELECT COUNT(*) FROM inspections WHERE case_id = c.id) AS inspections, \
          (SELECT COUNT(*) FROM bulletins WHERE case_id = c.id) AS bulletins, \
-         (SELECT COUNT(*) FROM acceptances WHERE case_id = c.id) AS accepted \
+         (SELECT COUNT(*) FROM acceptances WHERE case_id = c.id) AS accepted, \
+         (SELECT COUNT(*) FROM project_budget WHERE case_id = c.id) AS budget_lines, \
+         (SELECT COUNT(*) FROM objections WHERE case_id = c.id) AS objections, \
+         (SELECT COUNT(*) FROM satisfaction_votes WHERE case_id = c.id) AS votes \
          FROM cases c WHERE c.id = $1",
         args![case_id],
     ))
