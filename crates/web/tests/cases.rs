@@ -278,6 +278,59 @@ async fn r_proc_1_to_3_a_case_runs_in_order_and_refuses_what_breaks_a_rule() {
         )
         .await;
     assert_eq!(s, StatusCode::CREATED, "{v}");
+    // Residents give their opinion on the case's public page themselves (no account).
+    let (_, case_json, _) = app
+        .json("GET", &format!("/api/v1/cases/{id}"), Some(&sec), None)
+        .await;
+    let code = case_json["case"]["public_code"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let public_opinions = format!("/api/v1/public/cases/{code}/opinions");
+    let (s, v, _) = app
+        .json(
+            "POST",
+            &public_opinions,
+            None,
+            Some(json!({"content": "  "})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert!(v["error"]["fields"]["content"].is_string(), "{v}");
+    let (s, v, _) = app
+        .json(
+            "POST",
+            &public_opinions,
+            None,
+            Some(json!({"content": "排水沟盖板要能承重，电动车常从这里过", "name": "<b>赵</b>"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    assert_eq!(v["step_code"], "opinions");
+    let (s, _, _) = app
+        .json(
+            "POST",
+            &public_opinions,
+            None,
+            Some(json!({"content": "广告", "website": "http://spam"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "a bot is answered as if accepted");
+    let (_, v, _) = app
+        .json("GET", &format!("/api/v1/cases/{id}"), Some(&sec), None)
+        .await;
+    let online: Vec<&Value> = v["opinions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|o| o["source"] == "online")
+        .collect();
+    assert_eq!(
+        online.len(),
+        2,
+        "staff's and the resident's, not the bot's: {v}"
+    );
+    assert!(online.iter().any(|o| o["author"] == "<b>赵</b>"));
     let (s, v) = put_doc(&app, &sec, id, "preliminary_plan", json!({"content": ""})).await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(v["error"]["fields"]["content"], "请填写方案内容");
@@ -321,6 +374,15 @@ async fn r_proc_1_to_3_a_case_runs_in_order_and_refuses_what_breaks_a_rule() {
             &format!("/api/v1/cases/{id}/opinions"),
             Some(&sec),
             Some(json!({"source": "online", "content": "晚到的意见"})),
+        )
+        .await;
+    assert_rule(s, &v, "R-PROC-2");
+    let (s, v, _) = app
+        .json(
+            "POST",
+            &public_opinions,
+            None,
+            Some(json!({"content": "晚到的意见"})),
         )
         .await;
     assert_rule(s, &v, "R-PROC-2");
@@ -388,8 +450,8 @@ async fn r_proc_1_to_3_a_case_runs_in_order_and_refuses_what_breaks_a_rule() {
     assert_eq!(view["visits"].as_array().unwrap().len(), 2);
     assert_eq!(
         view["opinions"].as_array().unwrap().len(),
-        2,
-        "one from the visit, one online"
+        3,
+        "one from the visit, two online (staff, a resident)"
     );
     assert!(count(&app, &format!("SELECT COUNT(*) FROM audit_log WHERE object_type LIKE 'case%' AND (object_id = {id} OR action <> 'case.update')")).await >= 10);
 
@@ -739,6 +801,55 @@ async fn case_pages_show_the_steps_what_is_missing_and_refusals_next_to_the_fiel
     let (s, _, html) = get("/cases?step=opinions".into()).await;
     assert_eq!(s, StatusCode::OK);
     assert!(html.contains("楼道灯不亮"), "{html}");
+    // A resident opens the public page from the poster and gives an opinion (no account).
+    let code = case_json["case"]["public_code"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (s, h, html) = app
+        .call(
+            axum::http::Request::get(format!("/c/{code}"))
+                .body(axum::body::Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        html.contains(&format!("action=\"/c/{code}/opinions\"")),
+        "{html}"
+    );
+    let resident_csrf = cookie_from(&h, "rt_csrf");
+    let resident_token = resident_csrf.split('=').nth(1).unwrap().to_string();
+    let opinions = format!("/c/{code}/opinions");
+    let (s, _, html) = post_form(
+        &app,
+        &opinions,
+        &resident_csrf,
+        &resident_token,
+        &[("content", ""), ("name", "钱阿姨")],
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        html.contains("请填写意见内容") && html.contains("钱阿姨"),
+        "{html}"
+    );
+    let (s, _, html) = post_form(
+        &app,
+        &opinions,
+        &resident_csrf,
+        &resident_token,
+        &[("content", "<script>x</script>声控灯换成感应灯")],
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(html.contains("感谢您的意见"), "{html}");
+    let (_, _, html) = get(format!("/cases/{id}")).await;
+    assert!(
+        html.contains("网上征求")
+            && html.contains("&lt;script&gt;x&lt;&#x2f;script&gt;声控灯换成感应灯"),
+        "{html}"
+    );
 }
 
 #[tokio::test]

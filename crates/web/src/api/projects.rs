@@ -18,8 +18,8 @@ use crate::limits::ClientAddr;
 use crate::services::evidence::Evidence;
 use crate::services::projects::{
     self as service, AcceptanceInput, AgreementInput, AnswerInput, BudgetInput, InspectionInput,
-    LedgerAction, MemberInput, ObjectionInput, PeriodInput, ProjectView, PublicCase, RemarkInput,
-    TaskInput, VoteInput,
+    LedgerAction, MemberInput, ObjectionInput, PeriodInput, ProjectView, PublicCase,
+    PublicOpinionInput, RemarkInput, TaskInput, VoteInput,
 };
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -43,6 +43,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(accept))
         .routes(routes!(public_case))
         .routes(routes!(public_objection))
+        .routes(routes!(public_opinion))
         .routes(routes!(public_vote))
 }
 
@@ -303,15 +304,41 @@ async fn public_objection(
     Path(code): Path<String>,
     ApiJson(b): ApiJson<ObjectionInput>,
 ) -> Result<Response, ApiError> {
-    if !state.portal_limit.allow(&client) {
+    let write = service::add_public_objection(&state.db, &code, &b);
+    public_write(&state, &client, &code, write).await
+}
+
+/// A resident's opinion while the case seeks opinions (征求意见, R-PROC-2), kept with the
+/// case's opinions as 网上征求 (rate limited per address).
+#[utoipa::path(post, path = "/public/cases/{code}/opinions", tag = "public", params(("code" = String, Path)),
+    request_body = PublicOpinionInput,
+    responses((status = 201, body = PublicCase), (status = 422, body = ErrorEnvelope), (status = 429, body = ErrorEnvelope)))]
+async fn public_opinion(
+    State(state): State<AppState>,
+    ClientAddr(client): ClientAddr,
+    Path(code): Path<String>,
+    ApiJson(b): ApiJson<PublicOpinionInput>,
+) -> Result<Response, ApiError> {
+    let write = service::add_public_opinion(&state.db, &code, &b);
+    public_write(&state, &client, &code, write).await
+}
+
+/// A resident's write on a public case (rate limited per address): 201 with the public case.
+async fn public_write(
+    state: &AppState,
+    client: &str,
+    code: &str,
+    write: impl Future<Output = Result<(), AppError>>,
+) -> Result<Response, ApiError> {
+    if !state.portal_limit.allow(client) {
         return Err(AppError::TooMany.into());
     }
-    let r = service::add_public_objection(&state.db, &code, &b).await;
-    state.public_cases.forget(&code);
+    let r = write.await;
+    state.public_cases.forget(code);
     r?;
     Ok((
         StatusCode::CREATED,
-        Json(service::public_view(&state.db, &code).await?),
+        Json(service::public_view(&state.db, code).await?),
     )
         .into_response())
 }

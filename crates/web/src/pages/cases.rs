@@ -33,7 +33,8 @@ use crate::services::meetings::{
 };
 use crate::services::projects::{
     self, AcceptanceInput, AgreementInput, AnswerInput, BudgetInput, InspectionInput, LedgerAction,
-    MemberInput, ObjectionInput, PeriodInput, RemarkInput, TaskInput, VoteInput,
+    MemberInput, ObjectionInput, PeriodInput, PublicOpinionInput, RemarkInput, TaskInput,
+    VoteInput,
 };
 use crate::{AppState, PageError};
 
@@ -82,6 +83,7 @@ pub fn router() -> Router<AppState> {
         .route("/cases/{id}/ledger.xlsx", get(ledger_xlsx))
         .route("/c/{code}", get(public_page))
         .route("/c/{code}/objections", post(public_objection))
+        .route("/c/{code}/opinions", post(public_opinion))
         .route("/c/{code}/votes", post(public_vote))
         .route("/calendar", get(calendar_page).post(calendar_store))
 }
@@ -945,7 +947,7 @@ async fn public_page_with(
     code: &str,
     status: StatusCode,
     errors: Value,
-    typed: Option<&ObjectionInput>,
+    typed: Option<Value>,
     done: Option<&str>,
 ) -> PageResult {
     let c = state.public_cases.get(&state.db, code).await?;
@@ -984,7 +986,7 @@ async fn public_page(
     Ok(r)
 }
 
-/// A resident's objection from the public page (rate limited, honeypot).
+/// A resident's objection from the public page while the notice runs (rate limited, honeypot).
 async fn public_objection(
     State(state): State<AppState>,
     CsrfToken(csrf): CsrfToken,
@@ -993,51 +995,60 @@ async fn public_objection(
     HtmlForm(f): HtmlForm<ObjectionInput>,
 ) -> PageResult {
     let r = if state.portal_limit.allow(&client) {
-        let r = projects::add_public_objection(&state.db, &code, &f).await;
-        state.public_cases.forget(&code);
-        r
+        projects::add_public_objection(&state.db, &code, &f).await
     } else {
         Err(AppError::TooMany)
     };
-    match r {
-        Ok(()) => {
-            public_page_with(
-                &state,
-                &csrf,
-                &code,
-                StatusCode::OK,
-                context! {},
-                None,
-                Some("您的意见已收到，社区将在公示期内答复。"),
-            )
-            .await
-        }
-        Err(AppError::Validation(e) | AppError::Rule { fields: e, .. }) => {
-            public_page_with(
-                &state,
-                &csrf,
-                &code,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                Value::from_serialize(&e),
-                Some(&f),
-                None,
-            )
-            .await
-        }
-        Err(e @ AppError::TooMany) => {
-            public_page_with(
-                &state,
-                &csrf,
-                &code,
-                StatusCode::TOO_MANY_REQUESTS,
-                context! { content => e.to_string() },
-                Some(&f),
-                None,
-            )
-            .await
-        }
-        Err(e) => Err(e.into()),
-    }
+    let done = "您的意见已收到，社区将在公示期内答复。";
+    public_answer(&state, &csrf, &code, r, Value::from_serialize(&f), done).await
+}
+
+/// A resident's opinion from the public page while opinions are sought (R-PROC-2; rate
+/// limited, honeypot).
+async fn public_opinion(
+    State(state): State<AppState>,
+    CsrfToken(csrf): CsrfToken,
+    crate::limits::ClientAddr(client): crate::limits::ClientAddr,
+    Path(code): Path<String>,
+    HtmlForm(f): HtmlForm<PublicOpinionInput>,
+) -> PageResult {
+    let r = if state.portal_limit.allow(&client) {
+        projects::add_public_opinion(&state.db, &code, &f).await
+    } else {
+        Err(AppError::TooMany)
+    };
+    let done = "感谢您的意见！民情理事会将汇总后提交圆桌会协商。";
+    public_answer(&state, &csrf, &code, r, Value::from_serialize(&f), done).await
+}
+
+/// The public page after a resident's form: thanked, or the form again with what was typed
+/// and the message next to the field.
+async fn public_answer(
+    state: &AppState,
+    csrf: &str,
+    code: &str,
+    r: Result<(), AppError>,
+    typed: Value,
+    done: &str,
+) -> PageResult {
+    state.public_cases.forget(code);
+    let (status, errors, typed, done) = match r {
+        Ok(()) => (StatusCode::OK, context! {}, None, Some(done)),
+        Err(AppError::Validation(e) | AppError::Rule { fields: e, .. }) => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Value::from_serialize(&e),
+            Some(typed),
+            None,
+        ),
+        Err(e @ AppError::TooMany) => (
+            StatusCode::TOO_MANY_REQUESTS,
+            context! { content => e.to_string() },
+            Some(typed),
+            None,
+        ),
+        Err(e) => return Err(e.into()),
+    };
+    public_page_with(state, csrf, code, status, errors, typed, done).await
 }
 
 async fn public_vote(

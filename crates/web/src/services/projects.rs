@@ -438,10 +438,15 @@ pub async fn add_objection(
     Ok(())
 }
 
+/// The honeypot of the public forms was filled in: a bot, answered as if accepted while nothing
+/// is stored.
+fn is_bot(website: &Option<String>) -> bool {
+    website.as_deref().is_some_and(|w| !w.trim().is_empty())
+}
+
 /// A resident's objection on the public page (no account; the caller rate-limits).
 pub async fn add_public_objection(db: &Db, code: &str, o: &ObjectionInput) -> Result<(), AppError> {
-    if o.website.as_deref().is_some_and(|w| !w.trim().is_empty()) {
-        // A bot: answered as if accepted, nothing stored.
+    if is_bot(&o.website) {
         return Ok(());
     }
     let mut tx = db.begin().await?;
@@ -452,6 +457,63 @@ pub async fn add_public_objection(db: &Db, code: &str, o: &ObjectionInput) -> Re
         None,
         "objection.create",
         "objection",
+        Some(id),
+        None,
+        Some(&serde_json::json!({"case_id": c.id, "public": true})),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// What a resident says on the case's public page while opinions are sought (R-PROC-2).
+#[derive(Debug, Clone, Default, serde::Deserialize, serde::Serialize, utoipa::ToSchema)]
+#[serde(default)]
+pub struct PublicOpinionInput {
+    pub content: String,
+    /// How the resident signs (optional; shown to staff only).
+    pub name: Option<String>,
+    /// Left empty by people (a field bots fill in).
+    pub website: Option<String>,
+}
+
+/// R-PROC-2 "collect opinions widely": a resident's opinion from the public page while the case
+/// is at 征求意见, kept with the case's opinions as 网上征求 (no account; the caller
+/// rate-limits).
+pub async fn add_public_opinion(
+    db: &Db,
+    code: &str,
+    o: &PublicOpinionInput,
+) -> Result<(), AppError> {
+    if is_bot(&o.website) {
+        return Ok(());
+    }
+    let mut errors = FieldErrors::new();
+    let content = required_text(&mut errors, "content", "意见内容", &o.content, 1000);
+    let name = optional_text(&mut errors, "name", "称呼", o.name.as_deref(), 30);
+    errors.into_result().map_err(AppError::Validation)?;
+    let mut tx = db.begin().await?;
+    let c = public_case(&mut tx, code).await?;
+    if Step::parse(&c.step) != Some(Step::Opinions) {
+        return Err(AppError::broken(
+            "R-PROC-2",
+            "content",
+            "该议题当前不在征求意见阶段",
+        ));
+    }
+    let fields = case_store::OpinionFields {
+        source: "online".into(),
+        visit_id: None,
+        questionnaire_id: None,
+        author: name,
+        content,
+    };
+    let id = case_store::insert_opinion(&mut tx, c.id, &fields, None).await?;
+    audit::record(
+        &mut tx,
+        None,
+        "opinion.create",
+        "case_opinion",
         Some(id),
         None,
         Some(&serde_json::json!({"case_id": c.id, "public": true})),
