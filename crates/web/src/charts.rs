@@ -59,6 +59,18 @@ pub fn bars(labels: &[String], counts: &[i64]) -> Option<String> {
     chart.height = 60.0 + 36.0 * labels.len() as f32;
     chart.legend.show = Some(false);
     chart.margin.right = 30.0;
+    // Whole-number ticks: a count of answers is never 0.4. At most 5 steps from 0 to a multiple
+    // of the step at or above the largest count.
+    let top = counts.iter().copied().max().unwrap_or(0).max(1);
+    let split = top.min(5);
+    let step = (top + split - 1) / split;
+    if chart.y_axis_configs.is_empty() {
+        chart.y_axis_configs.push(charts_rs::YAxisConfig::default());
+    }
+    let axis = &mut chart.y_axis_configs[0];
+    axis.min = Some(0.0);
+    axis.max = Some((step * split) as f32);
+    axis.split_number = split as usize;
     if let Some(family) = cjk_family() {
         chart.font_family = family.to_string();
     }
@@ -76,5 +88,30 @@ mod tests {
         let (first, second) = (svg.find("停车难").unwrap(), svg.find("路灯").unwrap());
         assert!(first < second, "the first label is drawn on top");
         assert!(super::bars(&[], &[]).is_none());
+    }
+
+    #[test]
+    fn small_counts_get_whole_number_ticks() {
+        let svg = super::bars(&["满意".into(), "不满意".into()], &[2, 1]).unwrap();
+        // Every text of the chart: its labels, its ticks and the counts at the bars' ends.
+        let texts: Vec<&str> = svg
+            .split("<text")
+            .skip(1)
+            .filter_map(|t| t.split_once('>').and_then(|(_, rest)| rest.split_once('<')))
+            .map(|(text, _)| text.trim())
+            .collect();
+        let numbers: Vec<&str> = texts
+            .iter()
+            .copied()
+            .filter(|t| t.starts_with(|c: char| c.is_ascii_digit()))
+            .collect();
+        assert!(
+            numbers.contains(&"2") && numbers.contains(&"0"),
+            "{texts:?}"
+        );
+        assert!(
+            numbers.iter().all(|n| n.parse::<i64>().is_ok()),
+            "whole numbers only: {numbers:?}"
+        );
     }
 }
