@@ -30,20 +30,21 @@ pub fn parse(json: &str) -> Result<Calendar, String> {
 /// The notices of a file in the shipped layout, by year.
 pub fn parse_years(json: &str) -> Result<BTreeMap<i32, YearNotice>, String> {
     let raw: BTreeMap<String, serde_json::Value> =
-        serde_json::from_str(json).map_err(|e| format!("not a holiday calendar: {e}"))?;
+        serde_json::from_str(json).map_err(|e| format!("不是节假日数据文件（{e}）"))?;
     let mut years = BTreeMap::new();
     for (key, value) in raw {
         let Ok(year) = key.parse::<i32>() else {
             continue;
         };
-        let y: RawYear = serde_json::from_value(value).map_err(|e| format!("year {year}: {e}"))?;
+        let y: RawYear =
+            serde_json::from_value(value).map_err(|e| format!("{year}年：格式有误（{e}）"))?;
         if let Some(d) = y
             .holidays
             .iter()
             .chain(&y.workdays)
             .find(|d| chrono::Datelike::year(*d) != year)
         {
-            return Err(format!("year {year}: {d} belongs to another year"));
+            return Err(format!("{year}年：{d} 不在该年"));
         }
         years.insert(
             year,

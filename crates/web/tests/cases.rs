@@ -966,6 +966,119 @@ async fn r_cal_1_working_days_api_and_the_calendar_page() {
         .await;
     assert_eq!(s, StatusCode::OK);
     assert!(html.contains("2027") && html.contains("录入"), "{html}");
+
+    // A data file in the shipped layout (test dates, not a real notice): every year or none.
+    let source = common::urlencode("国办发明电〔2027〕1号（测试）");
+    let import = format!("/api/v1/calendar/import?source={source}");
+    let (s, _, _) = app
+        .json(
+            "POST",
+            &import,
+            Some(&sec),
+            Some(json!({"2028": {"holidays": ["2028-01-01"], "workdays": []}})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, v, _) = app
+        .json(
+            "POST",
+            &import,
+            Some(&zzb),
+            Some(json!({
+                "2028": {"holidays": ["2028-01-01", "2028-01-02", "2028-01-03"], "workdays": []},
+                "2029": {"holidays": ["2029-01-01", "2030-01-02"], "workdays": []},
+                "2030": {"holidays": ["2030-01-01"], "workdays": ["2030-01-01"]},
+            })),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    let problem = v["error"]["fields"]["file"].as_str().unwrap_or_default();
+    assert!(problem.contains("2029年"), "the year is named: {v}");
+    assert_eq!(
+        count(&app, "SELECT COUNT(*) FROM calendar_years").await,
+        7,
+        "a bad year stores none of the file"
+    );
+    let (s, v, _) = app
+        .json(
+            "POST",
+            &import,
+            Some(&zzb),
+            Some(json!({"2030": {"holidays": ["2030-01-01"], "workdays": ["2030-01-01"]}})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert!(
+        v["error"]["fields"]["file"]
+            .as_str()
+            .unwrap()
+            .contains("2030年：2030-01-01 不能既是节假日又是调休上班日"),
+        "{v}"
+    );
+    let (s, v, _) = app
+        .json(
+            "POST",
+            "/api/v1/calendar/import",
+            Some(&zzb),
+            Some(json!({"2028": {"holidays": ["2028-01-03"]}})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert!(v["error"]["fields"]["source"].is_string(), "{v}");
+    let (s, v, _) = app
+        .json(
+            "POST",
+            &import,
+            Some(&zzb),
+            Some(json!({"_about": "测试", "2028": {"holidays": ["2028-01-01", "2028-01-03"], "workdays": ["2028-01-08"]}})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v.as_array().unwrap().len(), 8);
+    let (_, v, _) = app
+        .json(
+            "GET",
+            "/api/v1/calendar/working-days?from=2028-01-02&count=2",
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(
+        v["working_days"],
+        json!(["2028-01-04", "2028-01-05"]),
+        "{v}"
+    );
+    // The same through the page, as a file upload.
+    let (_, h, _) = app
+        .call(
+            axum::http::Request::get("/calendar")
+                .header("cookie", &zzb)
+                .body(axum::body::Body::empty())
+                .unwrap(),
+        )
+        .await;
+    let csrf = cookie_from(&h, "rt_csrf");
+    let token = csrf.split('=').nth(1).unwrap().to_string();
+    let cookies = format!("{zzb}; {csrf}");
+    let upload = format!("/calendar/import?_csrf={token}");
+    let (s, _, html) = post_multipart(
+        &app,
+        &upload,
+        &cookies,
+        &[("source", "测试通知")],
+        &[b"{not json".to_vec()],
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        html.contains("不是节假日数据文件") && html.contains("测试通知"),
+        "{html}"
+    );
+    let file = br#"{"2029": {"holidays": ["2029-01-01"], "workdays": []}}"#.to_vec();
+    let (s, _, _) =
+        post_multipart(&app, &upload, &cookies, &[("source", "测试通知")], &[file]).await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM calendar_years").await, 9);
 }
 
 /// A case of the secretary's community run through steps 1–3 by the API: its id.

@@ -52,6 +52,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(meeting_file))
         .routes(routes!(working_days))
         .routes(routes!(calendar_years, calendar_store_year))
+        .routes(routes!(calendar_import))
 }
 
 #[utoipa::path(get, path = "/cases", tag = "cases", params(CaseQuery),
@@ -257,6 +258,30 @@ async fn calendar_store_year(
     ApiJson(b): ApiJson<YearInput>,
 ) -> ApiResult<Vec<YearRow>> {
     calendar::store_year(&state.calendar, &state.db, &session.actor, &b).await?;
+    Ok(Json(calendar::years(&state.db, &session.actor).await?))
+}
+
+#[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
+#[serde(default)]
+struct ImportQuery {
+    /// The notice the file comes from, e.g. 国办发明电〔2026〕X号
+    source: String,
+}
+
+/// Imports a holiday data file in the layout of the shipped one (`{"2027": {"holidays": […],
+/// "workdays": […]}}`, one or more years) as the body: every year checked, all stored in one
+/// transaction or none (problems on the `file` field, each with its year).
+#[utoipa::path(post, path = "/calendar/import", tag = "calendar", params(ImportQuery),
+    request_body(content = Object, description = "cn-holidays.json 格式"),
+    responses((status = 200, body = Vec<YearRow>), (status = 422, body = ErrorEnvelope)))]
+async fn calendar_import(
+    State(state): State<AppState>,
+    session: Session,
+    Query(q): Query<ImportQuery>,
+    ApiJson(b): ApiJson<serde_json::Value>,
+) -> ApiResult<Vec<YearRow>> {
+    let text = b.to_string();
+    calendar::import_file(&state.calendar, &state.db, &session.actor, &text, &q.source).await?;
     Ok(Json(calendar::years(&state.db, &session.actor).await?))
 }
 

@@ -86,6 +86,7 @@ pub fn router() -> Router<AppState> {
         .route("/c/{code}/opinions", post(public_opinion))
         .route("/c/{code}/votes", post(public_vote))
         .route("/calendar", get(calendar_page).post(calendar_store))
+        .route("/calendar/import", post(calendar_import))
 }
 
 type PageResult = Result<Response, PageError>;
@@ -1109,10 +1110,12 @@ async fn calendar_page_with(
     csrf: &str,
     errors: Value,
     form: YearInput,
+    import: Option<(Value, String)>,
 ) -> PageResult {
     let a = &session.actor;
     let years = calendar::years(&state.db, a).await?;
-    let status = if errors.len().unwrap_or(0) > 0 {
+    let (import_errors, import_source) = import.unwrap_or((context! {}, String::new()));
+    let status = if errors.len().unwrap_or(0) > 0 || import_errors.len().unwrap_or(0) > 0 {
         StatusCode::UNPROCESSABLE_ENTITY
     } else {
         StatusCode::OK
@@ -1123,7 +1126,10 @@ async fn calendar_page_with(
         "calendar.html",
         Some(session),
         csrf,
-        context! { years, errors, form, can_edit => calendar::may_edit(a) },
+        context! {
+            years, errors, form, import_errors, import_source,
+            can_edit => calendar::may_edit(a),
+        },
     ))
 }
 
@@ -1132,7 +1138,15 @@ async fn calendar_page(
     CsrfToken(csrf): CsrfToken,
     session: Session,
 ) -> PageResult {
-    calendar_page_with(&state, &session, &csrf, context! {}, YearInput::default()).await
+    calendar_page_with(
+        &state,
+        &session,
+        &csrf,
+        context! {},
+        YearInput::default(),
+        None,
+    )
+    .await
 }
 
 async fn calendar_store(
@@ -1144,7 +1158,43 @@ async fn calendar_store(
     match calendar::store_year(&state.calendar, &state.db, &session.actor, &f).await {
         Ok(_) => Ok(Redirect::to("/calendar").into_response()),
         Err(AppError::Validation(e)) => {
-            calendar_page_with(&state, &session, &csrf, Value::from_serialize(&e), f).await
+            let errors = Value::from_serialize(&e);
+            calendar_page_with(&state, &session, &csrf, errors, f, None).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(default)]
+struct CalendarImportForm {
+    source: String,
+}
+
+/// A holiday data file (the shipped layout), all its years or none.
+async fn calendar_import(
+    State(state): State<AppState>,
+    CsrfToken(csrf): CsrfToken,
+    session: Session,
+    MultipartForm(f, files): MultipartForm<CalendarImportForm>,
+) -> PageResult {
+    let text = match files.first().map(|b| String::from_utf8(b.clone())) {
+        Some(Ok(t)) => Ok(t),
+        Some(Err(_)) => Err(AppError::field("file", "文件应为 UTF-8 编码的 JSON 文本")),
+        None => Err(AppError::field("file", "请选择节假日数据文件")),
+    };
+    let r = match text {
+        Ok(t) => {
+            calendar::import_file(&state.calendar, &state.db, &session.actor, &t, &f.source).await
+        }
+        Err(e) => Err(e),
+    };
+    match r {
+        Ok(_) => Ok(Redirect::to("/calendar").into_response()),
+        Err(AppError::Validation(e)) => {
+            let import = Some((Value::from_serialize(&e), f.source));
+            let form = YearInput::default();
+            calendar_page_with(&state, &session, &csrf, context! {}, form, import).await
         }
         Err(e) => Err(e.into()),
     }

@@ -109,8 +109,8 @@ impl<T: serde::de::DeserializeOwned, S: Send + Sync> axum::extract::FromRequest<
     }
 }
 
-/// A form sent as multipart (for its photos): its text fields as `T`, and the non-empty files
-/// of the `photos` field.
+/// A form sent as multipart (for its photos or a file): its text fields as `T`, and the
+/// non-empty files of its file inputs.
 pub(super) async fn read_multipart<T: serde::de::DeserializeOwned>(
     mut form: Multipart,
 ) -> Result<(T, Vec<Vec<u8>>), AppError> {
@@ -123,7 +123,8 @@ pub(super) async fn read_multipart<T: serde::de::DeserializeOwned>(
             Err(_) => return Err(AppError::TooLarge),
         };
         let name = field.name().unwrap_or("").to_string();
-        if name == "photos" {
+        // A file input (photos, a data file) sends a file name, even an empty one.
+        if field.file_name().is_some() {
             let bytes = field.bytes().await.map_err(|_| AppError::TooLarge)?;
             if !bytes.is_empty() {
                 files.push(bytes.to_vec());

@@ -154,16 +154,8 @@ fn dates(errors: &mut FieldErrors, field: &str, year: i32, text: &str) -> Vec<Na
     out
 }
 
-/// Records (or replaces) one year's notice; answers the year.
-pub async fn store_year(
-    cache: &CalendarCache,
-    db: &Db,
-    actor: &Actor,
-    input: &YearInput,
-) -> Result<i32, AppError> {
-    if !may_edit(actor) {
-        return Err(AppError::Forbidden);
-    }
+/// One year's notice checked as the form enters it: the year, its days and its source.
+fn check_year(input: &YearInput) -> Result<(i32, YearNotice, String), FieldErrors> {
     let mut errors = FieldErrors::new();
     let year = match input.year.trim().parse::<i32>() {
         Ok(y) if (2000..=2100).contains(&y) => y,
@@ -181,15 +173,25 @@ pub async fn store_year(
     if let Some(d) = holidays.iter().find(|d| workdays.contains(d)) {
         errors.add("workdays", format!("{d} 不能既是节假日又是调休上班日"));
     }
-    errors.into_result().map_err(AppError::Validation)?;
+    errors.into_result()?;
     let notice = YearNotice {
         holidays: holidays.into_iter().collect(),
         workdays: workdays.into_iter().collect(),
     };
-    let mut tx = db.begin().await?;
-    store::store_year(&mut tx, year, &notice, &source, actor_id(actor)).await?;
+    Ok((year, notice, source))
+}
+
+/// Stores one checked year with its audit record, inside the caller's transaction.
+async fn write_year(
+    tx: &mut roundtable_store::Tx,
+    actor: &Actor,
+    year: i32,
+    notice: &YearNotice,
+    source: &str,
+) -> Result<(), AppError> {
+    store::store_year(tx, year, notice, source, actor_id(actor)).await?;
     roundtable_store::audit::record(
-        &mut tx,
+        tx,
         actor_id(actor),
         "calendar.year",
         "calendar",
@@ -203,7 +205,87 @@ pub async fn store_year(
         })),
     )
     .await?;
+    Ok(())
+}
+
+/// Records (or replaces) one year's notice; answers the year.
+pub async fn store_year(
+    cache: &CalendarCache,
+    db: &Db,
+    actor: &Actor,
+    input: &YearInput,
+) -> Result<i32, AppError> {
+    if !may_edit(actor) {
+        return Err(AppError::Forbidden);
+    }
+    let (year, notice, source) = check_year(input).map_err(AppError::Validation)?;
+    let mut tx = db.begin().await?;
+    write_year(&mut tx, actor, year, &notice, &source).await?;
     tx.commit().await?;
     cache.forget();
     Ok(year)
+}
+
+/// Imports a holiday file in the layout of the one shipped with the software
+/// (`{"2027": {"holidays": ["2027-01-01", …], "workdays": [...]}}`, one or more years): every
+/// year is checked as the form checks it, and all are stored in one transaction, or none.
+/// Problems are reported on the `file` field, each with its year. Answers the years stored.
+pub async fn import_file(
+    cache: &CalendarCache,
+    db: &Db,
+    actor: &Actor,
+    json: &str,
+    source: &str,
+) -> Result<Vec<i32>, AppError> {
+    if !may_edit(actor) {
+        return Err(AppError::Forbidden);
+    }
+    let mut errors = FieldErrors::new();
+    let source = required_text(&mut errors, "source", "通知文号或名称", source, 100);
+    let years = match store::parse_years(json) {
+        Ok(y) if y.is_empty() => {
+            errors.add("file", "文件中没有任何年份的节假日安排");
+            Default::default()
+        }
+        Ok(y) => y,
+        Err(m) => {
+            errors.add("file", m);
+            Default::default()
+        }
+    };
+    let mut checked = Vec::new();
+    let mut problems = Vec::new();
+    for (year, notice) in &years {
+        let join = |days: &std::collections::BTreeSet<NaiveDate>| {
+            days.iter()
+                .map(NaiveDate::to_string)
+                .collect::<Vec<_>>()
+                .join(",")
+        };
+        let input = YearInput {
+            year: year.to_string(),
+            source: source.clone(),
+            holidays: join(&notice.holidays),
+            workdays: join(&notice.workdays),
+        };
+        match check_year(&input) {
+            Ok(c) => checked.push(c),
+            Err(e) => problems.extend(
+                e.0.iter()
+                    .filter(|(field, _)| field.as_str() != "source")
+                    .map(|(_, m)| format!("{year}年：{m}")),
+            ),
+        }
+    }
+    if !problems.is_empty() {
+        errors.add("file", problems.join("；"));
+    }
+    errors.into_result().map_err(AppError::Validation)?;
+    let mut tx = db.begin().await?;
+    for (year, notice, source) in &checked {
+        write_year(&mut tx, actor, *year, notice, source).await?;
+    }
+    tx.commit().await?;
+    cache.forget();
+    Ok(checked.into_iter().map(|(y, _, _)| y).collect())
 }
