@@ -164,6 +164,7 @@ async fn main() {
             submitter_phone: None,
             contact_consent: false,
             location: None,
+            collected_on: None,
             level: "community".into(),
             terms: terms[m].clone(),
         };

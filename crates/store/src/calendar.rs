@@ -225,7 +225,7 @@ mod tests {
     #[test]
     fn a_date_under_the_wrong_year_is_refused() {
         let e = parse(r#"{"2025": {"holidays": ["2024-10-01"], "workdays": []}}"#).unwrap_err();
-        assert!(e.contains("another year"), "{e}");
+        assert!(e.contains("2024-10-01 不在该年"), "{e}");
         assert!(parse("[]").is_err());
     }
 }

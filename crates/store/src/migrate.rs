@@ -48,6 +48,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0006_projects.sql"),
         postgres: include_str!("../migrations/postgres/0006_projects.sql"),
     },
+    Migration {
+        version: 7,
+        name: "topic_collected_on",
+        sqlite: include_str!("../migrations/sqlite/0007_topic_collected_on.sql"),
+        postgres: include_str!("../migrations/postgres/0007_topic_collected_on.sql"),
+    },
 ];
 
 /// Applies the migrations not yet applied; returns how many were. Safe with several instances

@@ -33,6 +33,8 @@ pub struct Topic {
     pub submitter_phone: Option<String>,
     pub contact_consent: bool,
     pub location: Option<String>,
+    /// The day it was collected, when entered on a later day.
+    pub collected_on: Option<NaiveDate>,
     /// R-TOP-4 level code
     pub level: String,
     #[serde(skip)]
@@ -66,6 +68,7 @@ impl FromRow for Topic {
             submitter_phone: r.get("submitter_phone")?,
             contact_consent: r.get("contact_consent")?,
             location: r.get("location")?,
+            collected_on: r.get("collected_on")?,
             level: r.get("level")?,
             terms: r.get("terms")?,
             status: r.get("status")?,
@@ -94,12 +97,14 @@ pub struct TopicFields {
     pub submitter_phone: Option<String>,
     pub contact_consent: bool,
     pub location: Option<String>,
+    /// The day it was collected, when entered on a later day.
+    pub collected_on: Option<NaiveDate>,
     pub level: String,
     /// R-TOP-5 similarity terms, space-separated (`roundtable_core::similarity::terms`).
     pub terms: String,
 }
 
-const COLS: &str = "SELECT t.id, t.tracking_code, t.org_id, o.name AS org_name, o.path AS org_path, t.title, t.description, t.category, t.category_reason, t.channel, t.direction, t.collector_person_id, cp.name AS collector_name, t.submitter_name, t.submitter_phone, t.contact_consent, t.location, t.level, t.terms, t.status, t.merged_into, t.reject_reason, t.referred_to, t.created_by, t.created_at, t.updated_at";
+const COLS: &str = "SELECT t.id, t.tracking_code, t.org_id, o.name AS org_name, o.path AS org_path, t.title, t.description, t.category, t.category_reason, t.channel, t.direction, t.collector_person_id, cp.name AS collector_name, t.submitter_name, t.submitter_phone, t.contact_consent, t.location, t.collected_on, t.level, t.terms, t.status, t.merged_into, t.reject_reason, t.referred_to, t.created_by, t.created_at, t.updated_at";
 const FROM: &str = " FROM topics t JOIN orgs o ON o.id = t.org_id LEFT JOIN people cp ON cp.id = t.collector_person_id";
 
 pub async fn get(e: &mut impl Exec, id: i64) -> Result<Option<Topic>, StoreError> {
@@ -138,7 +143,7 @@ pub async fn insert(
     status: &str,
     created_by: Option<i64>,
 ) -> Result<i64, StoreError> {
-    let sql = "INSERT INTO topics (tracking_code, org_id, title, description, category, category_reason, channel, direction, collector_person_id, submitter_name, submitter_phone, contact_consent, location, level, terms, status, created_by, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $18) RETURNING id";
+    let sql = "INSERT INTO topics (tracking_code, org_id, title, description, category, category_reason, channel, direction, collector_person_id, submitter_name, submitter_phone, contact_consent, location, level, terms, status, created_by, created_at, updated_at, collected_on) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $18, $19) RETURNING id";
     insert_row(e, sql, tracking_code, f, status, created_by)
         .await?
         .ok_or_else(|| StoreError::Config("insert returned no row".into()))
@@ -154,7 +159,7 @@ pub async fn insert_if_code_free(
     status: &str,
     created_by: Option<i64>,
 ) -> Result<Option<i64>, StoreError> {
-    let sql = "INSERT INTO topics (tracking_code, org_id, title, description, category, category_reason, channel, direction, collector_person_id, submitter_name, submitter_phone, contact_consent, location, level, terms, status, created_by, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $18) ON CONFLICT (tracking_code) DO NOTHING RETURNING id";
+    let sql = "INSERT INTO topics (tracking_code, org_id, title, description, category, category_reason, channel, direction, collector_person_id, submitter_name, submitter_phone, contact_consent, location, level, terms, status, created_by, created_at, updated_at, collected_on) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $18, $19) ON CONFLICT (tracking_code) DO NOTHING RETURNING id";
     insert_row(e, sql, tracking_code, f, status, created_by).await
 }
 
@@ -188,7 +193,8 @@ async fn insert_row(
                 &f.terms,
                 status,
                 created_by,
-                now
+                now,
+                f.collected_on
             ],
         ))
         .await?;

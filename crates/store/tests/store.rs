@@ -411,6 +411,7 @@ async fn topics_keep_their_history_filter_in_scope_and_merge() {
         submitter_phone: Some("13900001111".into()),
         contact_consent: true,
         location: Some("3栋楼下".into()),
+        collected_on: None,
         level: "community".into(),
         terms: format!("w:{title}"),
     };

@@ -720,6 +720,7 @@ async fn seed_topics(
                 submitter_phone: None,
                 contact_consent: names.rng.gen_bool(0.6),
                 location: None,
+                collected_on: None,
                 level: "community".into(),
                 terms: roundtable_core::similarity::to_stored(&crate::services::similar::terms(
                     title,

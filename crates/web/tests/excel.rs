@@ -460,6 +460,11 @@ async fn who_may_import_and_what_an_export_shows() {
 }
 
 fn topics_sheet(rows: &[[&str; 14]]) -> Vec<u8> {
+    topics_sheet_collected(rows, &[])
+}
+
+/// The 议题 sheet with a 收集日期 column: `dates[i]` for row i (none for the others).
+fn topics_sheet_collected(rows: &[[&str; 14]], dates: &[&str]) -> Vec<u8> {
     let mut all = vec![row(&[
         "查询码",
         "社区编码*",
@@ -475,8 +480,13 @@ fn topics_sheet(rows: &[[&str; 14]]) -> Vec<u8> {
         "同意联系",
         "地点",
         "层级",
+        "收集日期",
     ])];
-    all.extend(rows.iter().map(|r| row(r)));
+    all.extend(rows.iter().enumerate().map(|(i, r)| {
+        let mut cells = r.to_vec();
+        cells.push(dates.get(i).copied().unwrap_or(""));
+        row(&cells)
+    }));
     book(&[("议题", all)])
 }
 
@@ -651,7 +661,19 @@ async fn matters_collected_offline_are_imported_all_or_nothing_once() {
     assert_eq!(r.error_total, 6);
     assert_eq!(count(&db, "topics").await, 0, "all or nothing");
 
-    let good = topics_sheet(&[visit, hotline]);
+    // A visit collected on paper keeps its day; a day to come is refused.
+    let r = excel::import(
+        &db,
+        &staff,
+        &topics_sheet_collected(&[visit], &["2099-01-01"]),
+        false,
+        &|_, _| {},
+    )
+    .await
+    .unwrap();
+    assert!(!r.applied);
+    assert_eq!(r.errors[0].column, "收集日期", "{:?}", r.errors);
+    let good = topics_sheet_collected(&[visit, hotline], &["2026-11-18"]);
     let r = excel::import(&db, &staff, &good, false, &|_, _| {})
         .await
         .unwrap();
@@ -665,6 +687,14 @@ async fn matters_collected_offline_are_imported_all_or_nothing_once() {
         .await
         .unwrap();
     assert_eq!(collected, 1, "the collector found by name in the community");
+    let dated: i64 = db
+        .pool()
+        .fetch_one(Sql::new(
+            "SELECT COUNT(*) FROM topics WHERE channel = 'home_visit' AND collected_on = '2026-11-18'",
+        ))
+        .await
+        .unwrap();
+    assert_eq!(dated, 1, "the day it was collected");
     // The same sheet again, and the export imported back: nothing new.
     let r = excel::import(&db, &staff, &good, false, &|_, _| {})
         .await
@@ -695,7 +725,11 @@ async fn matters_collected_offline_are_imported_all_or_nothing_once() {
         .map(|c| c.to_string())
         .collect();
     assert!(first[0].starts_with("XH-"));
-    assert_eq!(first[14], "待筛选");
+    assert_eq!(first[15], "待筛选");
+    assert_eq!(
+        first[13], "2026-11-18",
+        "the visit's day goes out and back in"
+    );
     let r = excel::import(&db, &staff, &exported, false, &|_, _| {})
         .await
         .unwrap();

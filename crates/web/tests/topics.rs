@@ -209,6 +209,33 @@ async fn staff_screen_merge_and_reject_with_reasons_r_top_3_r_top_5() {
         .await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(body["error"]["fields"]["collector_person_id"].is_string());
+    // A visit written up later keeps the day it was collected; never a day to come.
+    let tomorrow = (roundtable_web::render::today() + chrono::Duration::days(1)).to_string();
+    for (bad, message) in [("2026-13-01", "日期"), (tomorrow.as_str(), "不能晚于今天")] {
+        let (s, body, _) = app
+            .json(
+                "POST",
+                "/api/v1/topics",
+                Some(&secretary),
+                Some(json!({"org_id": community, "title": "路灯不亮", "description": "北门路灯坏了", "category": "safety", "channel": "hotline", "collected_on": bad})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+        let field = body["error"]["fields"]["collected_on"]
+            .as_str()
+            .unwrap_or_default();
+        assert!(field.contains(message), "{body}");
+    }
+    let (s, late, _) = app
+        .json(
+            "POST",
+            "/api/v1/topics",
+            Some(&secretary),
+            Some(json!({"org_id": community, "title": "路灯不亮", "description": "北门路灯坏了", "category": "safety", "channel": "hotline", "collected_on": "2026-11-20"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{late}");
+    assert_eq!(late["collected_on"], "2026-11-20");
     let (s, staff_topic, _) = app
         .json(
             "POST",

@@ -295,6 +295,8 @@ struct NewQuery {
     channel: Option<String>,
     #[serde(deserialize_with = "services::opt_id::deserialize")]
     org_id: Option<i64>,
+    /// Kept for the next sheet of the same pile.
+    collected_on: Option<String>,
 }
 
 async fn intake_page(
@@ -337,6 +339,7 @@ async fn topic_new(
     let form = TopicInput {
         channel: q.channel.unwrap_or_else(|| Channel::Hotline.code().into()),
         org_id: q.org_id,
+        collected_on: q.collected_on,
         ..Default::default()
     };
     Ok(intake_page(&state, &session, &csrf, &form, no_errors(), q.saved).await?)
@@ -365,8 +368,11 @@ async fn topic_create(
     };
     match topics::create_with_photos(&state.db, &session.actor, &f.topic, uploads).await {
         Ok(t) if f.next.is_some() => Ok(Redirect::to(&format!(
-            "/topics/new?saved={}&channel={}&org_id={}",
-            t.tracking_code, t.channel, t.org_id
+            "/topics/new?saved={}&channel={}&org_id={}&collected_on={}",
+            t.tracking_code,
+            t.channel,
+            t.org_id,
+            t.collected_on.map(|d| d.to_string()).unwrap_or_default()
         ))
         .into_response()),
         Ok(t) => Ok(Redirect::to(&format!("/topics/{}", t.id)).into_response()),

@@ -45,6 +45,9 @@ pub struct TopicInput {
     pub location: Option<String>,
     /// R-TOP-4: district, street, community (default community)
     pub level: Option<String>,
+    /// The day it was collected (YYYY-MM-DD), when entered on a later day: a visit written up
+    /// afterwards, a paper sheet typed in. Empty: today. Not on the portal.
+    pub collected_on: Option<String>,
 }
 
 fn truthy(v: Option<&str>) -> bool {
@@ -126,6 +129,15 @@ async fn validate(
         input.location.as_deref(),
         100,
     );
+    let collected_on = roundtable_core::validate::optional_date(
+        &mut errors,
+        "collected_on",
+        "收集日期",
+        input.collected_on.as_deref(),
+    );
+    if collected_on.is_some_and(|d| d > crate::render::today()) {
+        errors.add("collected_on", "收集日期不能晚于今天");
+    }
     let org = match input.org_id {
         None => None,
         Some(id) => orgs::get(e, id).await?,
@@ -174,6 +186,7 @@ async fn validate(
             submitter_phone,
             contact_consent: truthy(input.contact_consent.as_deref()),
             location,
+            collected_on,
             level: level.code().into(),
             terms,
         },
@@ -396,6 +409,7 @@ pub async fn submit_public(
     input.channel = Channel::Portal.code().into();
     input.collector_person_id = None;
     input.level = None;
+    input.collected_on = None;
     // Segmented before the write lock: writers queue for it one at a time.
     let terms = stored_terms(&input);
     let mut tx = db.begin().await?;

@@ -65,6 +65,13 @@ pub(super) const COLUMNS: &[Column] = &[
         "反映人是否同意社区就此事联系",
     ),
     col("location", "地点", false, 16.0, ""),
+    col(
+        "collected_on",
+        "收集日期",
+        false,
+        12.0,
+        "如 2026-11-20；不填为导入当天",
+    ),
     pick("level", "层级", false, levels, "不填为社区/村级"),
     col("status", "状态", false, 10.0, "导出时填写；导入时不读取"),
 ];
@@ -153,6 +160,7 @@ impl Importer<'_> {
             contact_consent: row.opt("contact_consent"),
             location: row.opt("location"),
             level: row.opt("level"),
+            collected_on: row.opt("collected_on"),
         };
         let r = crate::services::topics::create_in(&mut self.tx, self.actor, &input).await;
         self.absorb(row, r.map(|id| (id, Change::Created)))
@@ -208,6 +216,7 @@ pub(super) async fn export_rows(
                 phone.unwrap_or_default(),
                 if t.contact_consent { "是" } else { "否" }.into(),
                 t.location.clone().unwrap_or_default(),
+                t.collected_on.map(|d| d.to_string()).unwrap_or_default(),
                 label(Level::parse(&t.level).map(Level::label), &t.level),
                 label(Status::parse(&t.status).map(Status::label), &t.status),
             ]);
