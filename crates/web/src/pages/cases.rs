@@ -461,7 +461,7 @@ async fn evidence_photo(
     Path((id, photo_id)): Path<(i64, i64)>,
     Query(q): Query<BTreeMap<String, String>>,
 ) -> PageResult {
-    let (mime, bytes) = evidence::file(
+    let file = evidence::file(
         &state.db,
         &session.actor,
         &state.config.data_dir,
@@ -470,17 +470,7 @@ async fn evidence_photo(
         q.contains_key("thumb"),
     )
     .await?;
-    Ok((
-        [
-            (axum::http::header::CONTENT_TYPE, mime),
-            (
-                axum::http::header::CACHE_CONTROL,
-                "private, max-age=86400".into(),
-            ),
-        ],
-        bytes,
-    )
-        .into_response())
+    Ok(super::photo_response(file))
 }
 
 async fn add_opinion(

@@ -531,7 +531,7 @@ async fn photo(
     Path((id, photo_id)): Path<(i64, i64)>,
     Query(q): Query<PhotoQuery>,
 ) -> PageResult {
-    let (mime, bytes) = topics::photo_file(
+    let file = topics::photo_file(
         &state.db,
         &session.actor,
         &state.config.data_dir,
@@ -540,15 +540,5 @@ async fn photo(
         q.thumb.is_some(),
     )
     .await?;
-    Ok((
-        [
-            (axum::http::header::CONTENT_TYPE, mime),
-            (
-                axum::http::header::CACHE_CONTROL,
-                "private, max-age=86400".into(),
-            ),
-        ],
-        bytes,
-    )
-        .into_response())
+    Ok(super::photo_response(file))
 }

@@ -171,9 +171,5 @@ pub async fn file(
     let p = store::photo(&mut e, case_id, photo_id)
         .await?
         .ok_or(AppError::NotFound)?;
-    let path = photos::path(data_dir, &p.sha256, photos::ext_of(&p.mime), thumb);
-    let bytes = tokio::fs::read(&path)
-        .await
-        .map_err(|_| AppError::NotFound)?;
-    Ok((if thumb { "image/jpeg".into() } else { p.mime }, bytes))
+    photos::read(data_dir, &p.sha256, &p.mime, thumb).await
 }

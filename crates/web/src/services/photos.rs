@@ -106,6 +106,20 @@ pub fn save(data_dir: &Path, p: &Photo) -> Result<(), AppError> {
     Ok(())
 }
 
+/// A stored photo's bytes (or its JPEG thumbnail) and the type to send them with; a file gone
+/// from the data directory is "not found".
+pub async fn read(
+    data_dir: &Path,
+    sha256: &str,
+    mime: &str,
+    thumb: bool,
+) -> Result<(String, Vec<u8>), AppError> {
+    let bytes = tokio::fs::read(path(data_dir, sha256, ext_of(mime), thumb))
+        .await
+        .map_err(|_| AppError::NotFound)?;
+    Ok((if thumb { "image/jpeg" } else { mime }.to_string(), bytes))
+}
+
 pub fn ext_of(mime: &str) -> &'static str {
     match mime {
         "image/png" => "png",

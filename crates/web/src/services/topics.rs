@@ -373,11 +373,7 @@ pub async fn photo_file(
         .await?
         .filter(|p| p.topic_id == topic_id)
         .ok_or(AppError::NotFound)?;
-    let path = super::photos::path(data_dir, &p.sha256, super::photos::ext_of(&p.mime), thumb);
-    let bytes = tokio::fs::read(&path)
-        .await
-        .map_err(|_| AppError::NotFound)?;
-    Ok((if thumb { "image/jpeg".into() } else { p.mime }, bytes))
+    super::photos::read(data_dir, &p.sha256, &p.mime, thumb).await
 }
 
 pub async fn photos(
