@@ -64,6 +64,9 @@ enum Command {
         /// Write history for the first N communities only.
         #[arg(long)]
         communities: Option<usize>,
+        /// Communities whose history is written at once (1–16).
+        #[arg(long, default_value_t = 4)]
+        parallel: usize,
     },
     /// Manage accounts.
     User {
@@ -288,7 +291,12 @@ async fn open(cfg: &Effective) -> Result<Db> {
     Ok(db)
 }
 
-async fn write_history(db: &Db, months: u32, communities: Option<usize>) -> Result<()> {
+async fn write_history(
+    url: &str,
+    months: u32,
+    communities: Option<usize>,
+    parallel: usize,
+) -> Result<()> {
     let bar = indicatif::ProgressBar::new(0);
     bar.set_style(
         indicatif::ProgressStyle::with_template(
@@ -301,8 +309,10 @@ async fn write_history(db: &Db, months: u32, communities: Option<usize>) -> Resu
         months,
         communities,
         seed: 20210621,
+        parallel,
     };
     let calendar = roundtable_web::services::calendar::CalendarCache::default();
+    let db = &Db::connect_for_bulk_writes(url).await?;
     let started = std::time::Instant::now();
     let report = roundtable_web::history::generate(db, &calendar, &opts, &|done, total| {
         bar.set_length(total);
@@ -390,6 +400,7 @@ async fn main() -> Result<()> {
             months,
             city,
             communities,
+            parallel,
         } => {
             let cfg = load(&cli, listen.as_ref(), "sqlite://data/demo.db")?;
             init_logs(&cfg.log_format);
@@ -417,7 +428,7 @@ async fn main() -> Result<()> {
                 println!("城市规模：{have} 个社区（村）");
             }
             if fresh && !*no_history {
-                write_history(&db, *months, *communities).await?;
+                write_history(&cfg.database_url, *months, *communities, *parallel).await?;
             }
             if *no_serve {
                 return Ok(());

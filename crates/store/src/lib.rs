@@ -261,23 +261,71 @@ pub fn now() -> chrono::DateTime<chrono::Utc> {
 }
 
 pub mod clock {
+    use std::cell::Cell;
+    use std::future::Future;
     use std::sync::atomic::{AtomicI64, Ordering};
 
     use chrono::{DateTime, Duration, Utc};
 
     static OFFSET_MS: AtomicI64 = AtomicI64::new(0);
 
-    pub fn now() -> DateTime<Utc> {
-        Utc::now() + Duration::milliseconds(OFFSET_MS.load(Ordering::Relaxed))
+    tokio::task_local! {
+        /// The shift of one future run under `scoped`: the history generator writes several
+        /// communities at once, each on its own day.
+        static TASK_OFFSET_MS: Cell<i64>;
     }
 
-    /// From now on `now()` reads `at` (and runs on from there).
+    fn offset_ms() -> i64 {
+        TASK_OFFSET_MS
+            .try_with(Cell::get)
+            .unwrap_or_else(|_| OFFSET_MS.load(Ordering::Relaxed))
+    }
+
+    pub fn now() -> DateTime<Utc> {
+        Utc::now() + Duration::milliseconds(offset_ms())
+    }
+
+    /// From now on `now()` reads `at` (and runs on from there): inside `scoped`, for that
+    /// future only; elsewhere for the whole process.
     pub fn set_now(at: DateTime<Utc>) {
-        OFFSET_MS.store((at - Utc::now()).num_milliseconds(), Ordering::Relaxed);
+        let ms = (at - Utc::now()).num_milliseconds();
+        if TASK_OFFSET_MS.try_with(|c| c.set(ms)).is_err() {
+            OFFSET_MS.store(ms, Ordering::Relaxed);
+        }
+    }
+
+    /// Runs `f` with a clock of its own, starting where the process clock is.
+    pub async fn scoped<F: Future>(f: F) -> F::Output {
+        TASK_OFFSET_MS.scope(Cell::new(offset_ms()), f).await
     }
 
     /// Whether the clock is shifted (start-up logs it: records get the shifted time).
     pub fn shifted() -> bool {
-        OFFSET_MS.load(Ordering::Relaxed) != 0
+        offset_ms() != 0
+    }
+}
+
+#[cfg(test)]
+mod clock_tests {
+    use chrono::{TimeZone, Utc};
+
+    use super::clock;
+
+    // Two futures run at once under `scoped` each keep their own day, and the process clock
+    // is left alone (the history generator's communities written side by side).
+    #[tokio::test]
+    async fn scoped_clocks_are_independent() {
+        let day = |d| Utc.with_ymd_and_hms(2024, 3, d, 2, 0, 0).unwrap();
+        let run = |d: u32| {
+            clock::scoped(async move {
+                clock::set_now(day(d));
+                tokio::task::yield_now().await;
+                clock::now()
+            })
+        };
+        let (a, b) = tokio::join!(run(4), run(20));
+        assert_eq!(a.date_naive(), day(4).date_naive());
+        assert_eq!(b.date_naive(), day(20).date_naive());
+        assert!((clock::now() - Utc::now()).num_seconds().abs() < 5);
     }
 }

@@ -18,6 +18,7 @@ async fn history_runs_cases_through_the_steps_on_past_days() {
         months: 3,
         communities: Some(4),
         seed: 7,
+        parallel: 3,
     };
     let calls = std::sync::atomic::AtomicU64::new(0);
     let report = roundtable_web::history::generate(&app.db, &calendar, &opts, &|done, total| {
