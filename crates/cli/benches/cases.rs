@@ -63,7 +63,7 @@ async fn main() {
         println!("reusing the history in {}", dir.display());
     } else {
         let t = Instant::now();
-        let ok = command(&dir, url)
+        let ok = command_on_one_core(&dir, url)
             .args([
                 "demo",
                 "--no-serve",

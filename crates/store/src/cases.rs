@@ -6,7 +6,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use roundtable_core::access::Scope;
 
-use crate::db::{Exec, FromRow, Row, Sql};
+use crate::db::{Exec, FromRow, Reads, Row, Sql};
 use crate::{PageReq, Paged, PagedQuery, StoreError, args, fetch_page, node_ids, push_in};
 
 #[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
@@ -240,12 +240,70 @@ impl FromRow for CaseEvent {
     }
 }
 
+// The statements of a case's reads, shared by the single reads and `case_reads`.
+const EVENTS: &str = "SELECT ev.id, ev.at, ev.actor_user_id, COALESCE(p.name, u.username) AS actor_name, ev.kind, ev.from_step, ev.to_step, ev.note FROM case_events ev LEFT JOIN users u ON u.id = ev.actor_user_id LEFT JOIN people p ON p.id = u.person_id WHERE ev.case_id = $1 ORDER BY ev.id";
+const VISITS: &str = "SELECT id, case_id, visitor_person_id, visitor_name, place, visited_on, findings, created_at FROM case_visits WHERE case_id = $1 ORDER BY visited_on, id";
+const OPINIONS: &str = "SELECT id, case_id, source, visit_id, questionnaire_id, author, content, created_at FROM case_opinions WHERE case_id = $1 ORDER BY id";
+const DOCUMENTS: &str = "SELECT d.id, d.case_id, d.kind, d.version, d.body, d.created_by, d.created_at FROM case_documents d WHERE d.case_id = $1 AND d.version = (SELECT MAX(version) FROM case_documents x WHERE x.case_id = d.case_id AND x.kind = d.kind) ORDER BY d.kind";
+const COUNTS: &str = "SELECT (SELECT COUNT(*) FROM case_visits WHERE case_id = $1) AS visits, (SELECT COUNT(*) FROM case_opinions WHERE case_id = $1) AS opinions, (SELECT string_agg(kind, ',') FROM (SELECT DISTINCT kind FROM case_documents WHERE case_id = $1) k) AS document_kinds";
+
+/// What a case page shows of steps 1–4 besides the case row, in one round trip (`Reads`):
+/// with `facts`, also what the step checks count (the case's, its meeting's and its
+/// project's).
+pub struct CaseReads {
+    pub facts: Option<(
+        Counts,
+        crate::meetings::MeetingFacts,
+        crate::projects::ProjectFacts,
+    )>,
+    pub events: Vec<CaseEvent>,
+    pub visits: Vec<Visit>,
+    pub opinions: Vec<Opinion>,
+    pub documents: Vec<Document>,
+    pub photos: Vec<CasePhoto>,
+}
+
+pub async fn case_reads(
+    e: &mut impl Exec,
+    case_id: i64,
+    facts: bool,
+) -> Result<CaseReads, StoreError> {
+    let mut r = Reads::new();
+    let mut add = |sql: &str| r.add(Sql::with(sql, args![case_id]));
+    let counted = facts.then(|| {
+        (
+            add(COUNTS),
+            add(crate::meetings::FACTS),
+            add(crate::projects::FACTS),
+        )
+    });
+    let (events, visits, opinions, documents, photos) = (
+        add(EVENTS),
+        add(VISITS),
+        add(OPINIONS),
+        add(DOCUMENTS),
+        add(&photos_sql()),
+    );
+    let mut rows = e.fetch_reads(r).await?;
+    Ok(CaseReads {
+        facts: match counted {
+            Some((c, m, p)) => Some((
+                rows.one(c)?,
+                rows.optional(m)?.unwrap_or_default(),
+                rows.one(p)?,
+            )),
+            None => None,
+        },
+        events: rows.all(events)?,
+        visits: rows.all(visits)?,
+        opinions: rows.all(opinions)?,
+        documents: rows.all(documents)?,
+        photos: rows.all(photos)?,
+    })
+}
+
 pub async fn events(e: &mut impl Exec, case_id: i64) -> Result<Vec<CaseEvent>, StoreError> {
-    e.fetch_all(Sql::with(
-        "SELECT ev.id, ev.at, ev.actor_user_id, COALESCE(p.name, u.username) AS actor_name, ev.kind, ev.from_step, ev.to_step, ev.note FROM case_events ev LEFT JOIN users u ON u.id = ev.actor_user_id LEFT JOIN people p ON p.id = u.person_id WHERE ev.case_id = $1 ORDER BY ev.id",
-        args![case_id],
-    ))
-    .await
+    e.fetch_all(Sql::with(EVENTS, args![case_id])).await
 }
 
 /// R-PROC-2: a visit to a household or the site.
@@ -300,11 +358,7 @@ pub async fn insert_visit(
 }
 
 pub async fn visits(e: &mut impl Exec, case_id: i64) -> Result<Vec<Visit>, StoreError> {
-    e.fetch_all(Sql::with(
-        "SELECT id, case_id, visitor_person_id, visitor_name, place, visited_on, findings, created_at FROM case_visits WHERE case_id = $1 ORDER BY visited_on, id",
-        args![case_id],
-    ))
-    .await
+    e.fetch_all(Sql::with(VISITS, args![case_id])).await
 }
 
 /// R-PROC-2: an opinion gathered on the matter.
@@ -360,11 +414,7 @@ pub async fn insert_opinion(
 }
 
 pub async fn opinions(e: &mut impl Exec, case_id: i64) -> Result<Vec<Opinion>, StoreError> {
-    e.fetch_all(Sql::with(
-        "SELECT id, case_id, source, visit_id, questionnaire_id, author, content, created_at FROM case_opinions WHERE case_id = $1 ORDER BY id",
-        args![case_id],
-    ))
-    .await
+    e.fetch_all(Sql::with(OPINIONS, args![case_id])).await
 }
 
 /// One version of a step document; `body` is the JSON object of its fields.
@@ -413,11 +463,7 @@ pub async fn save_document(
 
 /// The latest version of each document of a case.
 pub async fn documents(e: &mut impl Exec, case_id: i64) -> Result<Vec<Document>, StoreError> {
-    e.fetch_all(Sql::with(
-        "SELECT d.id, d.case_id, d.kind, d.version, d.body, d.created_by, d.created_at FROM case_documents d WHERE d.case_id = $1 AND d.version = (SELECT MAX(version) FROM case_documents x WHERE x.case_id = d.case_id AND x.kind = d.kind) ORDER BY d.kind",
-        args![case_id],
-    ))
-    .await
+    e.fetch_all(Sql::with(DOCUMENTS, args![case_id])).await
 }
 
 /// Every version of one document, newest first.
@@ -455,11 +501,7 @@ impl FromRow for Counts {
 }
 
 pub async fn counts(e: &mut impl Exec, case_id: i64) -> Result<Counts, StoreError> {
-    e.fetch_one(Sql::with(
-        "SELECT (SELECT COUNT(*) FROM case_visits WHERE case_id = $1) AS visits, (SELECT COUNT(*) FROM case_opinions WHERE case_id = $1) AS opinions, (SELECT string_agg(kind, ',') FROM (SELECT DISTINCT kind FROM case_documents WHERE case_id = $1) k) AS document_kinds",
-        args![case_id],
-    ))
-    .await
+    e.fetch_one(Sql::with(COUNTS, args![case_id])).await
 }
 
 /// A photo kept as evidence of one record of a case (`record_kind`: visit, ledger_item,
@@ -519,12 +561,12 @@ pub async fn add_photo(
 
 /// Every evidence photo of a case, in the order they were added (the page groups them by
 /// record).
+fn photos_sql() -> String {
+    format!("{CASE_PHOTO_COLS} WHERE case_id = $1 ORDER BY id")
+}
+
 pub async fn photos(e: &mut impl Exec, case_id: i64) -> Result<Vec<CasePhoto>, StoreError> {
-    e.fetch_all(Sql::with(
-        &format!("{CASE_PHOTO_COLS} WHERE case_id = $1 ORDER BY id"),
-        args![case_id],
-    ))
-    .await
+    e.fetch_all(Sql::with(&photos_sql(), args![case_id])).await
 }
 
 pub async fn photo(

@@ -224,6 +224,104 @@ impl FromRow for String {
     }
 }
 
+/// Several reads sent together. Every statement is a round trip to SQLite's connection
+/// thread (sqlx runs each connection on a thread of its own), and on a page of twenty small
+/// reads those hand-overs, not the queries, were the time (cases benchmark). On SQLite the
+/// reads go as one multi-statement text in one round trip; PostgreSQL runs them one by one.
+#[derive(Debug, Default)]
+pub struct Reads {
+    sql: Vec<Sql>,
+}
+
+impl Reads {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds a read (one SELECT); its rows come back under the number returned.
+    pub fn add(&mut self, sql: Sql) -> usize {
+        self.sql.push(sql);
+        self.sql.len() - 1
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.sql.is_empty()
+    }
+
+    /// One text with every statement's `$N` moved past the arguments of those before it.
+    fn joined(&self) -> Sql {
+        let mut out = Sql::default();
+        for s in &self.sql {
+            let offset = out.args.len();
+            out.text.push_str(&renumber(&s.text, offset));
+            out.text.push_str(";\n");
+            out.args.extend(s.args.iter().cloned());
+        }
+        out
+    }
+}
+
+/// `$N` → `$(N + offset)` outside string literals.
+fn renumber(text: &str, offset: usize) -> String {
+    let mut out = String::with_capacity(text.len() + 8);
+    let mut chars = text.chars().peekable();
+    let mut quoted = false;
+    while let Some(c) = chars.next() {
+        out.push(c);
+        if c == '\'' {
+            quoted = !quoted;
+        } else if c == '$' && !quoted {
+            let mut n = String::new();
+            while let Some(d) = chars.peek().copied().filter(char::is_ascii_digit) {
+                n.push(d);
+                chars.next();
+            }
+            match n.parse::<usize>() {
+                Ok(k) => out.push_str(&(k + offset).to_string()),
+                Err(_) => out.push_str(&n),
+            }
+        }
+    }
+    out
+}
+
+enum OwnedRow {
+    Sqlite(SqliteRow),
+    Postgres(PgRow),
+}
+
+/// The rows of `Reads`, taken out by the number `Reads::add` gave.
+pub struct Rows {
+    groups: Vec<Option<Vec<OwnedRow>>>,
+}
+
+impl Rows {
+    fn take(&mut self, i: usize) -> Result<Vec<OwnedRow>, StoreError> {
+        self.groups
+            .get_mut(i)
+            .and_then(Option::take)
+            .ok_or_else(|| StoreError::Config(format!("read {i} was not asked for or was taken")))
+    }
+
+    pub fn all<T: FromRow>(&mut self, i: usize) -> Result<Vec<T>, StoreError> {
+        self.take(i)?
+            .iter()
+            .map(|r| match r {
+                OwnedRow::Sqlite(r) => T::from_row(&Row::Sqlite(r)),
+                OwnedRow::Postgres(r) => T::from_row(&Row::Postgres(r)),
+            })
+            .collect()
+    }
+
+    pub fn optional<T: FromRow>(&mut self, i: usize) -> Result<Option<T>, StoreError> {
+        Ok(self.all(i)?.into_iter().next())
+    }
+
+    pub fn one<T: FromRow>(&mut self, i: usize) -> Result<T, StoreError> {
+        self.optional(i)?.ok_or(StoreError::NotFound)
+    }
+}
+
 macro_rules! bind_all {
     ($q:expr, $args:expr) => {{
         let mut q = $q;
@@ -269,6 +367,11 @@ pub trait Exec: Send {
     ) -> impl Future<Output = Result<T, StoreError>> + Send {
         async move { self.fetch_optional(sql).await?.ok_or(StoreError::NotFound) }
     }
+    /// Runs `reads` (see `Reads`).
+    fn fetch_reads(
+        &mut self,
+        reads: Reads,
+    ) -> impl Future<Output = Result<Rows, StoreError>> + Send;
     fn is_postgres(&self) -> bool;
 }
 
@@ -318,6 +421,45 @@ macro_rules! impl_ops {
                             .collect()
                     }
                 }
+            }
+
+            async fn fetch_reads(&mut self, reads: Reads) -> Result<Rows, StoreError> {
+                use futures_util::TryStreamExt;
+                let wanted = reads.sql.len();
+                let mut groups = Vec::with_capacity(wanted);
+                if wanted == 0 {
+                    return Ok(Rows { groups });
+                }
+                match self {
+                    $sqlite => {
+                        let (q, e) = ops!($se, Sqlite, reads.joined());
+                        // Rows of each statement, then its result: one group per statement.
+                        let mut stream = sqlx::Executor::fetch_many(e, q);
+                        let mut rows = Vec::new();
+                        while let Some(item) = stream.try_next().await? {
+                            match item {
+                                sqlx::Either::Right(r) => rows.push(OwnedRow::Sqlite(r)),
+                                sqlx::Either::Left(_) => {
+                                    groups.push(Some(std::mem::take(&mut rows)))
+                                }
+                            }
+                        }
+                    }
+                    $pg => {
+                        for sql in reads.sql {
+                            let (q, e) = ops!($pe, Postgres, sql);
+                            let rows = q.fetch_all(e).await?;
+                            groups.push(Some(rows.into_iter().map(OwnedRow::Postgres).collect()));
+                        }
+                    }
+                }
+                if groups.len() != wanted {
+                    return Err(StoreError::Config(format!(
+                        "{wanted} reads sent, {} answered",
+                        groups.len()
+                    )));
+                }
+                Ok(Rows { groups })
             }
 
             async fn fetch_optional<T: FromRow + Send>(

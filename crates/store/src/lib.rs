@@ -17,7 +17,7 @@ pub mod topics;
 pub mod units;
 pub mod users;
 
-pub use db::{Conn, Db, Exec, FromRow, Pool, Row, Sql, Tx, Val};
+pub use db::{Conn, Db, Exec, FromRow, Pool, Reads, Row, Rows, Sql, Tx, Val};
 
 use roundtable_core::FieldErrors;
 

@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 
-use crate::db::{Exec, FromRow, Row, Sql};
+use crate::db::{Exec, FromRow, Reads, Row, Sql};
 use crate::{StoreError, args};
 
 #[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
@@ -72,6 +72,53 @@ pub struct PlanFields {
     pub place: String,
     pub chair_person_id: Option<i64>,
     pub chair_name: String,
+}
+
+/// A case's meeting with what its page shows, in one round trip (`Reads`).
+pub struct MeetingReads {
+    pub meeting: Option<Meeting>,
+    pub participants: Vec<Participant>,
+    pub minutes: Vec<Minutes>,
+    pub comments: Vec<Comment>,
+    /// The chair is a person of kind `secretary_kind` (R-MEET-4).
+    pub chair_is_secretary: bool,
+}
+
+pub async fn meeting_reads(
+    e: &mut impl Exec,
+    case_id: i64,
+    secretary_kind: &str,
+) -> Result<MeetingReads, StoreError> {
+    const OF_CASE: &str = "(SELECT id FROM meetings WHERE case_id = $1)";
+    let mut r = Reads::new();
+    let meeting = r.add(Sql::with(
+        &format!("{COLS} WHERE case_id = $1"),
+        args![case_id],
+    ));
+    let participants = r.add(Sql::with(
+        &format!("{PARTICIPANTS} WHERE meeting_id = {OF_CASE} ORDER BY fixed DESC, id"),
+        args![case_id],
+    ));
+    let minutes = r.add(Sql::with(
+        &format!("{MINUTES_COLS} WHERE meeting_id = {OF_CASE} ORDER BY version DESC"),
+        args![case_id],
+    ));
+    let comments = r.add(Sql::with(
+        &format!("{COMMENTS} WHERE m.meeting_id = {OF_CASE} ORDER BY c.id"),
+        args![case_id],
+    ));
+    let secretary = r.add(Sql::with(
+        "SELECT COUNT(*) FROM meetings m JOIN person_kinds pk ON pk.person_id = m.chair_person_id WHERE m.case_id = $1 AND pk.kind = $2",
+        args![case_id, secretary_kind],
+    ));
+    let mut rows = e.fetch_reads(r).await?;
+    Ok(MeetingReads {
+        meeting: rows.optional(meeting)?,
+        participants: rows.all(participants)?,
+        minutes: rows.all(minutes)?,
+        comments: rows.all(comments)?,
+        chair_is_secretary: rows.one::<i64>(secretary)? > 0,
+    })
 }
 
 pub async fn by_case(e: &mut impl Exec, case_id: i64) -> Result<Option<Meeting>, StoreError> {
@@ -231,12 +278,14 @@ pub async fn remove_participant(
     Ok(n == 1)
 }
 
+const PARTICIPANTS: &str = "SELECT id, meeting_id, person_id, name, kind, fixed, unit_name, signed_in_at FROM meeting_participants";
+
 pub async fn participants(
     e: &mut impl Exec,
     meeting_id: i64,
 ) -> Result<Vec<Participant>, StoreError> {
     e.fetch_all(Sql::with(
-        "SELECT id, meeting_id, person_id, name, kind, fixed, unit_name, signed_in_at FROM meeting_participants WHERE meeting_id = $1 ORDER BY fixed DESC, id",
+        &format!("{PARTICIPANTS} WHERE meeting_id = $1 ORDER BY fixed DESC, id"),
         args![meeting_id],
     ))
     .await
@@ -383,9 +432,11 @@ pub async fn add_comment(
 }
 
 /// The comments on every version of a meeting's minutes.
+const COMMENTS: &str = "SELECT c.id, c.minutes_id, c.author_name, c.body, c.created_at FROM minutes_comments c JOIN meeting_minutes m ON m.id = c.minutes_id";
+
 pub async fn comments(e: &mut impl Exec, meeting_id: i64) -> Result<Vec<Comment>, StoreError> {
     e.fetch_all(Sql::with(
-        "SELECT c.id, c.minutes_id, c.author_name, c.body, c.created_at FROM minutes_comments c JOIN meeting_minutes m ON m.id = c.minutes_id WHERE m.meeting_id = $1 ORDER BY c.id",
+        &format!("{COMMENTS} WHERE m.meeting_id = $1 ORDER BY c.id"),
         args![meeting_id],
     ))
     .await
@@ -411,12 +462,10 @@ impl FromRow for MeetingFacts {
     }
 }
 
+pub(crate) const FACTS: &str = "SELECT (SELECT COUNT(*) FROM meeting_participants p WHERE p.meeting_id = m.id AND p.signed_in_at IS NOT NULL) AS signed_in, (SELECT COUNT(*) FROM meeting_minutes x WHERE x.meeting_id = m.id AND x.status = 'confirmed') AS minutes_confirmed, CAST(CASE WHEN m.resolution IS NULL THEN 0 ELSE 1 END AS BIGINT) AS resolution, CAST(CASE WHEN m.filing_number IS NULL THEN 0 ELSE 1 END AS BIGINT) AS filed FROM meetings m WHERE m.case_id = $1";
+
 pub async fn facts(e: &mut impl Exec, case_id: i64) -> Result<MeetingFacts, StoreError> {
-    Ok(e
-        .fetch_optional(Sql::with(
-            "SELECT (SELECT COUNT(*) FROM meeting_participants p WHERE p.meeting_id = m.id AND p.signed_in_at IS NOT NULL) AS signed_in, (SELECT COUNT(*) FROM meeting_minutes x WHERE x.meeting_id = m.id AND x.status = 'confirmed') AS minutes_confirmed, CAST(CASE WHEN m.resolution IS NULL THEN 0 ELSE 1 END AS BIGINT) AS resolution, CAST(CASE WHEN m.filing_number IS NULL THEN 0 ELSE 1 END AS BIGINT) AS filed FROM meetings m WHERE m.case_id = $1",
-            args![case_id],
-        ))
+    Ok(e.fetch_optional(Sql::with(FACTS, args![case_id]))
         .await?
         .unwrap_or_default())
 }

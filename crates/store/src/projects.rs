@@ -5,7 +5,7 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 
-use crate::db::{Exec, FromRow, Row, Sql};
+use crate::db::{Exec, FromRow, Reads, Row, Sql};
 use crate::{StoreError, args};
 
 /// Reads a struct whose fields are all plain columns of the same name.
@@ -211,6 +211,92 @@ impl FromRow for Bulletin {
     }
 }
 
+// The statements of the project's reads, shared by the single reads and `project`.
+const TASKS: &str = "SELECT id, case_id, title, owner_person_id, owner_name, unit_name, starts_on, due_on, milestone FROM project_tasks WHERE case_id = $1 ORDER BY due_on, id";
+const BUDGET: &str = "SELECT id, case_id, source, amount_fen, note FROM project_budget WHERE case_id = $1 ORDER BY id";
+const AGREEMENTS: &str = "SELECT id, case_id, party, party_kind, agreed_on, note, created_at FROM project_agreements WHERE case_id = $1 ORDER BY id";
+const NOTICES: &str = "SELECT id, case_id, version, published_on, starts_on, ends_on, working_days, provisional, plan_revision, content, created_at FROM notices WHERE case_id = $1 ORDER BY version DESC";
+const OBJECTIONS: &str = "SELECT id, case_id, notice_id, content, submitter_name, submitter_phone, received_at, answer, answered_at FROM objections WHERE case_id = $1 ORDER BY id";
+const REMARKS: &str = "SELECT id, case_id, author_name, remark, created_at FROM leader_remarks WHERE case_id = $1 ORDER BY id";
+const MEMBERS: &str = "SELECT id, case_id, person_id, name, side FROM committee_members WHERE case_id = $1 ORDER BY id";
+const INSPECTIONS: &str = "SELECT id, case_id, inspected_on, inspectors, progress, quality, deadline, created_at FROM inspections WHERE case_id = $1 ORDER BY inspected_on, id";
+const BULLETINS: &str = "SELECT id, case_id, seq, published_on, content, created_at FROM bulletins WHERE case_id = $1 ORDER BY seq DESC";
+const VOTES: &str = "SELECT choice, COUNT(*) AS votes FROM satisfaction_votes WHERE case_id = $1 GROUP BY choice ORDER BY choice";
+const ACCEPTANCE: &str = "SELECT id, case_id, accepted_on, members, conclusion, created_at FROM acceptances WHERE case_id = $1";
+pub(crate) const FACTS: &str = "SELECT c.plan_revision, c.bulletin_every_days, \
+         (SELECT COUNT(*) FROM project_tasks WHERE case_id = c.id) AS tasks, \
+         (SELECT COUNT(*) FROM project_agreements WHERE case_id = c.id) AS agreements, \
+         (SELECT COUNT(*) FROM notices WHERE case_id = c.id) AS notices, \
+         (SELECT n.ends_on FROM notices n WHERE n.case_id = c.id ORDER BY n.version DESC LIMIT 1) AS notice_ends_on, \
+         (SELECT n.plan_revision FROM notices n WHERE n.case_id = c.id ORDER BY n.version DESC LIMIT 1) AS notice_revision, \
+         (SELECT COUNT(*) FROM objections WHERE case_id = c.id AND answer IS NULL) AS objections_open, \
+         (SELECT COUNT(*) FROM ledger_items WHERE case_id = c.id) AS ledger_items, \
+         (SELECT COUNT(*) FROM ledger_items WHERE case_id = c.id AND status = 'confirmed') AS ledger_confirmed, \
+         (SELECT COUNT(*) FROM leader_remarks WHERE case_id = c.id) AS remarks, \
+         (SELECT COUNT(*) FROM committee_members WHERE case_id = c.id) AS committee, \
+         (SELECT COUNT(*) FROM inspections WHERE case_id = c.id) AS inspections, \
+         (SELECT COUNT(*) FROM bulletins WHERE case_id = c.id) AS bulletins, \
+         (SELECT COUNT(*) FROM acceptances WHERE case_id = c.id) AS accepted, \
+         (SELECT COUNT(*) FROM project_budget WHERE case_id = c.id) AS budget_lines, \
+         (SELECT COUNT(*) FROM objections WHERE case_id = c.id) AS objections, \
+         (SELECT COUNT(*) FROM satisfaction_votes WHERE case_id = c.id) AS votes \
+         FROM cases c WHERE c.id = $1";
+
+/// Everything steps 5–7 show of a case, read in one round trip (`Reads`).
+pub struct Project {
+    pub facts: ProjectFacts,
+    pub tasks: Vec<Task>,
+    pub budget: Vec<BudgetLine>,
+    pub agreements: Vec<Agreement>,
+    pub notices: Vec<Notice>,
+    pub objections: Vec<Objection>,
+    pub ledger: Vec<LedgerItem>,
+    pub remarks: Vec<Remark>,
+    pub committee: Vec<CommitteeMember>,
+    pub inspections: Vec<Inspection>,
+    pub bulletins: Vec<Bulletin>,
+    pub acceptance: Option<Acceptance>,
+    pub votes: Vec<VoteCount>,
+}
+
+pub async fn project(e: &mut impl Exec, case_id: i64) -> Result<Project, StoreError> {
+    let mut r = Reads::new();
+    let mut add = |sql: &str| r.add(Sql::with(sql, args![case_id]));
+    let (facts, tasks, budget, agreements, notices, objections) = (
+        add(FACTS),
+        add(TASKS),
+        add(BUDGET),
+        add(AGREEMENTS),
+        add(NOTICES),
+        add(OBJECTIONS),
+    );
+    let (ledger, remarks, committee, inspections, bulletins, acceptance, votes) = (
+        add(&ledger_sql()),
+        add(REMARKS),
+        add(MEMBERS),
+        add(INSPECTIONS),
+        add(BULLETINS),
+        add(ACCEPTANCE),
+        add(VOTES),
+    );
+    let mut rows = e.fetch_reads(r).await?;
+    Ok(Project {
+        facts: rows.one(facts)?,
+        tasks: rows.all(tasks)?,
+        budget: rows.all(budget)?,
+        agreements: rows.all(agreements)?,
+        notices: rows.all(notices)?,
+        objections: rows.all(objections)?,
+        ledger: rows.all(ledger)?,
+        remarks: rows.all(remarks)?,
+        committee: rows.all(committee)?,
+        inspections: rows.all(inspections)?,
+        bulletins: rows.all(bulletins)?,
+        acceptance: rows.optional(acceptance)?,
+        votes: rows.all(votes)?,
+    })
+}
+
 async fn list<T: FromRow + Send>(
     e: &mut impl Exec,
     sql: &str,
@@ -230,7 +316,7 @@ pub async fn insert_task(e: &mut impl Exec, case_id: i64, t: &Task) -> Result<i6
 }
 
 pub async fn tasks(e: &mut impl Exec, case_id: i64) -> Result<Vec<Task>, StoreError> {
-    list(e, "SELECT id, case_id, title, owner_person_id, owner_name, unit_name, starts_on, due_on, milestone FROM project_tasks WHERE case_id = $1 ORDER BY due_on, id", case_id).await
+    list(e, TASKS, case_id).await
 }
 
 pub async fn insert_budget(
@@ -248,7 +334,7 @@ pub async fn insert_budget(
 }
 
 pub async fn budget(e: &mut impl Exec, case_id: i64) -> Result<Vec<BudgetLine>, StoreError> {
-    list(e, "SELECT id, case_id, source, amount_fen, note FROM project_budget WHERE case_id = $1 ORDER BY id", case_id).await
+    list(e, BUDGET, case_id).await
 }
 
 /// Removes a task or a budget line of the plan (`table` is one of the two).
@@ -298,7 +384,7 @@ pub async fn insert_agreement(
 }
 
 pub async fn agreements(e: &mut impl Exec, case_id: i64) -> Result<Vec<Agreement>, StoreError> {
-    list(e, "SELECT id, case_id, party, party_kind, agreed_on, note, created_at FROM project_agreements WHERE case_id = $1 ORDER BY id", case_id).await
+    list(e, AGREEMENTS, case_id).await
 }
 
 // ---- the notice
@@ -329,7 +415,7 @@ pub async fn insert_notice(
 
 /// Every version, newest first.
 pub async fn notices(e: &mut impl Exec, case_id: i64) -> Result<Vec<Notice>, StoreError> {
-    list(e, "SELECT id, case_id, version, published_on, starts_on, ends_on, working_days, provisional, plan_revision, content, created_at FROM notices WHERE case_id = $1 ORDER BY version DESC", case_id).await
+    list(e, NOTICES, case_id).await
 }
 
 pub async fn insert_objection(
@@ -348,7 +434,7 @@ pub async fn insert_objection(
 }
 
 pub async fn objections(e: &mut impl Exec, case_id: i64) -> Result<Vec<Objection>, StoreError> {
-    list(e, "SELECT id, case_id, notice_id, content, submitter_name, submitter_phone, received_at, answer, answered_at FROM objections WHERE case_id = $1 ORDER BY id", case_id).await
+    list(e, OBJECTIONS, case_id).await
 }
 
 /// Answers an objection once (an answer is not rewritten).
@@ -380,12 +466,11 @@ pub async fn generate_ledger(e: &mut impl Exec, case_id: i64) -> Result<u64, Sto
 }
 
 pub async fn ledger(e: &mut impl Exec, case_id: i64) -> Result<Vec<LedgerItem>, StoreError> {
-    list(
-        e,
-        &format!("{LEDGER_COLS} WHERE case_id = $1 ORDER BY due_on, id"),
-        case_id,
-    )
-    .await
+    list(e, &ledger_sql(), case_id).await
+}
+
+fn ledger_sql() -> String {
+    format!("{LEDGER_COLS} WHERE case_id = $1 ORDER BY due_on, id")
 }
 
 const LEDGER_COLS: &str = "SELECT id, case_id, task_id, title, owner_person_id, owner_name, unit_name, due_on, status, evidence, closed_by, closed_at, confirmed_by, confirmed_at FROM ledger_items";
@@ -454,7 +539,7 @@ pub async fn insert_remark(
 }
 
 pub async fn remarks(e: &mut impl Exec, case_id: i64) -> Result<Vec<Remark>, StoreError> {
-    list(e, "SELECT id, case_id, author_name, remark, created_at FROM leader_remarks WHERE case_id = $1 ORDER BY id", case_id).await
+    list(e, REMARKS, case_id).await
 }
 
 // ---- supervision
@@ -474,7 +559,7 @@ pub async fn insert_member(
 }
 
 pub async fn members(e: &mut impl Exec, case_id: i64) -> Result<Vec<CommitteeMember>, StoreError> {
-    list(e, "SELECT id, case_id, person_id, name, side FROM committee_members WHERE case_id = $1 ORDER BY id", case_id).await
+    list(e, MEMBERS, case_id).await
 }
 
 pub async fn insert_inspection(
@@ -491,7 +576,7 @@ pub async fn insert_inspection(
 }
 
 pub async fn inspections(e: &mut impl Exec, case_id: i64) -> Result<Vec<Inspection>, StoreError> {
-    list(e, "SELECT id, case_id, inspected_on, inspectors, progress, quality, deadline, created_at FROM inspections WHERE case_id = $1 ORDER BY inspected_on, id", case_id).await
+    list(e, INSPECTIONS, case_id).await
 }
 
 pub async fn insert_bulletin(
@@ -509,7 +594,7 @@ pub async fn insert_bulletin(
 }
 
 pub async fn bulletins(e: &mut impl Exec, case_id: i64) -> Result<Vec<Bulletin>, StoreError> {
-    list(e, "SELECT id, case_id, seq, published_on, content, created_at FROM bulletins WHERE case_id = $1 ORDER BY seq DESC", case_id).await
+    list(e, BULLETINS, case_id).await
 }
 
 pub async fn set_bulletin_period(
@@ -541,11 +626,8 @@ pub async fn insert_acceptance(
 }
 
 pub async fn acceptance(e: &mut impl Exec, case_id: i64) -> Result<Option<Acceptance>, StoreError> {
-    e.fetch_optional(Sql::with(
-        "SELECT id, case_id, accepted_on, members, conclusion, created_at FROM acceptances WHERE case_id = $1",
-        args![case_id],
-    ))
-    .await
+    e.fetch_optional(Sql::with(ACCEPTANCE, args![case_id]))
+        .await
 }
 
 /// One vote per device (SHA-256 of a long-lived cookie); a second answers `None`.
@@ -570,7 +652,7 @@ row_struct! {
 }
 
 pub async fn votes(e: &mut impl Exec, case_id: i64) -> Result<Vec<VoteCount>, StoreError> {
-    list(e, "SELECT choice, COUNT(*) AS votes FROM satisfaction_votes WHERE case_id = $1 GROUP BY choice ORDER BY choice", case_id).await
+    list(e, VOTES, case_id).await
 }
 
 row_struct! {
@@ -598,26 +680,5 @@ row_struct! {
 }
 
 pub async fn facts(e: &mut impl Exec, case_id: i64) -> Result<ProjectFacts, StoreError> {
-    e.fetch_one(Sql::with(
-        "SELECT c.plan_revision, c.bulletin_every_days, \
-         (SELECT COUNT(*) FROM project_tasks WHERE case_id = c.id) AS tasks, \
-         (SELECT COUNT(*) FROM project_agreements WHERE case_id = c.id) AS agreements, \
-         (SELECT COUNT(*) FROM notices WHERE case_id = c.id) AS notices, \
-         (SELECT n.ends_on FROM notices n WHERE n.case_id = c.id ORDER BY n.version DESC LIMIT 1) AS notice_ends_on, \
-         (SELECT n.plan_revision FROM notices n WHERE n.case_id = c.id ORDER BY n.version DESC LIMIT 1) AS notice_revision, \
-         (SELECT COUNT(*) FROM objections WHERE case_id = c.id AND answer IS NULL) AS objections_open, \
-         (SELECT COUNT(*) FROM ledger_items WHERE case_id = c.id) AS ledger_items, \
-         (SELECT COUNT(*) FROM ledger_items WHERE case_id = c.id AND status = 'confirmed') AS ledger_confirmed, \
-         (SELECT COUNT(*) FROM leader_remarks WHERE case_id = c.id) AS remarks, \
-         (SELECT COUNT(*) FROM committee_members WHERE case_id = c.id) AS committee, \
-         (SELECT COUNT(*) FROM inspections WHERE case_id = c.id) AS inspections, \
-         (SELECT COUNT(*) FROM bulletins WHERE case_id = c.id) AS bulletins, \
-         (SELECT COUNT(*) FROM acceptances WHERE case_id = c.id) AS accepted, \
-         (SELECT COUNT(*) FROM project_budget WHERE case_id = c.id) AS budget_lines, \
-         (SELECT COUNT(*) FROM objections WHERE case_id = c.id) AS objections, \
-         (SELECT COUNT(*) FROM satisfaction_votes WHERE case_id = c.id) AS votes \
-         FROM cases c WHERE c.id = $1",
-        args![case_id],
-    ))
-    .await
+    e.fetch_one(Sql::with(FACTS, args![case_id])).await
 }

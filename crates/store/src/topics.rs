@@ -307,6 +307,24 @@ pub async fn events(e: &mut impl Exec, topic_id: i64) -> Result<Vec<TopicEvent>,
 }
 
 /// The topics merged into `survivor` (R-TOP-5: every source is kept).
+/// A topic and the topics merged into it, in one round trip (`Reads`).
+pub async fn with_sources(
+    e: &mut impl Exec,
+    id: i64,
+) -> Result<(Option<Topic>, Vec<Topic>), StoreError> {
+    let mut r = crate::Reads::new();
+    let topic = r.add(Sql::with(
+        &format!("{COLS}{FROM} WHERE t.id = $1"),
+        args![id],
+    ));
+    let sources = r.add(Sql::with(
+        &format!("{COLS}{FROM} WHERE t.merged_into = $1 ORDER BY t.id"),
+        args![id],
+    ));
+    let mut rows = e.fetch_reads(r).await?;
+    Ok((rows.optional(topic)?, rows.all(sources)?))
+}
+
 pub async fn merged_sources(e: &mut impl Exec, survivor: i64) -> Result<Vec<Topic>, StoreError> {
     e.fetch_all(Sql::with(
         &format!("{COLS}{FROM} WHERE t.merged_into = $1 ORDER BY t.id"),

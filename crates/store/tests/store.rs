@@ -683,3 +683,55 @@ async fn r_cal_1_calendar_seeded_from_the_shipped_notices_and_extended() {
     );
     assert_eq!(calendar::years(&mut pool).await.unwrap().len(), 7);
 }
+
+// Several reads sent as one: each gets its own rows, in order, with its own arguments (also
+// an empty result, a string literal holding `$1`, and inside a transaction).
+#[tokio::test]
+async fn reads_sent_together_answer_each_in_turn() {
+    use roundtable_store::{Reads, args};
+    let db = testing::fresh_db().await.unwrap();
+    let (d, s, c, _s2) = tree(&db).await;
+    let mut reads = Reads::new();
+    let names = reads.add(Sql::with(
+        "SELECT name FROM orgs WHERE id IN ($1, $2) ORDER BY id",
+        args![d, c],
+    ));
+    let none = reads.add(Sql::with(
+        "SELECT name FROM orgs WHERE id = $1",
+        args![-1_i64],
+    ));
+    let literal = reads.add(Sql::with(
+        "SELECT '$1 元' || name FROM orgs WHERE id = $1",
+        args![s],
+    ));
+    let count = reads.add(Sql::new("SELECT COUNT(*) FROM orgs"));
+    let mut conn = db.conn().await.unwrap();
+    let mut rows = conn.fetch_reads(reads).await.unwrap();
+    assert_eq!(
+        rows.all::<String>(names).unwrap(),
+        vec!["西湖区".to_string(), "南浦社区".to_string()]
+    );
+    assert!(rows.optional::<String>(none).unwrap().is_none());
+    assert_eq!(rows.one::<String>(literal).unwrap(), "$1 元南浦街道");
+    assert!(rows.one::<i64>(count).unwrap() >= 4);
+    // A read is taken once.
+    assert!(rows.all::<String>(names).is_err());
+    // In a transaction, seeing its own writes.
+    let mut tx = db.begin().await.unwrap();
+    tx.execute(Sql::with(
+        "UPDATE orgs SET name = $1 WHERE id = $2",
+        args!["南浦社区（新）", c],
+    ))
+    .await
+    .unwrap();
+    let mut reads = Reads::new();
+    let one = reads.add(Sql::with("SELECT name FROM orgs WHERE id = $1", args![c]));
+    let two = reads.add(Sql::with("SELECT name FROM orgs WHERE id = $1", args![d]));
+    let mut rows = tx.fetch_reads(reads).await.unwrap();
+    assert_eq!(rows.one::<String>(one).unwrap(), "南浦社区（新）");
+    assert_eq!(rows.one::<String>(two).unwrap(), "西湖区");
+    drop(tx);
+    // Nothing to read: no statement.
+    let rows = db.pool().fetch_reads(Reads::new()).await;
+    assert!(rows.is_ok());
+}

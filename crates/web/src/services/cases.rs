@@ -234,9 +234,18 @@ async fn facts(e: &mut impl Exec, c: &Case) -> Result<CaseFacts, AppError> {
     let n = store::counts(e, c.id).await?;
     let m = roundtable_store::meetings::facts(e, c.id).await?;
     let p = super::projects::facts(e, c.id).await?;
+    Ok(facts_of(c, &n, &m, &p))
+}
+
+fn facts_of(
+    c: &Case,
+    n: &store::Counts,
+    m: &roundtable_store::meetings::MeetingFacts,
+    p: &roundtable_store::projects::ProjectFacts,
+) -> CaseFacts {
     let today = crate::render::today();
     let has = |k: DocKind| n.document_kinds.split(',').any(|x| x == k.code());
-    Ok(CaseFacts {
+    CaseFacts {
         level: level_of(c),
         visits: n.visits as usize,
         opinions: n.opinions as usize,
@@ -262,7 +271,7 @@ async fn facts(e: &mut impl Exec, c: &Case) -> Result<CaseFacts, AppError> {
         inspections: p.inspections as usize,
         bulletins: p.bulletins as usize,
         accepted: p.accepted > 0,
-    })
+    }
 }
 
 pub async fn view(db: &Db, actor: &Actor, id: i64) -> Result<CaseView, AppError> {
@@ -270,25 +279,24 @@ pub async fn view(db: &Db, actor: &Actor, id: i64) -> Result<CaseView, AppError>
 }
 
 /// The case view on the caller's connection (a page reads the case, its meeting and its
-/// project on one).
+/// project on one): the case, then the rest in one round trip.
 pub async fn view_in(e: &mut impl Exec, actor: &Actor, id: i64) -> Result<CaseView, AppError> {
     let case = visible(e, actor, id).await?;
     let at = step_of(&case);
     // A finished case lacks nothing: its facts are not read.
-    let f = if at.is_final() {
-        CaseFacts::default()
-    } else {
-        facts(e, &case).await?
+    let r = store::case_reads(e, id, !at.is_final()).await?;
+    let f = match &r.facts {
+        Some((n, m, p)) => facts_of(&case, n, m, p),
+        None => CaseFacts::default(),
     };
-    let events = store::events(e, id).await?;
     Ok(CaseView {
-        steps: step_states(at, &events),
+        steps: step_states(at, &r.events),
         missing: missing(at, &f),
-        events,
-        visits: store::visits(e, id).await?,
-        opinions: store::opinions(e, id).await?,
-        documents: store::documents(e, id).await?,
-        photos: store::photos(e, id).await?,
+        events: r.events,
+        visits: r.visits,
+        opinions: r.opinions,
+        documents: r.documents,
+        photos: r.photos,
         case,
     })
 }

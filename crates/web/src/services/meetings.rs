@@ -486,21 +486,26 @@ async fn plan_facts(
     m: &Meeting,
     ps: &[Participant],
 ) -> Result<PlanFacts, AppError> {
+    let chair_is_secretary = match m.chair_person_id {
+        Some(pid) => is_secretary(e, pid).await?,
+        None => false,
+    };
+    Ok(plan_facts_of(c, m, ps, chair_is_secretary))
+}
+
+fn plan_facts_of(c: &Case, m: &Meeting, ps: &[Participant], chair_is_secretary: bool) -> PlanFacts {
     let chair = m
         .chair_person_id
         .and_then(|pid| ps.iter().find(|p| p.person_id == Some(pid)));
-    Ok(PlanFacts {
+    PlanFacts {
         level: Level::parse(&c.level),
         participants: ps
             .iter()
             .map(|p| ParticipantKind::parse(&p.kind).unwrap_or(ParticipantKind::Other))
             .collect(),
         chair: chair.and_then(|p| ParticipantKind::parse(&p.kind)),
-        chair_is_secretary: match m.chair_person_id {
-            Some(pid) => is_secretary(e, pid).await?,
-            None => false,
-        },
-    })
+        chair_is_secretary,
+    }
 }
 
 #[derive(Debug, Clone, Default, serde::Deserialize, serde::Serialize, utoipa::ToSchema)]
@@ -911,18 +916,19 @@ pub async fn view(db: &Db, actor: &Actor, case_id: i64) -> Result<Option<Meeting
 }
 
 /// The meeting of a case the caller has already shown the actor may see.
+/// The case's meeting in one round trip (`store::meeting_reads`).
 pub async fn view_of(e: &mut impl Exec, c: &Case) -> Result<Option<MeetingView>, AppError> {
-    let Some(m) = store::by_case(e, c.id).await? else {
+    let r = store::meeting_reads(e, c.id, PersonKind::PartySecretary.code()).await?;
+    let Some(m) = r.meeting else {
         return Ok(None);
     };
-    let participants = store::participants(e, m.id).await?;
-    let ws = warnings(&plan_facts(e, c, &m, &participants).await?);
+    let ws = warnings(&plan_facts_of(c, &m, &r.participants, r.chair_is_secretary));
     Ok(Some(MeetingView {
         chair_rule: chair_label(Level::parse(&c.level).unwrap_or(Level::Community)).into(),
-        minutes: store::minutes(e, m.id).await?,
-        comments: store::comments(e, m.id).await?,
+        minutes: r.minutes,
+        comments: r.comments,
         warnings: ws,
-        participants,
+        participants: r.participants,
         meeting: m,
     }))
 }

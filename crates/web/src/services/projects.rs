@@ -1091,22 +1091,25 @@ fn notice_state(f: &ProjectFacts, latest: Option<&Notice>, today: NaiveDate) -> 
     }
 }
 
-/// Objectors' phones leave masked (ARCHITECTURE: personal data is masked unless revealed).
-/// Steps 5–7 of a case. The facts (one statement) count every list first, and only the lists
-/// that hold something are read: a case before 项目公示 reads one statement instead of thirteen,
-/// and each statement costs a round trip to SQLite's connection thread.
+/// Steps 5–7 of a case, in one round trip (`store::project`). Objectors' phones leave
+/// masked (ARCHITECTURE: personal data is masked unless revealed).
 pub(crate) async fn view_in(e: &mut impl Exec, case_id: i64) -> Result<ProjectView, AppError> {
-    async fn read<T, F: Future<Output = Result<Vec<T>, roundtable_store::StoreError>>>(
-        count: i64,
-        list: F,
-    ) -> Result<Vec<T>, AppError> {
-        Ok(if count > 0 { list.await? } else { Vec::new() })
-    }
-    let f = store::facts(e, case_id).await?;
-    let notices = read(f.notices, store::notices(e, case_id)).await?;
-    let budget = read(f.budget_lines, store::budget(e, case_id)).await?;
+    let store::Project {
+        facts: f,
+        tasks,
+        budget,
+        agreements,
+        notices,
+        mut objections,
+        ledger,
+        remarks,
+        committee,
+        inspections,
+        bulletins,
+        acceptance,
+        votes,
+    } = store::project(e, case_id).await?;
     let today = crate::render::today();
-    let mut objections = read(f.objections, store::objections(e, case_id)).await?;
     for o in &mut objections {
         o.submitter_phone = o
             .submitter_phone
@@ -1114,10 +1117,10 @@ pub(crate) async fn view_in(e: &mut impl Exec, case_id: i64) -> Result<ProjectVi
             .map(roundtable_core::privacy::mask_phone);
     }
     Ok(ProjectView {
-        tasks: read(f.tasks, store::tasks(e, case_id)).await?,
+        tasks,
         budget_total: format_fen(budget.iter().map(|b| b.amount_fen).sum()),
         budget,
-        agreements: read(f.agreements, store::agreements(e, case_id)).await?,
+        agreements,
         notice_label: notices.first().map(|n| {
             roundtable_core::calendar::NoticePeriod {
                 starts: n.starts_on,
@@ -1129,18 +1132,14 @@ pub(crate) async fn view_in(e: &mut impl Exec, case_id: i64) -> Result<ProjectVi
         notice_state: notice_state(&f, notices.first(), today).into(),
         notices,
         objections,
-        ledger: read(f.ledger_items, store::ledger(e, case_id)).await?,
-        remarks: read(f.remarks, store::remarks(e, case_id)).await?,
-        committee: read(f.committee, store::members(e, case_id)).await?,
-        inspections: read(f.inspections, store::inspections(e, case_id)).await?,
-        bulletins: read(f.bulletins, store::bulletins(e, case_id)).await?,
+        ledger,
+        remarks,
+        committee,
+        inspections,
+        bulletins,
         bulletin_every_days: f.bulletin_every_days,
-        acceptance: if f.accepted > 0 {
-            store::acceptance(e, case_id).await?
-        } else {
-            None
-        },
-        votes: read(f.votes, store::votes(e, case_id)).await?,
+        acceptance,
+        votes,
     })
 }
 

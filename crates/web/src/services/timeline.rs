@@ -50,11 +50,7 @@ pub async fn with_case(
     let p = projects::view_in(&mut e, case_id).await?;
     let m = meetings::view_of(&mut e, &v.case).await?;
     // Only titles and channels of the topics are shown: no personal data to mask.
-    let topic = roundtable_store::topics::get(&mut e, v.case.topic_id).await?;
-    let sources = match &topic {
-        Some(t) => roundtable_store::topics::merged_sources(&mut e, t.id).await?,
-        None => vec![],
-    };
+    let (topic, sources) = roundtable_store::topics::with_sources(&mut e, v.case.topic_id).await?;
     drop(e);
     let page = format!("/cases/{case_id}");
     let mut out = Vec::new();
