@@ -520,10 +520,12 @@ impl Db {
         Self::connect_with(url, true).await
     }
 
-    /// For a long series of writes that grows the file by gigabytes (the city-sized history):
-    /// SQLite without its memory map. Each time the file grows, every connection's map is torn
-    /// down and its pages faulted in again; measured on the generator, that was a third of its
-    /// time past 1 GB.
+    /// For a long series of writes that grows the file by gigabytes (the city-sized history),
+    /// on SQLite: no memory map — each time the file grows, every connection's map is torn
+    /// down and its pages faulted in again (a third of the generator's time past 1 GB) — and
+    /// one connection with a large page cache: a write on one connection empties the caches of
+    /// the others, so with several each statement read its B-tree pages from the file again
+    /// (the generator slowed from 50 to 11 cases/s past 2 GB, most of it in `pread`).
     pub async fn connect_for_bulk_writes(url: &str) -> Result<Db, StoreError> {
         Self::connect_with(url, false).await
     }
@@ -562,9 +564,9 @@ impl Db {
                 // largest (2 GB), and what lies beyond it is kept in a 32 MB page cache per
                 // connection (cases benchmark: case page p99 at 39,000 cases).
                 .pragma("mmap_size", if memory_map { "2147418112" } else { "0" })
-                .pragma("cache_size", "-32768");
+                .pragma("cache_size", if memory_map { "-32768" } else { "-524288" });
             let pool = SqlitePoolOptions::new()
-                .max_connections(4)
+                .max_connections(if memory_map { 4 } else { 1 })
                 .connect_with(opts)
                 .await?;
             Ok(Db::Sqlite(pool, WriteLock::default()))

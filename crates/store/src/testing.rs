@@ -45,10 +45,27 @@ pub async fn fresh_db() -> Result<Db, StoreError> {
     Ok(db)
 }
 
-pub async fn fresh_sqlite() -> Result<Db, StoreError> {
+/// An empty, migrated database opened as the history generator opens it
+/// (`Db::connect_for_bulk_writes`: on SQLite one connection, no memory map).
+pub async fn fresh_db_for_bulk_writes() -> Result<Db, StoreError> {
+    let db = match backend().as_str() {
+        "sqlite" => Db::connect_for_bulk_writes(&sqlite_url()).await?,
+        _ => return fresh_db().await,
+    };
+    crate::migrate::run(&db).await?;
+    Ok(db)
+}
+
+fn sqlite_url() -> String {
     let dir = std::env::temp_dir().join("roundtable-tests");
-    let path = dir.join(format!("{}.db", unique_name()));
-    Db::connect(&format!("sqlite://{}", path.display())).await
+    format!(
+        "sqlite://{}",
+        dir.join(format!("{}.db", unique_name())).display()
+    )
+}
+
+pub async fn fresh_sqlite() -> Result<Db, StoreError> {
+    Db::connect(&sqlite_url()).await
 }
 
 pub async fn fresh_pg() -> Result<Db, StoreError> {
