@@ -459,7 +459,7 @@ pub async fn answer_objection(
 /// R-PROC-6: the ledger generated from the plan's tasks (once; answers the items made).
 pub async fn generate_ledger(e: &mut impl Exec, case_id: i64) -> Result<u64, StoreError> {
     e.execute(Sql::with(
-        "INSERT INTO ledger_items (case_id, task_id, title, owner_person_id, owner_name, unit_name, due_on, status, created_at) SELECT t.case_id, t.id, t.title, t.owner_person_id, t.owner_name, t.unit_name, t.due_on, 'open', $2 FROM project_tasks t WHERE t.case_id = $1 AND NOT EXISTS (SELECT 1 FROM ledger_items l WHERE l.task_id = t.id) ORDER BY t.due_on, t.id",
+        "INSERT INTO ledger_items (case_id, task_id, title, owner_person_id, owner_name, unit_name, due_on, status, created_at) SELECT t.case_id, t.id, t.title, t.owner_person_id, t.owner_name, t.unit_name, t.due_on, 'open', $2 FROM project_tasks t WHERE t.case_id = $1 AND NOT EXISTS (SELECT 1 FROM ledger_items l WHERE l.case_id = t.case_id AND l.task_id = t.id) ORDER BY t.due_on, t.id",
         args![case_id, crate::now()],
     ))
     .await
