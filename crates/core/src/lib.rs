@@ -6,6 +6,7 @@ pub mod calendar;
 pub mod cases;
 pub mod links;
 pub mod meeting;
+pub mod obligations;
 pub mod org;
 pub mod password;
 pub mod people;

@@ -1,0 +1,546 @@
+//! Obligations checked from what was recorded (DOMAIN.md §5, issue 5): each check is a pure
+//! function of recorded facts for a period, answers met / missed / not applicable per community
+//! or person and month, and keeps the facts that decided it. Nobody types a figure to prove
+//! they worked (基层减负).
+
+use chrono::{Datelike, NaiveDate};
+
+use crate::FieldErrors;
+use crate::calendar::{Calendar, first_saturday};
+
+crate::domain_enum! {
+    /// What a check found.
+    Verdict {
+        Met = ("met", "已履行"),
+        Missed = ("missed", "未履行"),
+        /// Not owed in that month (no link valid then), or the month is not over yet and
+        /// nothing is recorded so far.
+        NotApplicable = ("not_applicable", "不适用"),
+    }
+}
+
+crate::domain_enum! {
+    /// R-CAL-2 / R-LEAD-1: what counts when the month's first Saturday is a make-up working day
+    /// or lies in a holiday (a deployment setting).
+    HolidaySaturdayRule {
+        /// Any Saturday of that month counts (the default).
+        AnySaturday = ("any_saturday", "当月任一星期六"),
+        /// Any day of that month counts.
+        AnyDay = ("any_day", "当月任一天"),
+        /// The first Saturday still counts alone.
+        FirstSaturdayOnly = ("first_saturday_only", "仍为第一个星期六"),
+    }
+}
+
+/// A calendar month.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+pub struct YearMonth {
+    pub year: i32,
+    pub month: u32,
+}
+
+impl YearMonth {
+    pub fn of(d: NaiveDate) -> YearMonth {
+        YearMonth {
+            year: d.year(),
+            month: d.month(),
+        }
+    }
+
+    /// `YYYY-MM`.
+    pub fn parse(s: &str) -> Option<YearMonth> {
+        let (y, m) = s.trim().split_once('-')?;
+        if y.len() != 4 || m.len() != 2 {
+            return None;
+        }
+        let ym = YearMonth {
+            year: y.parse().ok()?,
+            month: m.parse().ok()?,
+        };
+        ym.first_day().map(|_| ym)
+    }
+
+    pub fn first_day(self) -> Option<NaiveDate> {
+        NaiveDate::from_ymd_opt(self.year, self.month, 1)
+    }
+
+    pub fn last_day(self) -> Option<NaiveDate> {
+        self.next().first_day()?.pred_opt()
+    }
+
+    pub fn next(self) -> YearMonth {
+        if self.month == 12 {
+            YearMonth {
+                year: self.year + 1,
+                month: 1,
+            }
+        } else {
+            YearMonth {
+                year: self.year,
+                month: self.month + 1,
+            }
+        }
+    }
+
+    fn index(self) -> i64 {
+        self.year as i64 * 12 + self.month as i64 - 1
+    }
+
+    pub fn contains(self, d: NaiveDate) -> bool {
+        YearMonth::of(d) == self
+    }
+}
+
+impl std::fmt::Display for YearMonth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:04}-{:02}", self.year, self.month)
+    }
+}
+
+/// The longest period one check covers (issue 5, "Bad input").
+pub const MAX_PERIOD_MONTHS: i64 = 120;
+
+/// The months `from`..=`to` (each `YYYY-MM`), checked: both valid, the end not before the
+/// start, at most ten years.
+pub fn period(from: &str, to: &str) -> Result<Vec<YearMonth>, FieldErrors> {
+    let mut errors = FieldErrors::new();
+    let a = YearMonth::parse(from);
+    let b = YearMonth::parse(to);
+    if a.is_none() {
+        errors.add("from", format!("起始月份「{}」应为 YYYY-MM", from.trim()));
+    }
+    if b.is_none() {
+        errors.add("to", format!("结束月份「{}」应为 YYYY-MM", to.trim()));
+    }
+    let (Some(a), Some(b)) = (a, b) else {
+        return Err(errors);
+    };
+    if b < a {
+        errors.add("to", "结束月份不能早于起始月份");
+    } else if b.index() - a.index() + 1 > MAX_PERIOD_MONTHS {
+        errors.add("to", "统计期间不能超过10年");
+    }
+    errors.into_result()?;
+    let mut out = vec![a];
+    while let Some(&last) = out.last()
+        && last < b
+    {
+        out.push(last.next());
+    }
+    Ok(out)
+}
+
+/// A month that has not ended by `today` can still be met; nothing recorded yet is not a miss.
+fn open_verdict(met: bool, month: YearMonth, today: NaiveDate) -> Verdict {
+    let over = month.last_day().is_some_and(|last| last < today);
+    match (met, over) {
+        (true, _) => Verdict::Met,
+        (false, true) => Verdict::Missed,
+        (false, false) => Verdict::NotApplicable,
+    }
+}
+
+/// A round-table meeting held (a meeting with its date, in a community).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MeetingHeld {
+    pub meeting_id: i64,
+    pub org_id: i64,
+    pub held_on: NaiveDate,
+}
+
+/// R-PROC-0 for one community and month: the meetings that decided it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct CommunityMonth {
+    pub org_id: i64,
+    pub month: YearMonth,
+    pub verdict: Verdict,
+    pub meetings: Vec<NaiveDate>,
+}
+
+/// R-PROC-0: every community holds at least one round-table meeting in each month.
+pub fn monthly_meetings(
+    communities: &[i64],
+    held: &[MeetingHeld],
+    months: &[YearMonth],
+    today: NaiveDate,
+) -> Vec<CommunityMonth> {
+    let mut out = Vec::with_capacity(communities.len() * months.len());
+    for &org_id in communities {
+        for &month in months {
+            let mut meetings: Vec<NaiveDate> = held
+                .iter()
+                .filter(|m| m.org_id == org_id && month.contains(m.held_on))
+                .map(|m| m.held_on)
+                .collect();
+            meetings.sort();
+            out.push(CommunityMonth {
+                org_id,
+                month,
+                verdict: open_verdict(!meetings.is_empty(), month, today),
+                meetings,
+            });
+        }
+    }
+    out
+}
+
+/// A district-level leader's link to a street/town (挂点), valid from `start` to `end`
+/// (R-ORG-2).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LeaderLink {
+    pub leader_id: i64,
+    pub street_id: i64,
+    pub start: NaiveDate,
+    pub end: Option<NaiveDate>,
+}
+
+impl LeaderLink {
+    fn valid_on(&self, d: NaiveDate) -> bool {
+        self.start <= d && self.end.is_none_or(|e| d <= e)
+    }
+}
+
+/// A meeting a leader attended (signed in), with the street of its community.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attendance {
+    pub leader_id: i64,
+    pub meeting_id: i64,
+    pub street_id: i64,
+    pub held_on: NaiveDate,
+}
+
+/// R-LEAD-1 for one leader and month.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct LeaderMonth {
+    pub leader_id: i64,
+    pub month: YearMonth,
+    pub first_saturday: Option<NaiveDate>,
+    /// The first Saturday is a make-up working day or lies in a holiday (R-CAL-2): the
+    /// deployment's rule decided which days counted.
+    pub flagged: bool,
+    /// Attended on the day the rule asks for.
+    pub on_the_day: Verdict,
+    /// Attended at least one meeting in the month.
+    pub monthly: Verdict,
+    /// The meetings in linked streets that month (date, meeting id).
+    pub attended: Vec<(NaiveDate, i64)>,
+}
+
+/// R-LEAD-1: each district-level leader attends a meeting in a community of a street linked to
+/// them on the month's first Saturday, and at least one that month. A meeting counts only in a
+/// street linked to the leader on its day, so history stays right after a change of post.
+pub fn leader_months(
+    links: &[LeaderLink],
+    attended: &[Attendance],
+    months: &[YearMonth],
+    cal: &Calendar,
+    rule: HolidaySaturdayRule,
+    today: NaiveDate,
+) -> Vec<LeaderMonth> {
+    let mut leaders: Vec<i64> = links.iter().map(|l| l.leader_id).collect();
+    leaders.sort();
+    leaders.dedup();
+    let mut out = Vec::new();
+    for leader_id in leaders {
+        let own: Vec<&LeaderLink> = links.iter().filter(|l| l.leader_id == leader_id).collect();
+        for &month in months {
+            let (Some(first), Some(last)) = (month.first_day(), month.last_day()) else {
+                continue;
+            };
+            let linked_in_month = own
+                .iter()
+                .any(|l| l.start <= last && l.end.is_none_or(|e| e >= first));
+            let sat = first_saturday(cal, month.year, month.month);
+            let flagged = sat.is_some_and(|(_, f)| f);
+            let mut days: Vec<(NaiveDate, i64)> = attended
+                .iter()
+                .filter(|a| {
+                    a.leader_id == leader_id
+                        && month.contains(a.held_on)
+                        && own
+                            .iter()
+                            .any(|l| l.street_id == a.street_id && l.valid_on(a.held_on))
+                })
+                .map(|a| (a.held_on, a.meeting_id))
+                .collect();
+            days.sort();
+            if !linked_in_month {
+                out.push(LeaderMonth {
+                    leader_id,
+                    month,
+                    first_saturday: sat.map(|(d, _)| d),
+                    flagged,
+                    on_the_day: Verdict::NotApplicable,
+                    monthly: Verdict::NotApplicable,
+                    attended: days,
+                });
+                continue;
+            }
+            let counts = |d: NaiveDate| match (flagged, rule) {
+                (false, _) | (true, HolidaySaturdayRule::FirstSaturdayOnly) => {
+                    sat.is_some_and(|(s, _)| s == d)
+                }
+                (true, HolidaySaturdayRule::AnySaturday) => d.weekday() == chrono::Weekday::Sat,
+                (true, HolidaySaturdayRule::AnyDay) => true,
+            };
+            let on_day = days.iter().any(|(d, _)| counts(*d));
+            // The day can still come: before the first Saturday (or, when the rule widens it,
+            // before the month ends) nothing recorded is not a miss.
+            let deadline = match (flagged, rule) {
+                (false, _) | (true, HolidaySaturdayRule::FirstSaturdayOnly) => {
+                    sat.map_or(last, |(s, _)| s)
+                }
+                (true, _) => last,
+            };
+            out.push(LeaderMonth {
+                leader_id,
+                month,
+                first_saturday: sat.map(|(d, _)| d),
+                flagged,
+                on_the_day: match (on_day, deadline < today) {
+                    (true, _) => Verdict::Met,
+                    (false, true) => Verdict::Missed,
+                    (false, false) => Verdict::NotApplicable,
+                },
+                monthly: open_verdict(!days.is_empty(), month, today),
+                attended: days,
+            });
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::calendar::YearNotice;
+
+    fn d(s: &str) -> NaiveDate {
+        s.parse().unwrap()
+    }
+
+    fn ym(s: &str) -> YearMonth {
+        YearMonth::parse(s).unwrap()
+    }
+
+    /// 2025's National Day holiday (10/1–10/8) and its make-up working days (9/28, 10/11), as
+    /// the State Council's notice gives them: October's first Saturday (10/4) lies in it.
+    fn cal() -> Calendar {
+        let days = |v: &[&str]| v.iter().map(|s| d(s)).collect();
+        let mut years = BTreeMap::new();
+        years.insert(
+            2025,
+            YearNotice {
+                holidays: days(&[
+                    "2025-10-01",
+                    "2025-10-02",
+                    "2025-10-03",
+                    "2025-10-04",
+                    "2025-10-05",
+                    "2025-10-06",
+                    "2025-10-07",
+                    "2025-10-08",
+                ]),
+                workdays: days(&["2025-09-28", "2025-10-11"]),
+            },
+        );
+        Calendar::new(years)
+    }
+
+    #[test]
+    fn period_is_checked_and_listed() {
+        let months = period("2025-11", "2026-02").unwrap();
+        assert_eq!(
+            months.iter().map(|m| m.to_string()).collect::<Vec<_>>(),
+            ["2025-11", "2025-12", "2026-01", "2026-02"]
+        );
+        let e = period("2026-03", "2026-01").unwrap_err();
+        assert!(e.get("to").unwrap().contains("早于"), "{e:?}");
+        let e = period("2015-01", "2025-01").unwrap_err();
+        assert!(e.get("to").unwrap().contains("10年"), "{e:?}");
+        assert_eq!(period("2016-01", "2025-12").unwrap().len(), 120);
+        let e = period("2025-13", "25-01").unwrap_err();
+        assert!(e.get("from").is_some() && e.get("to").is_some(), "{e:?}");
+    }
+
+    #[test]
+    fn r_proc_0_one_meeting_a_month_in_every_community() {
+        let held = [
+            MeetingHeld {
+                meeting_id: 1,
+                org_id: 10,
+                held_on: d("2025-09-06"),
+            },
+            MeetingHeld {
+                meeting_id: 2,
+                org_id: 10,
+                held_on: d("2025-10-18"),
+            },
+            MeetingHeld {
+                meeting_id: 3,
+                org_id: 11,
+                held_on: d("2025-10-04"),
+            },
+        ];
+        let months = period("2025-09", "2025-11").unwrap();
+        let r = monthly_meetings(&[10, 11], &held, &months, d("2025-11-10"));
+        let v = |org: i64, m: &str| {
+            r.iter()
+                .find(|x| x.org_id == org && x.month == ym(m))
+                .unwrap()
+                .clone()
+        };
+        assert_eq!(v(10, "2025-09").verdict, Verdict::Met);
+        assert_eq!(v(10, "2025-09").meetings, [d("2025-09-06")]);
+        assert_eq!(v(11, "2025-09").verdict, Verdict::Missed);
+        assert_eq!(v(11, "2025-10").verdict, Verdict::Met);
+        // November is not over: nothing yet is not a miss.
+        assert_eq!(v(10, "2025-11").verdict, Verdict::NotApplicable);
+        assert_eq!(r.len(), 6);
+    }
+
+    fn link(street: i64, start: &str, end: Option<&str>) -> LeaderLink {
+        LeaderLink {
+            leader_id: 7,
+            street_id: street,
+            start: d(start),
+            end: end.map(d),
+        }
+    }
+
+    fn went(street: i64, day: &str, meeting_id: i64) -> Attendance {
+        Attendance {
+            leader_id: 7,
+            meeting_id,
+            street_id: street,
+            held_on: d(day),
+        }
+    }
+
+    #[test]
+    fn r_lead_1_first_saturday_in_a_linked_street_and_monthly() {
+        let links = [link(100, "2025-01-01", None)];
+        // September 2025: first Saturday 9/6.
+        let months = [ym("2025-09")];
+        let check = |att: &[Attendance]| {
+            leader_months(
+                &links,
+                att,
+                &months,
+                &cal(),
+                HolidaySaturdayRule::AnySaturday,
+                d("2025-12-01"),
+            )[0]
+            .clone()
+        };
+        let r = check(&[went(100, "2025-09-06", 1)]);
+        assert_eq!(
+            (r.first_saturday, r.flagged),
+            (Some(d("2025-09-06")), false)
+        );
+        assert_eq!((r.on_the_day, r.monthly), (Verdict::Met, Verdict::Met));
+        // Another Saturday: monthly met, the first Saturday missed.
+        let r = check(&[went(100, "2025-09-13", 2)]);
+        assert_eq!((r.on_the_day, r.monthly), (Verdict::Missed, Verdict::Met));
+        // A street not linked to the leader does not count.
+        let r = check(&[went(200, "2025-09-06", 3)]);
+        assert_eq!(
+            (r.on_the_day, r.monthly),
+            (Verdict::Missed, Verdict::Missed)
+        );
+        assert!(r.attended.is_empty());
+    }
+
+    #[test]
+    fn r_lead_1_links_valid_on_the_day_keep_history_after_a_change_of_post() {
+        // Linked to street 100 until 9/10, then to 200.
+        let links = [
+            link(100, "2025-01-01", Some("2025-09-10")),
+            link(200, "2025-09-11", None),
+        ];
+        let months = [ym("2025-09"), ym("2025-08")];
+        let r = leader_months(
+            &links,
+            &[went(100, "2025-09-06", 1), went(100, "2025-09-20", 2)],
+            &months,
+            &cal(),
+            HolidaySaturdayRule::AnySaturday,
+            d("2025-12-01"),
+        );
+        let sep = r.iter().find(|x| x.month == ym("2025-09")).unwrap();
+        // 9/6 was in a linked street then; 9/20 (after the change) was not.
+        assert_eq!(sep.attended, [(d("2025-09-06"), 1)]);
+        assert_eq!(sep.on_the_day, Verdict::Met);
+        // Not linked at all in a month: not applicable.
+        let r = leader_months(
+            &[link(100, "2025-10-01", None)],
+            &[],
+            &[ym("2025-09")],
+            &cal(),
+            HolidaySaturdayRule::AnySaturday,
+            d("2025-12-01"),
+        );
+        assert_eq!(
+            (r[0].on_the_day, r[0].monthly),
+            (Verdict::NotApplicable, Verdict::NotApplicable)
+        );
+    }
+
+    #[test]
+    fn r_cal_2_a_first_saturday_in_a_holiday_is_flagged_and_the_rule_decides() {
+        let links = [link(100, "2025-01-01", None)];
+        let months = [ym("2025-10")];
+        let run = |rule, day: &str| {
+            leader_months(
+                &links,
+                &[went(100, day, 1)],
+                &months,
+                &cal(),
+                rule,
+                d("2025-12-01"),
+            )[0]
+            .clone()
+        };
+        // 10/4 lies in the National Day holiday.
+        let r = run(HolidaySaturdayRule::AnySaturday, "2025-10-11");
+        assert_eq!((r.first_saturday, r.flagged), (Some(d("2025-10-04")), true));
+        assert_eq!(r.on_the_day, Verdict::Met, "any Saturday of October counts");
+        let r = run(HolidaySaturdayRule::AnySaturday, "2025-10-15");
+        assert_eq!((r.on_the_day, r.monthly), (Verdict::Missed, Verdict::Met));
+        let r = run(HolidaySaturdayRule::AnyDay, "2025-10-15");
+        assert_eq!(r.on_the_day, Verdict::Met);
+        let r = run(HolidaySaturdayRule::FirstSaturdayOnly, "2025-10-11");
+        assert_eq!(r.on_the_day, Verdict::Missed);
+    }
+
+    #[test]
+    fn r_lead_1_a_day_still_to_come_is_not_a_miss() {
+        let links = [link(100, "2025-01-01", None)];
+        let r = leader_months(
+            &links,
+            &[],
+            &[ym("2025-09")],
+            &cal(),
+            HolidaySaturdayRule::AnySaturday,
+            d("2025-09-03"),
+        );
+        assert_eq!(
+            (r[0].on_the_day, r[0].monthly),
+            (Verdict::NotApplicable, Verdict::NotApplicable)
+        );
+        let r = leader_months(
+            &links,
+            &[],
+            &[ym("2025-09")],
+            &cal(),
+            HolidaySaturdayRule::AnySaturday,
+            d("2025-09-08"),
+        );
+        assert_eq!(
+            (r[0].on_the_day, r[0].monthly),
+            (Verdict::Missed, Verdict::NotApplicable)
+        );
+    }
+}
