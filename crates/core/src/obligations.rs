@@ -310,6 +310,175 @@ pub fn leader_months(
     out
 }
 
+/// A community and the street/town it belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CommunityOf {
+    pub org_id: i64,
+    pub street_id: i64,
+}
+
+/// A case that reached 办结, with its level (R-TOP-4).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FinishedCase {
+    pub case_id: i64,
+    pub org_id: i64,
+    pub level: crate::topics::Level,
+    pub finished_on: NaiveDate,
+}
+
+/// R-LEAD-2 for one leader and year.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Coverage {
+    pub leader_id: i64,
+    pub year: i32,
+    pub verdict: Verdict,
+    /// Communities with a finished case that needed coordination above them: (community,
+    /// the first such case).
+    pub covered: Vec<(i64, i64)>,
+    /// Communities of the linked streets still without one.
+    pub uncovered: Vec<i64>,
+}
+
+/// R-LEAD-2 (全覆盖): each year, for every community of a street linked to the leader in that
+/// year, one public matter the community could not solve alone (a street- or district-level
+/// case) reaches 办结. A year still running with communities left is not yet a miss.
+pub fn coverage(
+    links: &[LeaderLink],
+    communities: &[CommunityOf],
+    finished: &[FinishedCase],
+    years: &[i32],
+    today: NaiveDate,
+) -> Vec<Coverage> {
+    let mut leaders: Vec<i64> = links.iter().map(|l| l.leader_id).collect();
+    leaders.sort();
+    leaders.dedup();
+    let mut out = Vec::new();
+    for leader_id in leaders {
+        for &year in years {
+            let (Some(first), Some(last)) = (
+                NaiveDate::from_ymd_opt(year, 1, 1),
+                NaiveDate::from_ymd_opt(year, 12, 31),
+            ) else {
+                continue;
+            };
+            let streets: Vec<i64> = links
+                .iter()
+                .filter(|l| {
+                    l.leader_id == leader_id && l.start <= last && l.end.is_none_or(|e| e >= first)
+                })
+                .map(|l| l.street_id)
+                .collect();
+            let mut covered = Vec::new();
+            let mut uncovered = Vec::new();
+            for c in communities
+                .iter()
+                .filter(|c| streets.contains(&c.street_id))
+            {
+                let case = finished
+                    .iter()
+                    .filter(|f| {
+                        f.org_id == c.org_id
+                            && f.level != crate::topics::Level::Community
+                            && f.finished_on.year() == year
+                    })
+                    .min_by_key(|f| (f.finished_on, f.case_id));
+                match case {
+                    Some(f) => covered.push((c.org_id, f.case_id)),
+                    None => uncovered.push(c.org_id),
+                }
+            }
+            let verdict = if streets.is_empty() {
+                Verdict::NotApplicable
+            } else {
+                open_verdict(uncovered.is_empty(), YearMonth { year, month: 12 }, today)
+            };
+            out.push(Coverage {
+                leader_id,
+                year,
+                verdict,
+                covered,
+                uncovered,
+            });
+        }
+    }
+    out
+}
+
+crate::domain_enum! {
+    /// R-MEM-1: the "six ones" (六个一) of an in-service party member.
+    SixOne {
+        Meeting = ("meeting", "参加一次社区党组织活动"),
+        Talk = ("talk", "与社区干部谈一次心"),
+        Survey = ("survey", "开展一次社区调研"),
+        Wish = ("wish", "认领一个微心愿"),
+        Volunteer = ("volunteer", "参加一天志愿服务"),
+        Pairing = ("pairing", "结对一户困难家庭"),
+    }
+}
+
+/// One of the six, recorded by the member or the community.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SixOneRecord {
+    pub person_id: i64,
+    pub item: SixOne,
+    pub done_on: NaiveDate,
+}
+
+/// R-MEM-1 for one member and period.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct SixOnes {
+    pub person_id: i64,
+    pub verdict: Verdict,
+    /// Each of the six with the first day it was done in the period.
+    pub done: Vec<(SixOne, NaiveDate)>,
+    pub missing: Vec<SixOne>,
+}
+
+/// R-MEM-1: each in-service member does all six within the period (`from`..=`to`, a year by
+/// default; the deployment may set another). A period still running is not yet a miss.
+pub fn six_ones(
+    members: &[i64],
+    records: &[SixOneRecord],
+    from: NaiveDate,
+    to: NaiveDate,
+    today: NaiveDate,
+) -> Vec<SixOnes> {
+    members
+        .iter()
+        .map(|&person_id| {
+            let mut done = Vec::new();
+            let mut missing = Vec::new();
+            for &item in SixOne::ALL {
+                let first = records
+                    .iter()
+                    .filter(|r| {
+                        r.person_id == person_id
+                            && r.item == item
+                            && from <= r.done_on
+                            && r.done_on <= to
+                    })
+                    .map(|r| r.done_on)
+                    .min();
+                match first {
+                    Some(d) => done.push((item, d)),
+                    None => missing.push(item),
+                }
+            }
+            let verdict = match (missing.is_empty(), to < today) {
+                (true, _) => Verdict::Met,
+                (false, true) => Verdict::Missed,
+                (false, false) => Verdict::NotApplicable,
+            };
+            SixOnes {
+                person_id,
+                verdict,
+                done,
+                missing,
+            }
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeMap;
@@ -541,6 +710,90 @@ mod tests {
         assert_eq!(
             (r[0].on_the_day, r[0].monthly),
             (Verdict::Missed, Verdict::NotApplicable)
+        );
+    }
+
+    #[test]
+    fn r_lead_2_full_coverage_of_the_linked_streets_communities() {
+        use crate::topics::Level;
+        let links = [link(100, "2024-06-01", None)];
+        let communities = [
+            CommunityOf {
+                org_id: 1,
+                street_id: 100,
+            },
+            CommunityOf {
+                org_id: 2,
+                street_id: 100,
+            },
+            CommunityOf {
+                org_id: 3,
+                street_id: 200,
+            },
+        ];
+        let fin = |case_id, org_id, level, day: &str| FinishedCase {
+            case_id,
+            org_id,
+            level,
+            finished_on: d(day),
+        };
+        let finished = [
+            fin(11, 1, Level::Street, "2025-05-01"),
+            fin(12, 1, Level::District, "2025-03-01"),
+            // Settled by the community alone: not a matter it could not solve.
+            fin(13, 2, Level::Community, "2025-04-01"),
+            fin(14, 3, Level::District, "2025-04-01"),
+        ];
+        let r = coverage(
+            &links,
+            &communities,
+            &finished,
+            &[2025, 2023],
+            d("2026-01-05"),
+        );
+        let y2025 = r.iter().find(|c| c.year == 2025).unwrap();
+        assert_eq!(
+            y2025.covered,
+            [(1, 12)],
+            "the first finished case of the year"
+        );
+        assert_eq!(
+            y2025.uncovered,
+            [2],
+            "community 3 is in a street not linked"
+        );
+        assert_eq!(y2025.verdict, Verdict::Missed);
+        let y2023 = r.iter().find(|c| c.year == 2023).unwrap();
+        assert_eq!(y2023.verdict, Verdict::NotApplicable, "not linked in 2023");
+        // The year still running: not yet a miss.
+        let r = coverage(&links, &communities, &finished, &[2025], d("2025-06-01"));
+        assert_eq!(r[0].verdict, Verdict::NotApplicable);
+    }
+
+    #[test]
+    fn r_mem_1_six_ones_within_the_period() {
+        let rec = |item, day: &str| SixOneRecord {
+            person_id: 5,
+            item,
+            done_on: d(day),
+        };
+        let mut records: Vec<SixOneRecord> =
+            SixOne::ALL.iter().map(|&i| rec(i, "2025-03-01")).collect();
+        let (from, to) = (d("2025-01-01"), d("2025-12-31"));
+        let r = six_ones(&[5, 6], &records, from, to, d("2026-01-02"));
+        assert_eq!(r[0].verdict, Verdict::Met);
+        assert_eq!(r[0].done.len(), 6);
+        assert_eq!(r[1].verdict, Verdict::Missed);
+        assert_eq!(r[1].missing.len(), 6);
+        // Done in another year does not count for this one.
+        records.retain(|r| r.item != SixOne::Wish);
+        records.push(rec(SixOne::Wish, "2024-12-31"));
+        let r = six_ones(&[5], &records, from, to, d("2025-07-01"));
+        assert_eq!(r[0].missing, [SixOne::Wish]);
+        assert_eq!(
+            r[0].verdict,
+            Verdict::NotApplicable,
+            "the year is still running"
         );
     }
 }
