@@ -302,10 +302,6 @@ pub async fn case_reads(
     })
 }
 
-pub async fn events(e: &mut impl Exec, case_id: i64) -> Result<Vec<CaseEvent>, StoreError> {
-    e.fetch_all(Sql::with(EVENTS, args![case_id])).await
-}
-
 /// R-PROC-2: a visit to a household or the site.
 #[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct Visit {
@@ -559,12 +555,12 @@ pub async fn add_photo(
     Ok(())
 }
 
-/// Every evidence photo of a case, in the order they were added (the page groups them by
-/// record).
 fn photos_sql() -> String {
     format!("{CASE_PHOTO_COLS} WHERE case_id = $1 ORDER BY id")
 }
 
+/// Every evidence photo of a case, in the order they were added (the page groups them by
+/// record).
 pub async fn photos(e: &mut impl Exec, case_id: i64) -> Result<Vec<CasePhoto>, StoreError> {
     e.fetch_all(Sql::with(&photos_sql(), args![case_id])).await
 }

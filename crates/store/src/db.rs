@@ -244,10 +244,6 @@ impl Reads {
         self.sql.len() - 1
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.sql.is_empty()
-    }
-
     /// One text with every statement's `$N` moved past the arguments of those before it.
     fn joined(&self) -> Sql {
         let mut out = Sql::default();

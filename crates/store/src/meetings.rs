@@ -91,10 +91,7 @@ pub async fn meeting_reads(
 ) -> Result<MeetingReads, StoreError> {
     const OF_CASE: &str = "(SELECT id FROM meetings WHERE case_id = $1)";
     let mut r = Reads::new();
-    let meeting = r.add(Sql::with(
-        &format!("{COLS} WHERE case_id = $1"),
-        args![case_id],
-    ));
+    let meeting = r.add(by_case_sql(case_id));
     let participants = r.add(Sql::with(
         &format!("{PARTICIPANTS} WHERE meeting_id = {OF_CASE} ORDER BY fixed DESC, id"),
         args![case_id],
@@ -121,12 +118,12 @@ pub async fn meeting_reads(
     })
 }
 
+fn by_case_sql(case_id: i64) -> Sql {
+    Sql::with(&format!("{COLS} WHERE case_id = $1"), args![case_id])
+}
+
 pub async fn by_case(e: &mut impl Exec, case_id: i64) -> Result<Option<Meeting>, StoreError> {
-    e.fetch_optional(Sql::with(
-        &format!("{COLS} WHERE case_id = $1"),
-        args![case_id],
-    ))
-    .await
+    e.fetch_optional(by_case_sql(case_id)).await
 }
 
 /// A new meeting, planned.
@@ -431,16 +428,8 @@ pub async fn add_comment(
     .await
 }
 
-/// The comments on every version of a meeting's minutes.
+/// The comments on every version of a meeting's minutes (`meeting_reads`).
 const COMMENTS: &str = "SELECT c.id, c.minutes_id, c.author_name, c.body, c.created_at FROM minutes_comments c JOIN meeting_minutes m ON m.id = c.minutes_id";
-
-pub async fn comments(e: &mut impl Exec, meeting_id: i64) -> Result<Vec<Comment>, StoreError> {
-    e.fetch_all(Sql::with(
-        &format!("{COMMENTS} WHERE m.meeting_id = $1 ORDER BY c.id"),
-        args![meeting_id],
-    ))
-    .await
-}
 
 /// What the step check of 协商议事 needs (R-MEET-3, R-PROC-4), in one statement.
 #[derive(Debug, Clone, Default)]

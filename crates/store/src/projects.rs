@@ -433,10 +433,6 @@ pub async fn insert_objection(
     .await
 }
 
-pub async fn objections(e: &mut impl Exec, case_id: i64) -> Result<Vec<Objection>, StoreError> {
-    list(e, OBJECTIONS, case_id).await
-}
-
 /// Answers an objection once (an answer is not rewritten).
 pub async fn answer_objection(
     e: &mut impl Exec,
@@ -538,10 +534,6 @@ pub async fn insert_remark(
     .await
 }
 
-pub async fn remarks(e: &mut impl Exec, case_id: i64) -> Result<Vec<Remark>, StoreError> {
-    list(e, REMARKS, case_id).await
-}
-
 // ---- supervision
 
 pub async fn insert_member(
@@ -591,10 +583,6 @@ pub async fn insert_bulletin(
         args![case_id, published_on, content.to_string(), by, crate::now()],
     ))
     .await
-}
-
-pub async fn bulletins(e: &mut impl Exec, case_id: i64) -> Result<Vec<Bulletin>, StoreError> {
-    list(e, BULLETINS, case_id).await
 }
 
 pub async fn set_bulletin_period(
@@ -649,10 +637,6 @@ row_struct! {
         choice: String,
         votes: i64,
     }
-}
-
-pub async fn votes(e: &mut impl Exec, case_id: i64) -> Result<Vec<VoteCount>, StoreError> {
-    list(e, VOTES, case_id).await
 }
 
 row_struct! {

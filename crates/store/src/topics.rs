@@ -107,12 +107,12 @@ pub struct TopicFields {
 const COLS: &str = "SELECT t.id, t.tracking_code, t.org_id, o.name AS org_name, o.path AS org_path, t.title, t.description, t.category, t.category_reason, t.channel, t.direction, t.collector_person_id, cp.name AS collector_name, t.submitter_name, t.submitter_phone, t.contact_consent, t.location, t.collected_on, t.level, t.terms, t.status, t.merged_into, t.reject_reason, t.referred_to, t.created_by, t.created_at, t.updated_at";
 const FROM: &str = " FROM topics t JOIN orgs o ON o.id = t.org_id LEFT JOIN people cp ON cp.id = t.collector_person_id";
 
+fn get_sql(id: i64) -> Sql {
+    Sql::with(&format!("{COLS}{FROM} WHERE t.id = $1"), args![id])
+}
+
 pub async fn get(e: &mut impl Exec, id: i64) -> Result<Option<Topic>, StoreError> {
-    e.fetch_optional(Sql::with(
-        &format!("{COLS}{FROM} WHERE t.id = $1"),
-        args![id],
-    ))
-    .await
+    e.fetch_optional(get_sql(id)).await
 }
 
 /// The topics of `ids` (in no particular order; missing ids are left out): one statement for a
@@ -306,31 +306,28 @@ pub async fn events(e: &mut impl Exec, topic_id: i64) -> Result<Vec<TopicEvent>,
     .await
 }
 
-/// The topics merged into `survivor` (R-TOP-5: every source is kept).
 /// A topic and the topics merged into it, in one round trip (`Reads`).
 pub async fn with_sources(
     e: &mut impl Exec,
     id: i64,
 ) -> Result<(Option<Topic>, Vec<Topic>), StoreError> {
     let mut r = crate::Reads::new();
-    let topic = r.add(Sql::with(
-        &format!("{COLS}{FROM} WHERE t.id = $1"),
-        args![id],
-    ));
-    let sources = r.add(Sql::with(
-        &format!("{COLS}{FROM} WHERE t.merged_into = $1 ORDER BY t.id"),
-        args![id],
-    ));
+    let topic = r.add(get_sql(id));
+    let sources = r.add(merged_sql(id));
     let mut rows = e.fetch_reads(r).await?;
     Ok((rows.optional(topic)?, rows.all(sources)?))
 }
 
-pub async fn merged_sources(e: &mut impl Exec, survivor: i64) -> Result<Vec<Topic>, StoreError> {
-    e.fetch_all(Sql::with(
+fn merged_sql(survivor: i64) -> Sql {
+    Sql::with(
         &format!("{COLS}{FROM} WHERE t.merged_into = $1 ORDER BY t.id"),
         args![survivor],
-    ))
-    .await
+    )
+}
+
+/// The topics merged into `survivor` (R-TOP-5: every source is kept).
+pub async fn merged_sources(e: &mut impl Exec, survivor: i64) -> Result<Vec<Topic>, StoreError> {
+    e.fetch_all(merged_sql(survivor)).await
 }
 
 /// Category and level as screening sets them (codes).

@@ -165,10 +165,10 @@ fn first_of_month(today: NaiveDate, back: u32) -> NaiveDate {
 
 /// Generates the history; `progress(done, total)` is called after each case.
 ///
-/// The communities are written `opts.parallel` at a time, each group under a clock of its
-/// own (`clock::scoped`): one community's statements wait for SQLite's worker thread, and
-/// another's run meanwhile (measured: one at a time leaves the second core idle and spends
-/// its time waking threads up).
+/// The communities are written `opts.parallel` groups at a time, each group under a clock of
+/// its own (`clock::scoped`): on PostgreSQL one group's statements run while another waits
+/// (1,000 cases: 36 s one at a time, 32 s four at a time); on SQLite, whose writers queue for
+/// one lock, it gains nothing and costs nothing.
 pub async fn generate(
     db: &Db,
     calendar: &CalendarCache,

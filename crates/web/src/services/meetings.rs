@@ -915,8 +915,8 @@ pub async fn view(db: &Db, actor: &Actor, case_id: i64) -> Result<Option<Meeting
     view_of(&mut e, &c).await
 }
 
-/// The meeting of a case the caller has already shown the actor may see.
-/// The case's meeting in one round trip (`store::meeting_reads`).
+/// The meeting of a case the caller has already shown the actor may see, in one round trip
+/// (`store::meeting_reads`).
 pub async fn view_of(e: &mut impl Exec, c: &Case) -> Result<Option<MeetingView>, AppError> {
     let r = store::meeting_reads(e, c.id, PersonKind::PartySecretary.code()).await?;
     let Some(m) = r.meeting else {
