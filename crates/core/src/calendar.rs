@@ -122,6 +122,28 @@ pub fn first_saturday(cal: &Calendar, year: i32, month: u32) -> Option<(NaiveDat
     Some((sat, flagged))
 }
 
+/// 2025's National Day and Mid-Autumn holidays as the State Council's notice gives them (the
+/// tests' calendar).
+#[cfg(test)]
+pub(crate) fn national_day_2025() -> Calendar {
+    let d = |s: &str| s.parse::<NaiveDate>().unwrap();
+    let holidays = [
+        "2025-10-01",
+        "2025-10-02",
+        "2025-10-03",
+        "2025-10-04",
+        "2025-10-05",
+        "2025-10-06",
+        "2025-10-07",
+        "2025-10-08",
+    ]
+    .iter()
+    .map(|s| d(s))
+    .collect();
+    let workdays = ["2025-09-28", "2025-10-11"].iter().map(|s| d(s)).collect();
+    Calendar::new(BTreeMap::from([(2025, YearNotice { holidays, workdays })]))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -130,23 +152,8 @@ mod tests {
         s.parse().unwrap()
     }
 
-    /// 2025's National Day and Mid-Autumn holidays as the State Council's notice gives them.
     fn cal_2025() -> Calendar {
-        let holidays = [
-            "2025-10-01",
-            "2025-10-02",
-            "2025-10-03",
-            "2025-10-04",
-            "2025-10-05",
-            "2025-10-06",
-            "2025-10-07",
-            "2025-10-08",
-        ]
-        .iter()
-        .map(|s| d(s))
-        .collect();
-        let workdays = ["2025-09-28", "2025-10-11"].iter().map(|s| d(s)).collect();
-        Calendar::new(BTreeMap::from([(2025, YearNotice { holidays, workdays })]))
+        national_day_2025()
     }
 
     #[test]

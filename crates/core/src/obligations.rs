@@ -130,13 +130,21 @@ pub fn period(from: &str, to: &str) -> Result<Vec<YearMonth>, FieldErrors> {
     Ok(out)
 }
 
-/// A month that has not ended by `today` can still be met; nothing recorded yet is not a miss.
-fn open_verdict(met: bool, month: YearMonth, today: NaiveDate) -> Verdict {
-    let over = month.last_day().is_some_and(|last| last < today);
-    match (met, over) {
+/// Met, or missed once `deadline` has passed by `today`; until then nothing recorded is not a
+/// miss (the obligation can still be met).
+fn verdict(met: bool, deadline: NaiveDate, today: NaiveDate) -> Verdict {
+    match (met, deadline < today) {
         (true, _) => Verdict::Met,
         (false, true) => Verdict::Missed,
         (false, false) => Verdict::NotApplicable,
+    }
+}
+
+/// `verdict` with the month's last day as the deadline.
+fn month_verdict(met: bool, month: YearMonth, today: NaiveDate) -> Verdict {
+    match month.last_day() {
+        Some(last) => verdict(met, last, today),
+        None => Verdict::NotApplicable,
     }
 }
 
@@ -176,7 +184,7 @@ pub fn monthly_meetings(
             out.push(CommunityMonth {
                 org_id,
                 month,
-                verdict: open_verdict(!meetings.is_empty(), month, today),
+                verdict: month_verdict(!meetings.is_empty(), month, today),
                 meetings,
             });
         }
@@ -198,6 +206,19 @@ impl LeaderLink {
     fn valid_on(&self, d: NaiveDate) -> bool {
         self.start <= d && self.end.is_none_or(|e| d <= e)
     }
+
+    /// Valid on some day of `first`..=`last`.
+    fn overlaps(&self, first: NaiveDate, last: NaiveDate) -> bool {
+        self.start <= last && self.end.is_none_or(|e| e >= first)
+    }
+}
+
+/// The leaders of `links`, each once, in order.
+fn leaders_of(links: &[LeaderLink]) -> Vec<i64> {
+    let mut leaders: Vec<i64> = links.iter().map(|l| l.leader_id).collect();
+    leaders.sort();
+    leaders.dedup();
+    leaders
 }
 
 /// A meeting a leader attended (signed in), with the street of its community.
@@ -237,19 +258,14 @@ pub fn leader_months(
     rule: HolidaySaturdayRule,
     today: NaiveDate,
 ) -> Vec<LeaderMonth> {
-    let mut leaders: Vec<i64> = links.iter().map(|l| l.leader_id).collect();
-    leaders.sort();
-    leaders.dedup();
     let mut out = Vec::new();
-    for leader_id in leaders {
+    for leader_id in leaders_of(links) {
         let own: Vec<&LeaderLink> = links.iter().filter(|l| l.leader_id == leader_id).collect();
         for &month in months {
             let (Some(first), Some(last)) = (month.first_day(), month.last_day()) else {
                 continue;
             };
-            let linked_in_month = own
-                .iter()
-                .any(|l| l.start <= last && l.end.is_none_or(|e| e >= first));
+            let linked_in_month = own.iter().any(|l| l.overlaps(first, last));
             let sat = first_saturday(cal, month.year, month.month);
             let flagged = sat.is_some_and(|(_, f)| f);
             let mut days: Vec<(NaiveDate, i64)> = attended
@@ -297,12 +313,8 @@ pub fn leader_months(
                 month,
                 first_saturday: sat.map(|(d, _)| d),
                 flagged,
-                on_the_day: match (on_day, deadline < today) {
-                    (true, _) => Verdict::Met,
-                    (false, true) => Verdict::Missed,
-                    (false, false) => Verdict::NotApplicable,
-                },
-                monthly: open_verdict(!days.is_empty(), month, today),
+                on_the_day: verdict(on_day, deadline, today),
+                monthly: month_verdict(!days.is_empty(), month, today),
                 attended: days,
             });
         }
@@ -349,11 +361,8 @@ pub fn coverage(
     years: &[i32],
     today: NaiveDate,
 ) -> Vec<Coverage> {
-    let mut leaders: Vec<i64> = links.iter().map(|l| l.leader_id).collect();
-    leaders.sort();
-    leaders.dedup();
     let mut out = Vec::new();
-    for leader_id in leaders {
+    for leader_id in leaders_of(links) {
         for &year in years {
             let (Some(first), Some(last)) = (
                 NaiveDate::from_ymd_opt(year, 1, 1),
@@ -363,9 +372,7 @@ pub fn coverage(
             };
             let streets: Vec<i64> = links
                 .iter()
-                .filter(|l| {
-                    l.leader_id == leader_id && l.start <= last && l.end.is_none_or(|e| e >= first)
-                })
+                .filter(|l| l.leader_id == leader_id && l.overlaps(first, last))
                 .map(|l| l.street_id)
                 .collect();
             let mut covered = Vec::new();
@@ -387,15 +394,14 @@ pub fn coverage(
                     None => uncovered.push(c.org_id),
                 }
             }
-            let verdict = if streets.is_empty() {
-                Verdict::NotApplicable
-            } else {
-                open_verdict(uncovered.is_empty(), YearMonth { year, month: 12 }, today)
-            };
             out.push(Coverage {
                 leader_id,
                 year,
-                verdict,
+                verdict: if streets.is_empty() {
+                    Verdict::NotApplicable
+                } else {
+                    verdict(uncovered.is_empty(), last, today)
+                },
                 covered,
                 uncovered,
             });
@@ -464,14 +470,9 @@ pub fn six_ones(
                     None => missing.push(item),
                 }
             }
-            let verdict = match (missing.is_empty(), to < today) {
-                (true, _) => Verdict::Met,
-                (false, true) => Verdict::Missed,
-                (false, false) => Verdict::NotApplicable,
-            };
             SixOnes {
                 person_id,
-                verdict,
+                verdict: verdict(missing.is_empty(), to, today),
                 done,
                 missing,
             }
@@ -481,10 +482,7 @@ pub fn six_ones(
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeMap;
-
     use super::*;
-    use crate::calendar::YearNotice;
 
     fn d(s: &str) -> NaiveDate {
         s.parse().unwrap()
@@ -494,28 +492,9 @@ mod tests {
         YearMonth::parse(s).unwrap()
     }
 
-    /// 2025's National Day holiday (10/1–10/8) and its make-up working days (9/28, 10/11), as
-    /// the State Council's notice gives them: October's first Saturday (10/4) lies in it.
     fn cal() -> Calendar {
-        let days = |v: &[&str]| v.iter().map(|s| d(s)).collect();
-        let mut years = BTreeMap::new();
-        years.insert(
-            2025,
-            YearNotice {
-                holidays: days(&[
-                    "2025-10-01",
-                    "2025-10-02",
-                    "2025-10-03",
-                    "2025-10-04",
-                    "2025-10-05",
-                    "2025-10-06",
-                    "2025-10-07",
-                    "2025-10-08",
-                ]),
-                workdays: days(&["2025-09-28", "2025-10-11"]),
-            },
-        );
-        Calendar::new(years)
+        // October 2025's first Saturday (10/4) lies in the National Day holiday.
+        crate::calendar::national_day_2025()
     }
 
     #[test]
