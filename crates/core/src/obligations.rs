@@ -3,6 +3,8 @@
 //! or person and month, and keeps the facts that decided it. Nobody types a figure to prove
 //! they worked (基层减负).
 
+use std::collections::HashMap;
+
 use chrono::{Datelike, NaiveDate};
 
 use crate::FieldErrors;
@@ -172,14 +174,18 @@ pub fn monthly_meetings(
     months: &[YearMonth],
     today: NaiveDate,
 ) -> Vec<CommunityMonth> {
+    // Grouped once: a city has thousands of communities and tens of thousands of meetings.
+    let mut by_month: HashMap<(i64, YearMonth), Vec<NaiveDate>> = HashMap::new();
+    for m in held {
+        by_month
+            .entry((m.org_id, YearMonth::of(m.held_on)))
+            .or_default()
+            .push(m.held_on);
+    }
     let mut out = Vec::with_capacity(communities.len() * months.len());
     for &org_id in communities {
         for &month in months {
-            let mut meetings: Vec<NaiveDate> = held
-                .iter()
-                .filter(|m| m.org_id == org_id && month.contains(m.held_on))
-                .map(|m| m.held_on)
-                .collect();
+            let mut meetings = by_month.remove(&(org_id, month)).unwrap_or_default();
             meetings.sort();
             out.push(CommunityMonth {
                 org_id,
@@ -258,9 +264,14 @@ pub fn leader_months(
     rule: HolidaySaturdayRule,
     today: NaiveDate,
 ) -> Vec<LeaderMonth> {
+    let mut by_leader: HashMap<i64, Vec<&Attendance>> = HashMap::new();
+    for a in attended {
+        by_leader.entry(a.leader_id).or_default().push(a);
+    }
     let mut out = Vec::new();
     for leader_id in leaders_of(links) {
         let own: Vec<&LeaderLink> = links.iter().filter(|l| l.leader_id == leader_id).collect();
+        let went = by_leader.get(&leader_id).map_or(&[][..], Vec::as_slice);
         for &month in months {
             let (Some(first), Some(last)) = (month.first_day(), month.last_day()) else {
                 continue;
@@ -268,11 +279,10 @@ pub fn leader_months(
             let linked_in_month = own.iter().any(|l| l.overlaps(first, last));
             let sat = first_saturday(cal, month.year, month.month);
             let flagged = sat.is_some_and(|(_, f)| f);
-            let mut days: Vec<(NaiveDate, i64)> = attended
+            let mut days: Vec<(NaiveDate, i64)> = went
                 .iter()
                 .filter(|a| {
-                    a.leader_id == leader_id
-                        && month.contains(a.held_on)
+                    month.contains(a.held_on)
                         && own
                             .iter()
                             .any(|l| l.street_id == a.street_id && l.valid_on(a.held_on))
@@ -361,6 +371,19 @@ pub fn coverage(
     years: &[i32],
     today: NaiveDate,
 ) -> Vec<Coverage> {
+    // The first case of each community and year that needed coordination above it.
+    let mut first_case: HashMap<(i64, i32), (NaiveDate, i64)> = HashMap::new();
+    for f in finished
+        .iter()
+        .filter(|f| f.level != crate::topics::Level::Community)
+    {
+        let key = (f.org_id, f.finished_on.year());
+        let v = (f.finished_on, f.case_id);
+        first_case
+            .entry(key)
+            .and_modify(|e| *e = (*e).min(v))
+            .or_insert(v);
+    }
     let mut out = Vec::new();
     for leader_id in leaders_of(links) {
         for &year in years {
@@ -381,16 +404,8 @@ pub fn coverage(
                 .iter()
                 .filter(|c| streets.contains(&c.street_id))
             {
-                let case = finished
-                    .iter()
-                    .filter(|f| {
-                        f.org_id == c.org_id
-                            && f.level != crate::topics::Level::Community
-                            && f.finished_on.year() == year
-                    })
-                    .min_by_key(|f| (f.finished_on, f.case_id));
-                match case {
-                    Some(f) => covered.push((c.org_id, f.case_id)),
+                match first_case.get(&(c.org_id, year)) {
+                    Some(&(_, case_id)) => covered.push((c.org_id, case_id)),
                     None => uncovered.push(c.org_id),
                 }
             }
@@ -449,23 +464,23 @@ pub fn six_ones(
     to: NaiveDate,
     today: NaiveDate,
 ) -> Vec<SixOnes> {
+    let mut first: HashMap<(i64, SixOne), NaiveDate> = HashMap::new();
+    for r in records
+        .iter()
+        .filter(|r| from <= r.done_on && r.done_on <= to)
+    {
+        first
+            .entry((r.person_id, r.item))
+            .and_modify(|d| *d = (*d).min(r.done_on))
+            .or_insert(r.done_on);
+    }
     members
         .iter()
         .map(|&person_id| {
             let mut done = Vec::new();
             let mut missing = Vec::new();
             for &item in SixOne::ALL {
-                let first = records
-                    .iter()
-                    .filter(|r| {
-                        r.person_id == person_id
-                            && r.item == item
-                            && from <= r.done_on
-                            && r.done_on <= to
-                    })
-                    .map(|r| r.done_on)
-                    .min();
-                match first {
+                match first.get(&(person_id, item)).copied() {
                     Some(d) => done.push((item, d)),
                     None => missing.push(item),
                 }

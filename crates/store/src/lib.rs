@@ -8,6 +8,7 @@ pub mod db;
 pub mod links;
 pub mod meetings;
 pub mod migrate;
+pub mod obligations;
 pub mod orgs;
 pub mod people;
 pub mod projects;

@@ -54,6 +54,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0007_topic_collected_on.sql"),
         postgres: include_str!("../migrations/postgres/0007_topic_collected_on.sql"),
     },
+    Migration {
+        version: 8,
+        name: "six_ones",
+        sqlite: include_str!("../migrations/sqlite/0008_six_ones.sql"),
+        postgres: include_str!("../migrations/postgres/0008_six_ones.sql"),
+    },
 ];
 
 /// Applies the migrations not yet applied; returns how many were. Safe with several instances
