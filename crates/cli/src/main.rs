@@ -7,6 +7,7 @@ use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use roundtable_core::access::Actor;
+use roundtable_core::obligations::HolidaySaturdayRule;
 use roundtable_store::{Db, PageReq, migrate, users};
 use roundtable_web::error::AppError;
 use roundtable_web::services::excel::{self, Sheet};
@@ -154,6 +155,7 @@ struct FileConfig {
     public_url: Option<String>,
     data_dir: Option<PathBuf>,
     notice_working_days: Option<usize>,
+    holiday_saturday_rule: Option<String>,
 }
 
 #[derive(Debug, serde::Serialize)]
@@ -174,6 +176,9 @@ struct Effective {
     data_dir: PathBuf,
     /// Working days a public notice runs (R-CAL-1; at least 5).
     notice_working_days: usize,
+    /// R-LEAD-1 / R-CAL-2: what counts when a month's first Saturday is in a holiday or a
+    /// make-up working day (any_saturday, any_day, first_saturday_only).
+    holiday_saturday_rule: String,
     config_file: Option<PathBuf>,
 }
 
@@ -250,6 +255,18 @@ fn load(cli: &Cli, listen_flag: Option<&String>, default_db: &str) -> Result<Eff
                 );
             }
             n
+        },
+        holiday_saturday_rule: {
+            let r = std::env::var("ROUNDTABLE_HOLIDAY_SATURDAY_RULE")
+                .ok()
+                .or(file.holiday_saturday_rule)
+                .unwrap_or_else(|| "any_saturday".into());
+            if HolidaySaturdayRule::parse(&r).is_none() {
+                anyhow::bail!(
+                    "holiday_saturday_rule must be any_saturday, any_day or first_saturday_only, got {r}"
+                );
+            }
+            r
         },
         config_file: path,
     })
@@ -371,6 +388,8 @@ async fn serve(cfg: &Effective, db: Db) -> Result<()> {
         public_url: cfg.public_url.clone(),
         data_dir: cfg.data_dir.clone(),
         notice_working_days: cfg.notice_working_days as u32,
+        holiday_saturday_rule: HolidaySaturdayRule::parse(&cfg.holiday_saturday_rule)
+            .unwrap_or_default(),
         ..WebConfig::default()
     };
     let state = AppState::new(db, web).map_err(|e| anyhow::anyhow!("{e}"))?;

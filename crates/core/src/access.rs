@@ -46,6 +46,11 @@ domain_enum! {
         Supervision = ("supervision", "挂帅督办"),
         /// The holiday calendar (R-CAL-1): deployment-wide, read by everyone signed in.
         Calendar = ("calendar", "节假日日历"),
+        /// Obligation checks, dashboards and bulletins of a part of the tree (DOMAIN.md §5).
+        Report = ("report", "履职与统计"),
+        /// An in-service party member's "six ones" (R-MEM-1), kept by the member or the
+        /// community.
+        SixOnes = ("six_ones", "六个一"),
     }
 }
 
@@ -127,7 +132,9 @@ fn reach(role: Role, action: Action, kind: ResourceKind) -> Reach {
                 | K::Topic
                 | K::Case
                 | K::Visit
-                | K::Supervision,
+                | K::Supervision
+                | K::Report
+                | K::SixOnes,
             ) => GrantSubtree,
             (ViewPersonal, K::Person | K::Topic) => GrantSubtree,
             // Matters collected offline on a sheet (issue 3: bulk intake).
@@ -137,7 +144,10 @@ fn reach(role: Role, action: Action, kind: ResourceKind) -> Reach {
         Role::CommunitySecretary => match (action, kind) {
             (_, K::User) => Nothing,
             (View | Export, _) => GrantSubtree,
-            (Edit, K::Person | K::Link | K::Unit | K::Topic | K::Case | K::Visit) => GrantSubtree,
+            (
+                Edit,
+                K::Person | K::Link | K::Unit | K::Topic | K::Case | K::Visit | K::SixOnes,
+            ) => GrantSubtree,
             (ViewPersonal, K::Person | K::Topic) => GrantSubtree,
             (Import, K::Topic) => GrantSubtree,
             _ => Nothing,
@@ -146,7 +156,7 @@ fn reach(role: Role, action: Action, kind: ResourceKind) -> Reach {
             (_, K::User) => Nothing,
             (View, _) => GrantSubtree,
             (Edit | ViewPersonal, K::Person | K::Topic) => GrantSubtree,
-            (Edit, K::Case | K::Visit) => GrantSubtree,
+            (Edit, K::Case | K::Visit | K::SixOnes) => GrantSubtree,
             (Import, K::Topic) => GrantSubtree,
             _ => Nothing,
         },
@@ -161,7 +171,9 @@ fn reach(role: Role, action: Action, kind: ResourceKind) -> Reach {
                 | K::Topic
                 | K::Case
                 | K::Visit
-                | K::Supervision,
+                | K::Supervision
+                | K::Report
+                | K::SixOnes,
             ) => LinkedStreets,
             _ => Nothing,
         },
@@ -174,6 +186,8 @@ fn reach(role: Role, action: Action, kind: ResourceKind) -> Reach {
         Role::PartyMember => match (action, kind) {
             (View, K::Org) => GrantSubtree,
             (View | ViewPersonal, K::Person) => OwnRecord,
+            // R-MEM-1: a member records their own six ones.
+            (View | Edit, K::SixOnes) => OwnRecord,
             _ => Nothing,
         },
     }
@@ -308,14 +322,14 @@ mod tests {
                 View | Export => kind != K::User,
                 Edit => matches!(
                     kind,
-                    K::Person | K::Link | K::Unit | K::Topic | K::Case | K::Visit
+                    K::Person | K::Link | K::Unit | K::Topic | K::Case | K::Visit | K::SixOnes
                 ),
                 ViewPersonal => matches!(kind, K::Person | K::Topic),
                 Import => kind == K::Topic,
             },
             Role::CommunityStaff => match action {
                 View => kind != K::User,
-                Edit => matches!(kind, K::Person | K::Topic | K::Case | K::Visit),
+                Edit => matches!(kind, K::Person | K::Topic | K::Case | K::Visit | K::SixOnes),
                 ViewPersonal => matches!(kind, K::Person | K::Topic),
                 Import => kind == K::Topic,
                 _ => false,

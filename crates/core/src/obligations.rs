@@ -34,6 +34,12 @@ crate::domain_enum! {
     }
 }
 
+impl Default for HolidaySaturdayRule {
+    fn default() -> Self {
+        HolidaySaturdayRule::AnySaturday
+    }
+}
+
 /// A calendar month.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
 pub struct YearMonth {

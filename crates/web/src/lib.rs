@@ -46,6 +46,8 @@ pub struct WebConfig {
     pub data_dir: PathBuf,
     /// R-CAL-1: working days a public notice runs (never fewer than five).
     pub notice_working_days: u32,
+    /// R-LEAD-1 / R-CAL-2: what counts when a month's first Saturday is in a holiday.
+    pub holiday_saturday_rule: roundtable_core::obligations::HolidaySaturdayRule,
 }
 
 impl Default for WebConfig {
@@ -61,6 +63,7 @@ impl Default for WebConfig {
             public_url: None,
             data_dir: PathBuf::from("data"),
             notice_working_days: roundtable_core::calendar::MIN_NOTICE_WORKING_DAYS,
+            holiday_saturday_rule: Default::default(),
         }
     }
 }

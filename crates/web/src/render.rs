@@ -83,6 +83,8 @@ pub const TEMPLATES: &[(&str, &str)] = embedded![
     "doc_completion.html",
     "calendar.html",
     "answer.html",
+    "obligations.html",
+    "six_ones.html",
 ];
 
 pub struct Templates {
@@ -130,7 +132,7 @@ impl Templates {
 /// `{{ code | label("org_kind") }}`: the Chinese name of a stored code.
 fn label(code: Option<String>, set: &str) -> String {
     use roundtable_core::{
-        access, cases, links, meeting, org, people, project, questionnaire, topics,
+        access, cases, links, meeting, obligations, org, people, project, questionnaire, topics,
     };
     let Some(code) = code else {
         return String::new();
@@ -162,6 +164,10 @@ fn label(code: Option<String>, set: &str) -> String {
         "committee_side" => project::CommitteeSide::parse(&code).map(|v| v.label()),
         "ledger_status" => project::LedgerStatus::parse(&code).map(|v| v.label()),
         "satisfaction" => project::Satisfaction::parse(&code).map(|v| v.label()),
+        "six_one" => obligations::SixOne::parse(&code).map(|v| v.label()),
+        "holiday_saturday_rule" => {
+            obligations::HolidaySaturdayRule::parse(&code).map(|v| v.label())
+        }
         "opinion_source" => Some(crate::services::cases::opinion_source_label(&code)),
         _ => None,
     };
@@ -204,6 +210,7 @@ pub fn base(session: Option<&Session>, csrf: &str) -> Value {
             users => permit_somewhere(a, Action::View, ResourceKind::User),
             topics => permit_somewhere(a, Action::View, ResourceKind::Topic),
             cases => permit_somewhere(a, Action::View, ResourceKind::Case),
+            reports => permit_somewhere(a, Action::View, ResourceKind::Report),
             calendar => crate::services::calendar::may_edit(a),
             excel => crate::services::excel::may_import(a) || crate::services::excel::may_export(a),
             admin => a.has_role(Role::SystemAdmin) || a.has_role(Role::DistrictAdmin),
@@ -261,7 +268,7 @@ mod tests {
         let signed_in = minijinja::context! {
             csrf => "token",
             me => minijinja::context! { username => "admin", display_name => "管理员", roles => vec!["系统管理员"], id => 1 },
-            nav => minijinja::context! { orgs => true, units => true, people => true, users => true, excel => true, admin => true, topics => true, cases => true, calendar => true },
+            nav => minijinja::context! { orgs => true, units => true, people => true, users => true, excel => true, admin => true, topics => true, cases => true, reports => true, calendar => true },
         };
         for (name, _) in TEMPLATES {
             // Partials (macros, `_name.html`) are rendered inside pages.

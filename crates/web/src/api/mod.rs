@@ -4,6 +4,7 @@
 mod cases;
 mod projects;
 mod questionnaires;
+mod reports;
 
 use axum::Json;
 use axum::extract::{FromRequest, Path, Query, Request, State};
@@ -82,6 +83,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(questionnaires::router())
         .merge(cases::router())
         .merge(projects::router())
+        .merge(reports::router())
 }
 
 /// The OpenAPI document, served at /api/v1/openapi.json.

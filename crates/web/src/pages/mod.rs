@@ -5,6 +5,7 @@ mod cases;
 mod directory;
 pub mod excel;
 mod questionnaires;
+mod reports;
 mod topics;
 mod users;
 
@@ -36,6 +37,7 @@ pub fn router() -> Router<AppState> {
         .merge(topics::router())
         .merge(questionnaires::router())
         .merge(cases::router())
+        .merge(reports::router())
 }
 
 /// The address residents open for `path` (from `public_url`, else the request's host) and its

@@ -1,0 +1,69 @@
+//! Accountability in the API (issue 5): obligations checked from the record for a subtree and
+//! period, and the six ones of party members.
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::{ApiJson, ApiResult};
+use crate::AppState;
+use crate::auth::Session;
+use crate::error::ErrorEnvelope;
+use crate::services::obligations::{self, ObligationQuery, ObligationReport};
+use crate::services::six_ones::{self, MemberSixOnes, SixOneInput};
+use roundtable_store::obligations::SixOneEntry;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(obligation_check))
+        .routes(routes!(member_six_ones, record_six_one))
+}
+
+/// R-PROC-0, R-LEAD-1, R-LEAD-2 and R-MEM-1 for the subtree of `org` over the months
+/// `from`..=`to`: per community, leader or member, met / missed / not applicable with the facts
+/// that decided it. A node outside the asker's scope is a 403 and nothing is counted.
+#[utoipa::path(get, path = "/obligations", tag = "reports", params(ObligationQuery),
+    responses((status = 200, body = ObligationReport), (status = 403, body = ErrorEnvelope),
+        (status = 404, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
+async fn obligation_check(
+    State(state): State<AppState>,
+    session: Session,
+    Query(q): Query<ObligationQuery>,
+) -> ApiResult<ObligationReport> {
+    Ok(Json(
+        obligations::check(
+            &state.db,
+            &state.calendar,
+            state.config.holiday_saturday_rule,
+            &session.actor,
+            &q,
+        )
+        .await?,
+    ))
+}
+
+/// A party member's six ones (R-MEM-1), the latest first.
+#[utoipa::path(get, path = "/people/{id}/six-ones", tag = "reports", params(("id" = i64, Path)),
+    responses((status = 200, body = MemberSixOnes), (status = 404, body = ErrorEnvelope)))]
+async fn member_six_ones(
+    State(state): State<AppState>,
+    session: Session,
+    Path(id): Path<i64>,
+) -> ApiResult<MemberSixOnes> {
+    Ok(Json(six_ones::of_person(&state.db, &session.actor, id).await?))
+}
+
+/// Records one of the six ones, by the member or their community.
+#[utoipa::path(post, path = "/people/{id}/six-ones", tag = "reports", params(("id" = i64, Path)),
+    request_body = SixOneInput,
+    responses((status = 200, body = SixOneEntry), (status = 403, body = ErrorEnvelope),
+        (status = 404, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
+async fn record_six_one(
+    State(state): State<AppState>,
+    session: Session,
+    Path(id): Path<i64>,
+    ApiJson(b): ApiJson<SixOneInput>,
+) -> ApiResult<SixOneEntry> {
+    Ok(Json(six_ones::record(&state.db, &session.actor, id, &b).await?))
+}

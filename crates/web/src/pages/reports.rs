@@ -1,0 +1,251 @@
+//! Accountability pages (issue 5): the obligations of a part of the tree for a period
+//! (`/obligations`), drilled down from the district to a street to a community, and a party
+//! member's six ones (`/people/{id}/six-ones`).
+
+use std::collections::BTreeMap;
+
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+use minijinja::{Value, context};
+use roundtable_core::access::{Action, ResourceKind, scope};
+use roundtable_core::obligations::{SixOne, YearMonth};
+
+use super::HtmlForm;
+use crate::auth::Session;
+use crate::csrf::CsrfToken;
+use crate::error::AppError;
+use crate::render::page_with_status;
+use crate::services::obligations::{self, ObligationQuery, ObligationReport};
+use crate::services::six_ones::{self, SixOneInput};
+use crate::{AppState, PageError};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/obligations", get(obligations_page))
+        .route(
+            "/people/{id}/six-ones",
+            get(six_ones_page).post(six_ones_record),
+        )
+}
+
+type PageResult = Result<Response, PageError>;
+
+/// Members listed by name on the page (the API lists every one).
+const MEMBERS_SHOWN: usize = 200;
+
+/// The month columns and, per row, one cell per month: what the tables of the page show.
+fn proc_rows(r: &ObligationReport, months: &[String]) -> Vec<Value> {
+    let mut rows: Vec<Value> = Vec::new();
+    for chunk in r.monthly_meetings.chunks(months.len().max(1)) {
+        let Some(head) = chunk.first() else { continue };
+        let met = chunk.iter().filter(|c| c.verdict.code == "met").count();
+        let missed = chunk.iter().filter(|c| c.verdict.code == "missed").count();
+        rows.push(context! {
+            org_id => head.org_id, org_name => head.org_name, street_name => head.street_name,
+            met, missed,
+            cells => chunk.iter().map(|c| context! {
+                code => c.verdict.code, label => c.verdict.label,
+                days => c.meetings.iter().map(|d| d.format("%m-%d").to_string()).collect::<Vec<_>>().join("、"),
+            }).collect::<Vec<_>>(),
+        });
+    }
+    rows
+}
+
+fn leader_rows(r: &ObligationReport) -> Vec<Value> {
+    let mut by_leader: BTreeMap<(String, i64), Vec<Value>> = BTreeMap::new();
+    for m in &r.leader_months {
+        by_leader
+            .entry((m.leader_name.clone(), m.leader_id))
+            .or_default()
+            .push(context! {
+                month => m.month, first_saturday => m.first_saturday.map(|d| d.format("%m-%d").to_string()),
+                flagged => m.flagged, on_the_day => m.on_the_day.code, on_label => m.on_the_day.label,
+                monthly => m.monthly.code, monthly_label => m.monthly.label,
+                attended => m.attended.iter().map(|a| format!("{} {}", a.held_on.format("%m-%d"), a.community)).collect::<Vec<_>>().join("；"),
+            });
+    }
+    by_leader
+        .into_iter()
+        .map(|((name, id), cells)| context! { leader_id => id, leader_name => name, cells })
+        .collect()
+}
+
+/// R-MEM-1 per community: members, met, missed, still running.
+fn member_rows(r: &ObligationReport) -> Vec<Value> {
+    let mut by_org: BTreeMap<(String, i64), [usize; 4]> = BTreeMap::new();
+    for m in &r.six_ones {
+        let e = by_org.entry((m.org_name.clone(), m.org_id)).or_default();
+        e[0] += 1;
+        match m.verdict.code.as_str() {
+            "met" => e[1] += 1,
+            "missed" => e[2] += 1,
+            _ => e[3] += 1,
+        }
+    }
+    by_org
+        .into_iter()
+        .map(|((name, id), [total, met, missed, running])| {
+            context! { org_id => id, org_name => name, total, met, missed, running }
+        })
+        .collect()
+}
+
+async fn obligations_page(
+    State(state): State<AppState>,
+    CsrfToken(csrf): CsrfToken,
+    session: Session,
+    Query(q): Query<ObligationQuery>,
+) -> PageResult {
+    let a = &session.actor;
+    let visible = roundtable_store::orgs::briefs_in_scope(
+        &mut state.db.pool(),
+        &scope(a, Action::View, ResourceKind::Report),
+    )
+    .await?;
+    if visible.is_empty() {
+        return Err(AppError::Forbidden.into());
+    }
+    let today = crate::render::today();
+    let (dfrom, dto) = obligations::default_period(today);
+    let result = obligations::check(
+        &state.db,
+        &state.calendar,
+        state.config.holiday_saturday_rule,
+        a,
+        &q,
+    )
+    .await;
+    let form = context! {
+        org => q.org.clone().unwrap_or_default(),
+        from => q.from.clone().filter(|s| !s.trim().is_empty()).unwrap_or(dfrom),
+        to => q.to.clone().filter(|s| !s.trim().is_empty()).unwrap_or(dto),
+    };
+    let mut orgs: Vec<_> = visible;
+    orgs.sort_by(|x, y| x.path.cmp(&y.path));
+    let org_options: Vec<Value> = orgs
+        .iter()
+        .map(|o| {
+            let depth = o.path.matches('/').count().saturating_sub(2);
+            context! { code => o.id.to_string(), label => format!("{}{}", "　".repeat(depth), o.name) }
+        })
+        .collect();
+    let (status, ctx) = match result {
+        Ok(r) => {
+            let months = r.months.clone();
+            let parent_visible = r
+                .parent_id
+                .filter(|p| orgs.iter().any(|o| o.id == *p));
+            let incomplete: Vec<_> = r
+                .six_ones
+                .iter()
+                .filter(|m| m.verdict.code != "met")
+                .take(MEMBERS_SHOWN)
+                .collect();
+            let incomplete_total = r.six_ones.iter().filter(|m| m.verdict.code != "met").count();
+            (
+                StatusCode::OK,
+                context! {
+                    proc_rows => proc_rows(&r, &months), months,
+                    leader_rows => leader_rows(&r),
+                    member_rows => member_rows(&r),
+                    incomplete, incomplete_total, members_shown => MEMBERS_SHOWN,
+                    parent_visible,
+                    report => Value::from_serialize(&r),
+                    errors => context! {},
+                },
+            )
+        }
+        Err(AppError::Validation(e)) => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            context! { errors => Value::from_serialize(&e) },
+        ),
+        Err(e) => return Err(e.into()),
+    };
+    Ok(page_with_status(
+        &state,
+        status,
+        "obligations.html",
+        Some(&session),
+        &csrf,
+        context! { form, org_options, ..ctx },
+    ))
+}
+
+fn item_options() -> Vec<Value> {
+    SixOne::ALL
+        .iter()
+        .map(|i| context! { code => i.code(), label => i.label() })
+        .collect()
+}
+
+async fn six_ones_page_with(
+    state: &AppState,
+    session: &Session,
+    csrf: &str,
+    id: i64,
+    errors: Value,
+    form: SixOneInput,
+) -> PageResult {
+    let view = six_ones::of_person(&state.db, &session.actor, id).await?;
+    let status = if errors.len().unwrap_or(0) > 0 {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    // This year's items, for the six boxes at the top of the page.
+    let year = YearMonth::of(crate::render::today()).year;
+    let this_year: Vec<Value> = SixOne::ALL
+        .iter()
+        .map(|&i| {
+            let first = view
+                .records
+                .iter()
+                .filter(|r| r.item == i.code() && chrono::Datelike::year(&r.done_on) == year)
+                .map(|r| r.done_on)
+                .min();
+            context! { label => i.label(), done_on => first }
+        })
+        .collect();
+    Ok(page_with_status(
+        state,
+        status,
+        "six_ones.html",
+        Some(session),
+        csrf,
+        context! { view, errors, form, items => item_options(), this_year, year },
+    ))
+}
+
+async fn six_ones_page(
+    State(state): State<AppState>,
+    CsrfToken(csrf): CsrfToken,
+    session: Session,
+    Path(id): Path<i64>,
+) -> PageResult {
+    let form = SixOneInput {
+        done_on: crate::render::today().to_string(),
+        ..Default::default()
+    };
+    six_ones_page_with(&state, &session, &csrf, id, context! {}, form).await
+}
+
+async fn six_ones_record(
+    State(state): State<AppState>,
+    CsrfToken(csrf): CsrfToken,
+    session: Session,
+    Path(id): Path<i64>,
+    HtmlForm(f): HtmlForm<SixOneInput>,
+) -> PageResult {
+    match six_ones::record(&state.db, &session.actor, id, &f).await {
+        Ok(_) => Ok(Redirect::to(&format!("/people/{id}/six-ones")).into_response()),
+        Err(AppError::Validation(e)) => {
+            let errors = Value::from_serialize(&e);
+            six_ones_page_with(&state, &session, &csrf, id, errors, f).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
