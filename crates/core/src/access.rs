@@ -144,10 +144,9 @@ fn reach(role: Role, action: Action, kind: ResourceKind) -> Reach {
         Role::CommunitySecretary => match (action, kind) {
             (_, K::User) => Nothing,
             (View | Export, _) => GrantSubtree,
-            (
-                Edit,
-                K::Person | K::Link | K::Unit | K::Topic | K::Case | K::Visit | K::SixOnes,
-            ) => GrantSubtree,
+            (Edit, K::Person | K::Link | K::Unit | K::Topic | K::Case | K::Visit | K::SixOnes) => {
+                GrantSubtree
+            }
             (ViewPersonal, K::Person | K::Topic) => GrantSubtree,
             (Import, K::Topic) => GrantSubtree,
             _ => Nothing,

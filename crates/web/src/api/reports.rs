@@ -51,7 +51,9 @@ async fn member_six_ones(
     session: Session,
     Path(id): Path<i64>,
 ) -> ApiResult<MemberSixOnes> {
-    Ok(Json(six_ones::of_person(&state.db, &session.actor, id).await?))
+    Ok(Json(
+        six_ones::of_person(&state.db, &session.actor, id).await?,
+    ))
 }
 
 /// Records one of the six ones, by the member or their community.
@@ -65,5 +67,7 @@ async fn record_six_one(
     Path(id): Path<i64>,
     ApiJson(b): ApiJson<SixOneInput>,
 ) -> ApiResult<SixOneEntry> {
-    Ok(Json(six_ones::record(&state.db, &session.actor, id, &b).await?))
+    Ok(Json(
+        six_ones::record(&state.db, &session.actor, id, &b).await?,
+    ))
 }

@@ -136,16 +136,18 @@ async fn obligations_page(
     let (status, ctx) = match result {
         Ok(r) => {
             let months = r.months.clone();
-            let parent_visible = r
-                .parent_id
-                .filter(|p| orgs.iter().any(|o| o.id == *p));
+            let parent_visible = r.parent_id.filter(|p| orgs.iter().any(|o| o.id == *p));
             let incomplete: Vec<_> = r
                 .six_ones
                 .iter()
                 .filter(|m| m.verdict.code != "met")
                 .take(MEMBERS_SHOWN)
                 .collect();
-            let incomplete_total = r.six_ones.iter().filter(|m| m.verdict.code != "met").count();
+            let incomplete_total = r
+                .six_ones
+                .iter()
+                .filter(|m| m.verdict.code != "met")
+                .count();
             (
                 StatusCode::OK,
                 context! {

@@ -212,7 +212,9 @@ async fn node_of(db: &Db, actor: &Actor, org: Option<&str>) -> Result<orgs::Org,
                 .ok_or(AppError::NotFound);
         }
     };
-    let o = orgs::get(&mut db.pool(), id).await?.ok_or(AppError::NotFound)?;
+    let o = orgs::get(&mut db.pool(), id)
+        .await?
+        .ok_or(AppError::NotFound)?;
     require(actor, Action::View, ResourceKind::Report, &o.path, None)?;
     Ok(o)
 }
@@ -234,7 +236,11 @@ pub async fn check(
 ) -> Result<ObligationReport, AppError> {
     let today = crate::render::today();
     let (dfrom, dto) = default_period(today);
-    let from = q.from.clone().filter(|s| !s.trim().is_empty()).unwrap_or(dfrom);
+    let from = q
+        .from
+        .clone()
+        .filter(|s| !s.trim().is_empty())
+        .unwrap_or(dfrom);
     let to = q.to.clone().filter(|s| !s.trim().is_empty()).unwrap_or(dto);
     let months = rules::period(&from, &to).map_err(AppError::Validation)?;
     let node = node_of(db, actor, q.org.as_deref()).await?;

@@ -46,20 +46,28 @@ fn is_member(p: &people::Person) -> bool {
     p.kinds.iter().any(|k| k == PersonKind::PartyMember.code())
 }
 
-pub async fn of_person(
-    db: &Db,
-    actor: &Actor,
-    person_id: i64,
-) -> Result<MemberSixOnes, AppError> {
+pub async fn of_person(db: &Db, actor: &Actor, person_id: i64) -> Result<MemberSixOnes, AppError> {
     let p = member(db, person_id).await?;
     // Outside the asker's reach a record is "not found", as for people.
-    if !permit(actor, Action::View, ResourceKind::SixOnes, &p.org_path, Some(p.id)) {
+    if !permit(
+        actor,
+        Action::View,
+        ResourceKind::SixOnes,
+        &p.org_path,
+        Some(p.id),
+    ) {
         return Err(AppError::NotFound);
     }
     let records = store::six_ones_of(&mut db.pool(), p.id).await?;
     Ok(MemberSixOnes {
         may_record: is_member(&p)
-            && permit(actor, Action::Edit, ResourceKind::SixOnes, &p.org_path, Some(p.id)),
+            && permit(
+                actor,
+                Action::Edit,
+                ResourceKind::SixOnes,
+                &p.org_path,
+                Some(p.id),
+            ),
         person_id: p.id,
         person_name: p.name,
         org_name: p.org_name,
@@ -74,13 +82,28 @@ pub async fn record(
     input: &SixOneInput,
 ) -> Result<SixOneEntry, AppError> {
     let p = member(db, person_id).await?;
-    if !permit(actor, Action::View, ResourceKind::SixOnes, &p.org_path, Some(p.id)) {
+    if !permit(
+        actor,
+        Action::View,
+        ResourceKind::SixOnes,
+        &p.org_path,
+        Some(p.id),
+    ) {
         return Err(AppError::NotFound);
     }
-    require(actor, Action::Edit, ResourceKind::SixOnes, &p.org_path, Some(p.id))?;
+    require(
+        actor,
+        Action::Edit,
+        ResourceKind::SixOnes,
+        &p.org_path,
+        Some(p.id),
+    )?;
     let mut errors = FieldErrors::new();
     if !is_member(&p) {
-        errors.add("person_id", format!("{}不是在职党员，无需记录“六个一”", p.name));
+        errors.add(
+            "person_id",
+            format!("{}不是在职党员，无需记录“六个一”", p.name),
+        );
     }
     let item = SixOne::parse(input.item.trim());
     if item.is_none() {
@@ -95,7 +118,10 @@ pub async fn record(
         if d > today {
             errors.add("done_on", "完成日期不能晚于今天");
         } else if chrono::Datelike::year(&d) < 2021 {
-            errors.add("done_on", "完成日期不能早于2021年（幸福圆桌会机制建立之前）");
+            errors.add(
+                "done_on",
+                "完成日期不能早于2021年（幸福圆桌会机制建立之前）",
+            );
         }
     }
     let note = required_text(&mut errors, "note", "情况说明", &input.note, 200);

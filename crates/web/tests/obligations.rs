@@ -1,0 +1,666 @@
+//! Issue 5, "Done when": a small scenario whose obligation results are known by hand, checked
+//! rule by rule through the service (on the backend of ROUNDTABLE_TEST_DB) — a leader who
+//! changes post in mid-year, first Saturdays in holidays (R-CAL-2), a case level that does not
+//! count for full coverage, a member's six ones one short — and the API's answers to bad
+//! periods and to a subtree outside the asker's scope, on the demo district.
+
+mod common;
+
+use chrono::{DateTime, NaiveDate, TimeZone, Utc};
+use roundtable_core::access::{Actor, Grant, Role};
+use roundtable_core::obligations::HolidaySaturdayRule;
+use roundtable_store::{Db, Exec, Sql, args, testing};
+use roundtable_web::services::calendar::CalendarCache;
+use roundtable_web::services::obligations::{self, ObligationQuery, ObligationReport};
+use serde_json::json;
+
+fn get(uri: &str, cookie: &str) -> axum::http::Request<axum::body::Body> {
+    axum::http::Request::get(uri)
+        .header("cookie", cookie)
+        .body(axum::body::Body::empty())
+        .unwrap()
+}
+
+fn d(s: &str) -> NaiveDate {
+    s.parse().unwrap()
+}
+
+fn at(day: &str) -> DateTime<Utc> {
+    // 10:00 in China.
+    Utc.from_utc_datetime(&d(day).and_hms_opt(2, 0, 0).unwrap())
+}
+
+async fn one(db: &Db, sql: &str, a: Vec<roundtable_store::Val>) -> i64 {
+    db.pool().fetch_one(Sql::with(sql, a)).await.unwrap()
+}
+
+async fn org(db: &Db, parent: Option<(i64, &str)>, kind: &str, name: &str) -> (i64, String) {
+    let now = Utc::now();
+    let id = one(
+        db,
+        "INSERT INTO orgs (parent_id, kind, name, code, path, sort_order, created_at, updated_at) VALUES ($1, $2, $3, $3, '', 0, $4, $4) RETURNING id",
+        args![parent.map(|p| p.0), kind, name, now],
+    )
+    .await;
+    let path = format!("{}{id}/", parent.map_or("/", |p| p.1));
+    db.pool()
+        .execute(Sql::with(
+            "UPDATE orgs SET path = $1 WHERE id = $2",
+            args![&path, id],
+        ))
+        .await
+        .unwrap();
+    (id, path)
+}
+
+async fn person(db: &Db, org_id: i64, name: &str, kind: &str) -> i64 {
+    let now = Utc::now();
+    let id = one(
+        db,
+        "INSERT INTO people (name, org_id, created_at, updated_at) VALUES ($1, $2, $3, $3) RETURNING id",
+        args![name, org_id, now],
+    )
+    .await;
+    db.pool()
+        .execute(Sql::with(
+            "INSERT INTO person_kinds (person_id, kind) VALUES ($1, $2)",
+            args![id, kind],
+        ))
+        .await
+        .unwrap();
+    id
+}
+
+async fn link(db: &Db, leader: i64, street: i64, start: &str, end: Option<&str>) {
+    let now = Utc::now();
+    db.pool()
+        .execute(Sql::with(
+            "INSERT INTO links (kind, person_id, org_id, start_date, end_date, created_at, updated_at) VALUES ('leader_street', $1, $2, $3, $4, $5, $5)",
+            args![leader, street, d(start), end.map(d), now],
+        ))
+        .await
+        .unwrap();
+}
+
+/// A case in `community` at `level`; finished on `finished` when given.
+async fn case(db: &Db, community: i64, level: &str, finished: Option<&str>, n: i64) -> i64 {
+    let now = Utc::now();
+    let topic = one(
+        db,
+        "INSERT INTO topics (tracking_code, org_id, title, description, category, channel, direction, contact_consent, level, terms, status, created_at, updated_at) VALUES ($1, $2, '议题', '说明', 'environment', 'visit', 'bottom_up', FALSE, $3, '', 'accepted', $4, $4) RETURNING id",
+        args![format!("T{n}"), community, level, now],
+    )
+    .await;
+    one(
+        db,
+        "INSERT INTO cases (public_code, topic_id, org_id, title, category, level, step, created_at, updated_at, finished_at) VALUES ($1, $2, $3, '案例', 'environment', $4, $5, $6, $6, $7) RETURNING id",
+        args![
+            format!("c{n:011}"),
+            topic,
+            community,
+            level,
+            if finished.is_some() { "done" } else { "deliberation" },
+            now,
+            finished.map(at)
+        ],
+    )
+    .await
+}
+
+/// A round-table meeting held in `community` on `day`, the leader signed in when given.
+async fn meeting(db: &Db, community: i64, day: &str, leader: Option<i64>, n: i64) -> i64 {
+    let c = case(db, community, "community", None, n).await;
+    let m = one(
+        db,
+        "INSERT INTO meetings (case_id, org_id, held_on, start_time, place, chair_name, warnings, status, created_at, updated_at) VALUES ($1, $2, $3, '09:30', '党群服务中心', '书记', '[]', 'held', $4, $4) RETURNING id",
+        args![c, community, d(day), at(day)],
+    )
+    .await;
+    if let Some(p) = leader {
+        db.pool()
+            .execute(Sql::with(
+                "INSERT INTO meeting_participants (meeting_id, person_id, name, kind, fixed, signed_in_at, created_at) VALUES ($1, $2, '区级领导', 'district_leader', TRUE, $3, $3)",
+                args![m, p, at(day)],
+            ))
+            .await
+            .unwrap();
+    }
+    m
+}
+
+async fn six_one(db: &Db, person: i64, item: &str, day: &str) {
+    db.pool()
+        .execute(Sql::with(
+            "INSERT INTO six_one_records (person_id, item, done_on, note, created_at) VALUES ($1, $2, $3, '已完成', $4)",
+            args![person, item, d(day), Utc::now()],
+        ))
+        .await
+        .unwrap();
+}
+
+struct World {
+    db: Db,
+    district: i64,
+    s1: i64,
+    s2: i64,
+    c1: i64,
+    c2: i64,
+    c3: i64,
+    leader: i64,
+    m_short: i64,
+    m_full: i64,
+    case_c1: i64,
+    case_c3: i64,
+}
+
+/// District D: street S1 (communities C1, C2), street S2 (C3). Leader L linked to S1 until
+/// 2025-06-30, then to S2. Members M (C1, one of six short) and N (C3, all six).
+async fn world() -> World {
+    let db = testing::fresh_db().await.unwrap();
+    let (district, dp) = org(&db, None, "district", "测试区").await;
+    let (s1, s1p) = org(&db, Some((district, &dp)), "street", "一街道").await;
+    let (s2, s2p) = org(&db, Some((district, &dp)), "street", "二街道").await;
+    let (c1, _) = org(&db, Some((s1, &s1p)), "community", "甲社区").await;
+    let (c2, _) = org(&db, Some((s1, &s1p)), "community", "乙社区").await;
+    let (c3, _) = org(&db, Some((s2, &s2p)), "community", "丙社区").await;
+    let leader = person(&db, district, "李领导", "district_leader").await;
+    link(&db, leader, s1, "2025-01-01", Some("2025-06-30")).await;
+    link(&db, leader, s2, "2025-07-01", None).await;
+
+    // 3/1: the first Saturday, in S1. 5/17: a Saturday of May, whose first Saturday (5/3) lies
+    // in the Labour Day holiday. 7/5: the first Saturday, but in S1, no longer linked.
+    // 8/2: the first Saturday, in S2. 10/18: a Saturday of October, whose first Saturday
+    // (10/4) lies in the National Day holiday. 9/9: a meeting without the leader.
+    meeting(&db, c1, "2025-03-01", Some(leader), 1).await;
+    meeting(&db, c2, "2025-05-17", Some(leader), 2).await;
+    meeting(&db, c1, "2025-07-05", Some(leader), 3).await;
+    meeting(&db, c3, "2025-08-02", Some(leader), 4).await;
+    meeting(&db, c3, "2025-10-18", Some(leader), 5).await;
+    meeting(&db, c2, "2025-09-09", None, 6).await;
+
+    // Full coverage: C1 a street-level case finished, C2 only a community-level one, C3 a
+    // district-level one; a street-level case of C2 finished in 2024 does not count for 2025.
+    let case_c1 = case(&db, c1, "street", Some("2025-06-10"), 10).await;
+    case(&db, c2, "community", Some("2025-04-01"), 11).await;
+    case(&db, c2, "street", Some("2024-12-20"), 12).await;
+    let case_c3 = case(&db, c3, "district", Some("2025-11-20"), 13).await;
+
+    let m_short = person(&db, c1, "王党员", "party_member").await;
+    let m_full = person(&db, c3, "赵党员", "party_member").await;
+    for item in ["meeting", "talk", "survey", "wish", "volunteer"] {
+        six_one(&db, m_short, item, "2025-04-01").await;
+    }
+    // Paired in 2024: not this year's.
+    six_one(&db, m_short, "pairing", "2024-11-01").await;
+    for item in ["meeting", "talk", "survey", "wish", "volunteer", "pairing"] {
+        six_one(&db, m_full, item, "2025-09-01").await;
+    }
+    World {
+        db,
+        district,
+        s1,
+        s2,
+        c1,
+        c2,
+        c3,
+        leader,
+        m_short,
+        m_full,
+        case_c1,
+        case_c3,
+    }
+}
+
+fn admin() -> Actor {
+    Actor {
+        user_id: 1,
+        person_id: None,
+        grants: vec![Grant {
+            role: Role::SystemAdmin,
+            org_id: None,
+        }],
+        linked_streets: vec![],
+    }
+}
+
+async fn check(
+    w: &World,
+    actor: &Actor,
+    org: i64,
+    rule: HolidaySaturdayRule,
+) -> Result<ObligationReport, roundtable_web::error::AppError> {
+    let cache = CalendarCache::default();
+    let q = ObligationQuery {
+        org: Some(org.to_string()),
+        from: Some("2025-01".into()),
+        to: Some("2025-12".into()),
+    };
+    roundtable_store::clock::scoped(async {
+        // Checked on 2026-01-10: every month, Saturday and the year of 2025 are over.
+        roundtable_store::clock::set_now(at("2026-01-10"));
+        obligations::check(&w.db, &cache, rule, actor, &q).await
+    })
+    .await
+}
+
+fn verdict<'a>(v: &'a obligations::VerdictOut) -> &'a str {
+    v.code.as_str()
+}
+
+#[tokio::test]
+async fn every_rule_on_a_scenario_known_by_hand() {
+    let w = world().await;
+    let r = check(&w, &admin(), w.district, HolidaySaturdayRule::AnySaturday)
+        .await
+        .unwrap();
+
+    // R-PROC-0: C1 met in March and July, C2 in May and September, C3 in August and October;
+    // every other month of 2025 missed.
+    let met = |org: i64| -> Vec<String> {
+        r.monthly_meetings
+            .iter()
+            .filter(|m| m.org_id == org && verdict(&m.verdict) == "met")
+            .map(|m| m.month.clone())
+            .collect()
+    };
+    assert_eq!(met(w.c1), ["2025-03", "2025-07"]);
+    assert_eq!(met(w.c2), ["2025-05", "2025-09"]);
+    assert_eq!(met(w.c3), ["2025-08", "2025-10"]);
+    assert_eq!(r.monthly_meetings.len(), 36);
+    let proc0 = &r.summary[0];
+    assert_eq!(
+        (proc0.rule.as_str(), proc0.tally.met, proc0.tally.missed),
+        ("R-PROC-0", 6, 30)
+    );
+
+    // R-LEAD-1: linked every month (S1, then S2). On the day: March, May (flagged, any
+    // Saturday), August, October (flagged); July's meeting was in S1, no longer linked.
+    assert_eq!(r.leader_months.len(), 12);
+    let months = |f: &dyn Fn(&obligations::LeaderMonthOut) -> bool| -> Vec<String> {
+        r.leader_months
+            .iter()
+            .filter(|m| f(m))
+            .map(|m| m.month.clone())
+            .collect()
+    };
+    assert_eq!(
+        months(&|m| m.flagged),
+        ["2025-02", "2025-04", "2025-05", "2025-10"],
+        "first Saturdays in the Spring Festival, Qingming, Labour Day and National Day holidays"
+    );
+    assert_eq!(
+        months(&|m| verdict(&m.on_the_day) == "met"),
+        ["2025-03", "2025-05", "2025-08", "2025-10"]
+    );
+    assert_eq!(
+        months(&|m| verdict(&m.monthly) == "met"),
+        ["2025-03", "2025-05", "2025-08", "2025-10"]
+    );
+    let july = r
+        .leader_months
+        .iter()
+        .find(|m| m.month == "2025-07")
+        .unwrap();
+    assert!(july.attended.is_empty(), "S1 was no longer linked in July");
+    assert_eq!(verdict(&july.on_the_day), "missed");
+    let may = r
+        .leader_months
+        .iter()
+        .find(|m| m.month == "2025-05")
+        .unwrap();
+    assert_eq!(may.first_saturday, Some(d("2025-05-03")));
+    assert_eq!(may.attended[0].community, "乙社区");
+    assert!(r.leader_months.iter().all(|m| m.leader_id == w.leader));
+
+    // The deployment's rule: only the first Saturday itself counts.
+    let strict = check(
+        &w,
+        &admin(),
+        w.district,
+        HolidaySaturdayRule::FirstSaturdayOnly,
+    )
+    .await
+    .unwrap();
+    let on_day: Vec<&str> = strict
+        .leader_months
+        .iter()
+        .filter(|m| verdict(&m.on_the_day) == "met")
+        .map(|m| m.month.as_str())
+        .collect();
+    assert_eq!(on_day, ["2025-03", "2025-08"]);
+
+    // R-LEAD-2 for 2025: linked to S1 and S2 that year, so C1, C2, C3; C2's finished case was
+    // the community's own, its street-level one finished in 2024.
+    assert_eq!(r.coverage.len(), 1);
+    let cov = &r.coverage[0];
+    assert_eq!(cov.year, 2025);
+    assert_eq!(
+        cov.covered
+            .iter()
+            .map(|c| (c.org_id, c.case_id))
+            .collect::<Vec<_>>(),
+        [(w.c1, w.case_c1), (w.c3, w.case_c3)]
+    );
+    assert_eq!(
+        cov.uncovered.iter().map(|c| c.id).collect::<Vec<_>>(),
+        [w.c2]
+    );
+    assert_eq!(verdict(&cov.verdict), "missed");
+
+    // R-MEM-1: M is one short (paired only in 2024), N did all six.
+    let m = r
+        .six_ones
+        .iter()
+        .find(|s| s.person_id == w.m_short)
+        .unwrap();
+    assert_eq!(verdict(&m.verdict), "missed");
+    assert_eq!(
+        m.missing
+            .iter()
+            .map(|i| i.item.as_str())
+            .collect::<Vec<_>>(),
+        ["pairing"]
+    );
+    let n = r.six_ones.iter().find(|s| s.person_id == w.m_full).unwrap();
+    assert_eq!(verdict(&n.verdict), "met");
+    assert_eq!(n.done.len(), 6);
+    assert_eq!(r.six_ones.len(), 2);
+
+    // Drill-down: the streets below the district.
+    assert_eq!(
+        r.children.iter().map(|c| c.id).collect::<Vec<_>>(),
+        [w.s1, w.s2]
+    );
+}
+
+#[tokio::test]
+async fn a_street_sees_its_own_part_and_the_leader_only_while_linked_to_it() {
+    let w = world().await;
+    let street2 = Actor {
+        user_id: 5,
+        person_id: None,
+        grants: vec![Grant {
+            role: Role::StreetAdmin,
+            org_id: Some(w.s2),
+        }],
+        linked_streets: vec![],
+    };
+    let r = check(&w, &street2, w.s2, HolidaySaturdayRule::AnySaturday)
+        .await
+        .unwrap();
+    assert!(
+        r.monthly_meetings.iter().all(|m| m.org_id == w.c3),
+        "only S2's community"
+    );
+    let na: Vec<&str> = r
+        .leader_months
+        .iter()
+        .filter(|m| verdict(&m.monthly) == "not_applicable")
+        .map(|m| m.month.as_str())
+        .collect();
+    assert_eq!(
+        na,
+        [
+            "2025-01", "2025-02", "2025-03", "2025-04", "2025-05", "2025-06"
+        ],
+        "not linked to S2 before July"
+    );
+    // Full coverage of S2 alone: C3 covered.
+    assert_eq!(verdict(&r.coverage[0].verdict), "met");
+    assert_eq!(r.six_ones.len(), 1);
+
+    // S1 and the district are outside this street's scope: refused before anything is read.
+    for org in [w.s1, w.c1, w.district] {
+        let e = check(&w, &street2, org, HolidaySaturdayRule::AnySaturday)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(e, roundtable_web::error::AppError::Forbidden),
+            "{org}: {e:?}"
+        );
+    }
+
+    // A community's answer leaves the leaders' rules to its street.
+    let r = check(&w, &admin(), w.c2, HolidaySaturdayRule::AnySaturday)
+        .await
+        .unwrap();
+    assert!(!r.leader_rules_checked);
+    assert!(r.leader_months.is_empty() && r.coverage.is_empty());
+    assert_eq!(r.monthly_meetings.len(), 12);
+}
+
+#[tokio::test]
+async fn api_answers_bad_periods_and_foreign_subtrees_with_clear_errors() {
+    let app = common::app().await;
+    let admin = app.login("admin").await;
+    let (s, body, _) = app
+        .json(
+            "GET",
+            "/api/v1/obligations?from=2026-05&to=2026-01",
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(s.as_u16(), 422, "{body}");
+    assert!(
+        body["error"]["fields"]["to"]
+            .as_str()
+            .unwrap()
+            .contains("早于")
+    );
+    let (s, body, _) = app
+        .json(
+            "GET",
+            "/api/v1/obligations?from=2015-01&to=2025-01",
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(s.as_u16(), 422);
+    assert!(
+        body["error"]["fields"]["to"]
+            .as_str()
+            .unwrap()
+            .contains("10年")
+    );
+    let (s, body, _) = app
+        .json("GET", "/api/v1/obligations?from=2026-1", Some(&admin), None)
+        .await;
+    assert_eq!(s.as_u16(), 422);
+    assert!(body["error"]["fields"]["from"].is_string(), "{body}");
+    let (s, _, _) = app
+        .json("GET", "/api/v1/obligations?org=x", Some(&admin), None)
+        .await;
+    assert_eq!(s.as_u16(), 422);
+
+    // The district as the administrator sees it, then a secretary asking for it: 403 with
+    // no figure in the answer.
+    let (s, body, _) = app
+        .json(
+            "GET",
+            "/api/v1/obligations?from=2026-01&to=2026-03",
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(s.as_u16(), 200, "{body}");
+    let district = body["org"]["id"].as_i64().unwrap();
+    assert!(!body["monthly_meetings"].as_array().unwrap().is_empty());
+    let secretary = app.login("secretary").await;
+    let (s, body, _) = app
+        .json(
+            "GET",
+            &format!("/api/v1/obligations?org={district}&from=2026-01&to=2026-03"),
+            Some(&secretary),
+            None,
+        )
+        .await;
+    assert_eq!(s.as_u16(), 403);
+    assert_eq!(
+        body,
+        json!({"error": {"code": "forbidden", "message": "没有权限执行此操作"}})
+    );
+    // Their own community, by default.
+    let (s, body, _) = app
+        .json("GET", "/api/v1/obligations", Some(&secretary), None)
+        .await;
+    assert_eq!(s.as_u16(), 200);
+    assert_eq!(body["org"]["kind"], "community");
+    assert_eq!(body["leader_rules_checked"], false);
+    // A party member has no report to see.
+    let member = app.login("member").await;
+    let (s, _, _) = app
+        .json("GET", "/api/v1/obligations", Some(&member), None)
+        .await;
+    assert_eq!(s.as_u16(), 403);
+
+    // The page: the same check, errors next to the field.
+    let (s, _, html) = app
+        .call(get("/obligations?from=2026-01&to=2026-03", &admin))
+        .await;
+    assert_eq!(s.as_u16(), 200);
+    assert!(
+        html.contains("R-PROC-0") && html.contains("履职情况"),
+        "{html}"
+    );
+    let (s, _, html) = app
+        .call(get("/obligations?from=2026-13&to=2026-03", &admin))
+        .await;
+    assert_eq!(s.as_u16(), 422);
+    assert!(html.contains("起始月份「2026-13」应为 YYYY-MM"));
+}
+
+#[tokio::test]
+async fn six_ones_are_recorded_by_the_member_or_the_community_and_checked() {
+    let app = common::app().await;
+    let member = app.login("member").await;
+    let (s, me, _) = app
+        .json("GET", "/api/v1/auth/me", Some(&member), None)
+        .await;
+    assert_eq!(s.as_u16(), 200);
+    let person = me["user"]["person_id"]
+        .as_i64()
+        .expect("the member's person");
+    let uri = format!("/api/v1/people/{person}/six-ones");
+    let (s, view, _) = app.json("GET", &uri, Some(&member), None).await;
+    assert_eq!(s.as_u16(), 200, "{view}");
+    assert_eq!(view["may_record"], true);
+    let before = view["records"].as_array().unwrap().len();
+
+    // Bad input: each field named, nothing stored.
+    let (s, body, _) = app
+        .json(
+            "POST",
+            &uri,
+            Some(&member),
+            Some(json!({"item": "dance", "done_on": "2999-01-01", "note": ""})),
+        )
+        .await;
+    assert_eq!(s.as_u16(), 422, "{body}");
+    let f = &body["error"]["fields"];
+    assert!(
+        f["item"].is_string() && f["done_on"].is_string() && f["note"].is_string(),
+        "{body}"
+    );
+    let today = roundtable_web::render::today().to_string();
+    let (s, body, _) = app
+        .json(
+            "POST",
+            &uri,
+            Some(&member),
+            Some(json!({"item": "volunteer", "done_on": today, "note": "社区清洁家园志愿服务"})),
+        )
+        .await;
+    assert_eq!(s.as_u16(), 200, "{body}");
+    assert_eq!(body["item"], "volunteer");
+    let (_, view, _) = app.json("GET", &uri, Some(&member), None).await;
+    assert_eq!(view["records"].as_array().unwrap().len(), before + 1);
+
+    // Another community's secretary cannot see or record it; the member's own secretary can.
+    let secretary = app.login("secretary").await;
+    let (s, _, _) = app.json("GET", &uri, Some(&secretary), None).await;
+    let own_community = s.as_u16() == 200;
+    let (s2, _, _) = app
+        .json(
+            "POST",
+            &uri,
+            Some(&secretary),
+            Some(json!({"item": "talk", "done_on": today, "note": "与社区书记谈心"})),
+        )
+        .await;
+    if own_community {
+        assert_eq!(s2.as_u16(), 200);
+    } else {
+        assert_eq!(s2.as_u16(), 404);
+    }
+    // A council member has no reach over party members' records.
+    let council = app.login("council").await;
+    let (s, _, _) = app
+        .json(
+            "POST",
+            &uri,
+            Some(&council),
+            Some(json!({"item": "talk", "done_on": today, "note": "x"})),
+        )
+        .await;
+    assert!(matches!(s.as_u16(), 403 | 404), "{s}");
+
+    // The check counts what was recorded: this year's volunteer day is done.
+    let admin = app.login("admin").await;
+    let year = &today[..4];
+    let (s, r, _) = app
+        .json(
+            "GET",
+            &format!("/api/v1/obligations?from={year}-01&to={year}-12"),
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(s.as_u16(), 200);
+    let mine = r["six_ones"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["person_id"] == person)
+        .expect("the member is checked");
+    assert!(
+        mine["done"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|d| d["item"] == "volunteer"),
+        "{mine}"
+    );
+
+    // The page form: a missing note is shown next to the field, 422.
+    let page = format!("/people/{person}/six-ones");
+    let (s, h, html) = app.call(get(&page, &member)).await;
+    assert_eq!(s.as_u16(), 200);
+    assert!(html.contains("记录一项"), "{html}");
+    let csrf = common::cookie_from(&h, "rt_csrf");
+    let token = csrf.trim_start_matches("rt_csrf=").to_string();
+    let cookies = format!("{member}; {csrf}");
+    let (s, _, html) = common::post_form(
+        &app,
+        &page,
+        &cookies,
+        &token,
+        &[("item", "survey"), ("done_on", &today), ("note", "")],
+    )
+    .await;
+    assert_eq!(s.as_u16(), 422);
+    assert!(html.contains("请填写情况说明"), "{html}");
+    let (s, _, _) = common::post_form(
+        &app,
+        &page,
+        &cookies,
+        &token,
+        &[
+            ("item", "survey"),
+            ("done_on", &today),
+            ("note", "小区停车问题调研"),
+        ],
+    )
+    .await;
+    assert_eq!(s.as_u16(), 303);
+}
