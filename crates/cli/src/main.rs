@@ -347,12 +347,13 @@ async fn write_history(
     .map_err(|e| anyhow::anyhow!("{e}"))?;
     bar.finish();
     println!(
-        "历史数据：{} 个案例（办结 {}，终止 {}，进行中 {}），{} 个议题，用时 {:.0?}",
+        "历史数据：{} 个案例（办结 {}，终止 {}，进行中 {}），{} 个议题，{} 条“六个一”记录，用时 {:.0?}",
         report.cases,
         report.done,
         report.stopped,
         report.running,
         report.topics,
+        report.six_ones,
         started.elapsed()
     );
     Ok(())

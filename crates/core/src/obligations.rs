@@ -24,19 +24,15 @@ crate::domain_enum! {
 crate::domain_enum! {
     /// R-CAL-2 / R-LEAD-1: what counts when the month's first Saturday is a make-up working day
     /// or lies in a holiday (a deployment setting).
+    #[derive(Default)]
     HolidaySaturdayRule {
         /// Any Saturday of that month counts (the default).
+        #[default]
         AnySaturday = ("any_saturday", "当月任一星期六"),
         /// Any day of that month counts.
         AnyDay = ("any_day", "当月任一天"),
         /// The first Saturday still counts alone.
         FirstSaturdayOnly = ("first_saturday_only", "仍为第一个星期六"),
-    }
-}
-
-impl Default for HolidaySaturdayRule {
-    fn default() -> Self {
-        HolidaySaturdayRule::AnySaturday
     }
 }
 

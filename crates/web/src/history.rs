@@ -44,6 +44,8 @@ pub struct Report {
     pub stopped: u64,
     pub running: u64,
     pub topics: u64,
+    /// Six-ones records of party members (R-MEM-1).
+    pub six_ones: u64,
 }
 
 const TASKS: [&str; 3] = ["方案设计", "组织施工", "竣工清理"];
@@ -206,13 +208,84 @@ pub async fn generate(
         })
     };
     let reports = futures_util::future::try_join_all((0..groups).map(shard)).await?;
-    Ok(reports.into_iter().fold(Report::default(), |a, r| Report {
-        cases: a.cases + r.cases,
-        done: a.done + r.done,
-        stopped: a.stopped + r.stopped,
-        running: a.running + r.running,
-        topics: a.topics + r.topics,
-    }))
+    let mut rng = StdRng::seed_from_u64(opts.seed.wrapping_add(1_000));
+    let six_ones = six_ones(db, &mut rng, &list, opts.months, real_today).await?;
+    Ok(reports.into_iter().fold(
+        Report {
+            six_ones,
+            ..Report::default()
+        },
+        |a, r| Report {
+            cases: a.cases + r.cases,
+            done: a.done + r.done,
+            stopped: a.stopped + r.stopped,
+            running: a.running + r.running,
+            topics: a.topics + r.topics,
+            six_ones: a.six_ones,
+        },
+    ))
+}
+
+/// The six ones (R-MEM-1) of the communities' in-service party members over the history's
+/// months: each item done once a year by most members, on a day of that year up to today, as
+/// the community would have recorded it. Written straight to the store in large transactions
+/// (tens of thousands of rows; one service call each would take the demo longer than its
+/// cases), with no audit rows: it is generated data, not anyone's act.
+async fn six_ones(
+    db: &Db,
+    rng: &mut StdRng,
+    list: &[Community],
+    months: u32,
+    today: NaiveDate,
+) -> Result<u64, AppError> {
+    use roundtable_core::obligations::SixOne;
+    let start = first_of_month(today, months.saturating_sub(1));
+    let mut written = 0u64;
+    for chunk in list.chunks(20) {
+        let ids: Vec<String> = chunk.iter().map(|c| c.id.to_string()).collect();
+        let members: Vec<i64> = db
+            .pool()
+            .fetch_all(Sql::with(
+                &format!(
+                    "SELECT p.id FROM people p JOIN person_kinds k ON k.person_id = p.id AND k.kind = $1 WHERE p.org_id IN ({}) ORDER BY p.id",
+                    ids.join(", ")
+                ),
+                args![roundtable_core::people::PersonKind::PartyMember.code()],
+            ))
+            .await?;
+        let mut tx = db.begin().await?;
+        for person in members {
+            // A member who keeps up, one who lags, one who has not started.
+            let diligence = rng.gen_range(0..100);
+            for year in start.year()..=today.year() {
+                let (Some(first), Some(last)) = (
+                    NaiveDate::from_ymd_opt(year, 1, 1).map(|d| d.max(start)),
+                    NaiveDate::from_ymd_opt(year, 12, 31).map(|d| d.min(today)),
+                ) else {
+                    continue;
+                };
+                let span = (last - first).num_days().max(0);
+                for &item in SixOne::ALL {
+                    if rng.gen_range(0..100) >= diligence {
+                        continue;
+                    }
+                    let day = first + Duration::days(rng.gen_range(0..=span));
+                    roundtable_store::obligations::insert_six_one(
+                        &mut tx,
+                        person,
+                        item,
+                        day,
+                        item.label(),
+                        None,
+                    )
+                    .await?;
+                    written += 1;
+                }
+            }
+        }
+        tx.commit().await?;
+    }
+    Ok(written)
 }
 
 enum Outcome {

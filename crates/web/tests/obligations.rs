@@ -243,7 +243,7 @@ async fn check(
     .await
 }
 
-fn verdict<'a>(v: &'a obligations::VerdictOut) -> &'a str {
+fn verdict(v: &obligations::VerdictOut) -> &str {
     v.code.as_str()
 }
 
