@@ -19,73 +19,15 @@ mod common;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Instant;
 
 use common::*;
 use hyper::StatusCode;
-use roundtable_store::{Db, Exec, Sql};
-
-fn env_number(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(default)
-}
+use roundtable_store::{Exec, Sql};
 
 #[tokio::main]
 async fn main() {
-    let communities = env_number("ROUNDTABLE_BENCH_COMMUNITIES", 1500);
-    let months = env_number("ROUNDTABLE_BENCH_MONTHS", 60);
-    let kept = std::env::var("ROUNDTABLE_BENCH_DIR")
-        .ok()
-        .map(std::path::PathBuf::from);
-    let dir = kept.clone().unwrap_or_else(|| {
-        std::env::temp_dir().join(format!("roundtable-bench-cases-{}", std::process::id()))
-    });
-    std::fs::create_dir_all(&dir).expect("bench dir");
-    let bench_url = std::env::var("ROUNDTABLE_BENCH_DATABASE_URL").ok();
-    let url = bench_url.as_deref().unwrap_or("sqlite://data/demo.db");
-    println!(
-        "roundtable cases benchmark — {} cores, {}",
-        std::thread::available_parallelism().map_or(0, |n| n.get()),
-        if bench_url.is_some() {
-            "PostgreSQL"
-        } else {
-            "SQLite"
-        }
-    );
-    let direct = match &bench_url {
-        Some(u) => u.clone(),
-        None => format!("sqlite://{}/data/demo.db", dir.display()),
-    };
-    let exists = bench_url.is_none() && dir.join("data/demo.db").exists();
-    if exists {
-        println!("reusing the history in {}", dir.display());
-    } else {
-        let t = Instant::now();
-        let ok = command_on_one_core(&dir, url)
-            .args([
-                "demo",
-                "--no-serve",
-                "--city",
-                &communities.to_string(),
-                "--months",
-                &months.to_string(),
-            ])
-            .status()
-            .expect("roundtable demo runs")
-            .success();
-        assert!(ok, "roundtable demo --city failed");
-        println!("history written in {:.0} s", t.elapsed().as_secs_f64());
-    }
-
-    let db = Db::connect(&direct).await.expect("database");
-    if bench_url.is_some() {
-        db.pool()
-            .execute(Sql::new("VACUUM ANALYZE"))
-            .await
-            .expect("analyze");
-    }
+    let city = city_history("cases").await;
+    let (dir, url, kept, db) = (&city.dir, city.url.as_str(), city.kept, &city.db);
     let count = |sql: &'static str| {
         let db = db.clone();
         async move {
@@ -125,12 +67,12 @@ async fn main() {
 
     let port = free_port();
     let addr: SocketAddr = ([127, 0, 0, 1], port).into();
-    let server = command(&dir, url)
+    let server = command(dir, url)
         .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
         .spawn()
         .expect("serve");
     wait_listening(addr).await;
-    let admin = login(addr, "admin", &demo_password(&dir, "admin")).await;
+    let admin = login(addr, "admin", &demo_password(dir, "admin")).await;
 
     let ids = Arc::new(ids);
     let page = |path: &'static str| -> Make {
@@ -196,8 +138,8 @@ async fn main() {
     report("public notice page (32 clients)  [≥ 3000/s]", &lat, wall, f);
 
     stop(server);
-    if kept.is_none() {
-        let _ = std::fs::remove_dir_all(&dir);
+    if !kept {
+        let _ = std::fs::remove_dir_all(dir);
     } else {
         println!("database kept in {}", dir.join("data/demo.db").display());
     }

@@ -271,3 +271,86 @@ pub fn report(name: &str, lat: &[f64], wall: f64, failures: usize) {
         lat.len() as f64 / wall,
     );
 }
+
+pub fn env_number(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(default)
+}
+
+/// The city-sized history of the benchmarks and where it lives.
+pub struct City {
+    pub dir: std::path::PathBuf,
+    /// The URL the binary is given (relative to `dir` on SQLite).
+    pub url: String,
+    /// Kept after the run (`ROUNDTABLE_BENCH_DIR`).
+    pub kept: bool,
+    /// Opened directly, for picking what to measure.
+    pub db: roundtable_store::Db,
+}
+
+/// Builds the city-sized history with the real binary — `roundtable demo --city 1500
+/// --months 60`, sized by `ROUNDTABLE_BENCH_COMMUNITIES` and `ROUNDTABLE_BENCH_MONTHS` — or
+/// reuses the one kept in `ROUNDTABLE_BENCH_DIR`; `ROUNDTABLE_BENCH_DATABASE_URL=postgres://…`
+/// puts it on PostgreSQL.
+pub async fn city_history(bench: &str) -> City {
+    use roundtable_store::{Db, Exec, Sql};
+    let communities = env_number("ROUNDTABLE_BENCH_COMMUNITIES", 1500);
+    let months = env_number("ROUNDTABLE_BENCH_MONTHS", 60);
+    let kept = std::env::var("ROUNDTABLE_BENCH_DIR")
+        .ok()
+        .map(std::path::PathBuf::from);
+    let dir = kept.clone().unwrap_or_else(|| {
+        std::env::temp_dir().join(format!("roundtable-bench-{bench}-{}", std::process::id()))
+    });
+    std::fs::create_dir_all(&dir).expect("bench dir");
+    let bench_url = std::env::var("ROUNDTABLE_BENCH_DATABASE_URL").ok();
+    let url = bench_url.as_deref().unwrap_or("sqlite://data/demo.db");
+    println!(
+        "roundtable {bench} benchmark — {} cores, {}",
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        if bench_url.is_some() {
+            "PostgreSQL"
+        } else {
+            "SQLite"
+        }
+    );
+    let direct = match &bench_url {
+        Some(u) => u.clone(),
+        None => format!("sqlite://{}/data/demo.db", dir.display()),
+    };
+    let exists = bench_url.is_none() && dir.join("data/demo.db").exists();
+    if exists {
+        println!("reusing the history in {}", dir.display());
+    } else {
+        let t = Instant::now();
+        let ok = command_on_one_core(&dir, url)
+            .args([
+                "demo",
+                "--no-serve",
+                "--city",
+                &communities.to_string(),
+                "--months",
+                &months.to_string(),
+            ])
+            .status()
+            .expect("roundtable demo runs")
+            .success();
+        assert!(ok, "roundtable demo --city failed");
+        println!("history written in {:.0} s", t.elapsed().as_secs_f64());
+    }
+    let db = Db::connect(&direct).await.expect("database");
+    if bench_url.is_some() {
+        db.pool()
+            .execute(Sql::new("VACUUM ANALYZE"))
+            .await
+            .expect("analyze");
+    }
+    City {
+        dir,
+        url: url.to_string(),
+        kept: kept.is_some(),
+        db,
+    }
+}
