@@ -6,7 +6,8 @@
 //! `common::city_history`; `ROUNDTABLE_BENCH_DIR` reuses a kept one), it serves the city and
 //! measures the obligation check (`GET /api/v1/obligations`) for the last twelve months:
 //! - one district (the demo district, with its 5,000 party members' six ones), one client,
-//!   latency percentiles;
+//!   latency percentiles; and its dashboard for this year, as JSON and as the page (target
+//!   < 100 ms);
 //! - the whole city: every district checked one after another, the total per round
 //!   (target < 1 s).
 
@@ -74,6 +75,30 @@ async fn main() {
     let (lat, wall, f) = load_with(addr, &admin, 1, 30, StatusCode::OK, one).await;
     report(
         "obligations, one district, a year (1 client)",
+        &lat,
+        wall,
+        f,
+    );
+
+    let dash: Make = {
+        let uri = format!("/api/v1/dashboard?org={district}&period={}", today.year());
+        Arc::new(move |_, _| ("GET", uri.clone(), None))
+    };
+    let _ = load_with(addr, &admin, 1, 3, StatusCode::OK, dash.clone()).await;
+    let (lat, wall, f) = load_with(addr, &admin, 1, 30, StatusCode::OK, dash).await;
+    report(
+        "dashboard, one district, this year (1 client)  [< 100 ms]",
+        &lat,
+        wall,
+        f,
+    );
+    let page: Make = {
+        let uri = format!("/dashboard?org={district}&period={}", today.year());
+        Arc::new(move |_, _| ("GET", uri.clone(), None))
+    };
+    let (lat, wall, f) = load_with(addr, &admin, 1, 30, StatusCode::OK, page).await;
+    report(
+        "dashboard page, one district, this year (1 client)",
         &lat,
         wall,
         f,

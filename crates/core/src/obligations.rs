@@ -134,6 +134,48 @@ pub fn period(from: &str, to: &str) -> Result<Vec<YearMonth>, FieldErrors> {
     Ok(out)
 }
 
+/// A period as people name it, checked: `2026` (the year), `2026-Q3` (a quarter) or `2026-07`
+/// (a month); the months it covers. Errors are on the field `period`.
+pub fn named_period(s: &str) -> Result<Vec<YearMonth>, FieldErrors> {
+    let t = s.trim();
+    let bad = || {
+        let mut e = FieldErrors::new();
+        e.add(
+            "period",
+            format!("统计期间「{t}」应为年份（2026）、季度（2026-Q3）或月份（2026-07）"),
+        );
+        e
+    };
+    let year = |y: &str| -> Option<i32> {
+        (y.len() == 4)
+            .then(|| y.parse::<i32>().ok())
+            .flatten()
+            .filter(|y| (2000..=2100).contains(y))
+    };
+    let (from, to) = if let Some(y) = year(t) {
+        (format!("{y:04}-01"), format!("{y:04}-12"))
+    } else if let Some((y, q)) = t
+        .split_once(['-', ' '])
+        .filter(|(_, q)| q.starts_with(['Q', 'q']))
+    {
+        let (Some(y), Ok(q)) = (year(y), q[1..].parse::<u32>()) else {
+            return Err(bad());
+        };
+        if !(1..=4).contains(&q) {
+            return Err(bad());
+        }
+        (
+            format!("{y:04}-{:02}", q * 3 - 2),
+            format!("{y:04}-{:02}", q * 3),
+        )
+    } else if YearMonth::parse(t).is_some_and(|m| (2000..=2100).contains(&m.year)) {
+        (t.to_string(), t.to_string())
+    } else {
+        return Err(bad());
+    };
+    period(&from, &to).map_err(|_| bad())
+}
+
 /// Met, or missed once `deadline` has passed by `today`; until then nothing recorded is not a
 /// miss (the obligation can still be met).
 fn verdict(met: bool, deadline: NaiveDate, today: NaiveDate) -> Verdict {
@@ -497,6 +539,22 @@ pub fn six_ones(
         .collect()
 }
 
+/// R-MEM-1 counted without naming anyone (a dashboard): of `members`, `complete` did all six
+/// in the period ending `to`; the others are missed once it is over, not yet before. The
+/// verdict per member is the same as `six_ones` gives.
+pub fn six_ones_counted(
+    members: usize,
+    complete: usize,
+    to: NaiveDate,
+    today: NaiveDate,
+) -> [(Verdict, usize); 2] {
+    let complete = complete.min(members);
+    [
+        (Verdict::Met, complete),
+        (verdict(false, to, today), members - complete),
+    ]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -528,6 +586,34 @@ mod tests {
         assert_eq!(period("2016-01", "2025-12").unwrap().len(), 120);
         let e = period("2025-13", "25-01").unwrap_err();
         assert!(e.get("from").is_some() && e.get("to").is_some(), "{e:?}");
+    }
+
+    #[test]
+    fn named_periods_are_a_year_a_quarter_or_a_month() {
+        let m = |s| {
+            named_period(s)
+                .unwrap()
+                .iter()
+                .map(|m| m.to_string())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(m("2026").len(), 12);
+        assert_eq!(m("2026-Q3"), ["2026-07", "2026-08", "2026-09"]);
+        assert_eq!(m("2026-q1"), ["2026-01", "2026-02", "2026-03"]);
+        assert_eq!(m(" 2026-07 "), ["2026-07"]);
+        for bad in [
+            "",
+            "26",
+            "2026-Q5",
+            "2026-Q",
+            "2026-13",
+            "1999",
+            "2026-07-01",
+            "今年",
+        ] {
+            let e = named_period(bad).unwrap_err();
+            assert!(e.get("period").is_some(), "{bad}: {e:?}");
+        }
     }
 
     #[test]
@@ -790,6 +876,15 @@ mod tests {
             r[0].verdict,
             Verdict::NotApplicable,
             "the year is still running"
+        );
+        // Counted without names: the same verdicts.
+        assert_eq!(
+            six_ones_counted(5, 2, to, d("2026-01-02")),
+            [(Verdict::Met, 2), (Verdict::Missed, 3)]
+        );
+        assert_eq!(
+            six_ones_counted(5, 2, to, d("2025-07-01")),
+            [(Verdict::Met, 2), (Verdict::NotApplicable, 3)]
         );
     }
 }

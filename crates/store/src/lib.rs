@@ -4,6 +4,7 @@
 pub mod audit;
 pub mod calendar;
 pub mod cases;
+pub mod dashboard;
 pub mod db;
 pub mod links;
 pub mod meetings;

@@ -73,7 +73,10 @@ pub struct Facts {
     pub finished: Vec<FinishedRow>,
     /// In-service party members (在职党员) registered in the subtree.
     pub members: Vec<NamedPerson>,
+    /// The first day of each of their six ones in the period.
     pub six_ones: Vec<SixOneRecord>,
+    /// With `Members::Counted`, instead of the two above.
+    pub member_counts: Vec<MemberCount>,
 }
 
 struct HeldRow(MeetingHeld);
@@ -122,19 +125,51 @@ impl FromRow for FinishedRow {
     }
 }
 
-struct SixOneRow(Option<SixOneRecord>);
-impl FromRow for SixOneRow {
+/// A member with the first day of each of the six ones in the period: one row per member
+/// (rows, not records, are what a read costs on SQLite: each is a hand-over between threads).
+struct MemberRow(NamedPerson, Vec<SixOneRecord>);
+impl FromRow for MemberRow {
     fn from_row(r: &Row<'_>) -> Result<Self, StoreError> {
-        let item: String = r.get("item")?;
-        let person_id = r.get("person_id")?;
-        let done_on = r.get("done_on")?;
-        // A code written by a newer version is skipped, not an error.
-        Ok(SixOneRow(SixOne::parse(&item).map(|item| SixOneRecord {
-            person_id,
-            item,
-            done_on,
-        })))
+        let p = NamedPerson::from_row(r)?;
+        let mut done = Vec::new();
+        for &item in SixOne::ALL {
+            let d: Option<NaiveDate> = r.get(&format!("d_{}", item.code()))?;
+            if let Some(done_on) = d {
+                done.push(SixOneRecord {
+                    person_id: p.id,
+                    item,
+                    done_on,
+                });
+            }
+        }
+        Ok(MemberRow(p, done))
     }
+}
+
+/// R-MEM-1 of one community counted in SQL: its members and how many did all six.
+#[derive(Debug, Clone)]
+pub struct MemberCount {
+    pub org_id: i64,
+    pub members: i64,
+    pub complete: i64,
+}
+
+impl FromRow for MemberCount {
+    fn from_row(r: &Row<'_>) -> Result<Self, StoreError> {
+        Ok(MemberCount {
+            org_id: r.get("org_id")?,
+            members: r.get("members")?,
+            complete: r.get("complete")?,
+        })
+    }
+}
+
+/// What to read about members: each by name with their six ones (the check itself), or
+/// only counted per community (a dashboard).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Members {
+    Named,
+    Counted,
 }
 
 /// The facts of the subtree under the node at `path` (`/1/5/`) for `first`..=`last`.
@@ -143,6 +178,7 @@ pub async fn facts(
     path: &str,
     first: NaiveDate,
     last: NaiveDate,
+    members: Members,
 ) -> Result<Facts, StoreError> {
     let under = format!("{path}%");
     let subtree = "(SELECT id FROM orgs WHERE path LIKE $1)";
@@ -189,18 +225,44 @@ pub async fn facts(
         ),
         args![&under, from_t, to_t],
     ));
-    let members = reads.add(Sql::with(
-        &format!(
-            "SELECT p.id, p.name, p.org_id FROM people p WHERE p.org_id IN {subtree} AND p.id IN (SELECT person_id FROM person_kinds WHERE kind = $2) ORDER BY p.org_id, p.name, p.id"
-        ),
-        args![&under, roundtable_core::people::PersonKind::PartyMember.code()],
-    ));
-    let six = reads.add(Sql::with(
-        &format!(
-            "SELECT r.person_id, r.item, r.done_on FROM six_one_records r JOIN people p ON p.id = r.person_id WHERE p.org_id IN {subtree} AND r.done_on >= $2 AND r.done_on <= $3"
-        ),
-        args![&under, first, last],
-    ));
+    let member_of = format!(
+        "p.org_id IN {subtree} AND p.id IN (SELECT person_id FROM person_kinds WHERE kind = $4)"
+    );
+    let party = roundtable_core::people::PersonKind::PartyMember.code();
+    let members_read = match members {
+        Members::Named => {
+            let firsts: Vec<String> = SixOne::ALL
+                .iter()
+                .map(|i| {
+                    format!(
+                        "MIN(CASE WHEN r.item = '{0}' THEN r.done_on END) AS d_{0}",
+                        i.code()
+                    )
+                })
+                .collect();
+            reads.add(Sql::with(
+                &format!(
+                    "SELECT p.id, p.name, p.org_id, {} FROM people p LEFT JOIN six_one_records r ON r.person_id = p.id AND r.done_on >= $2 AND r.done_on <= $3 WHERE {member_of} GROUP BY p.id, p.name, p.org_id ORDER BY p.org_id, p.name, p.id",
+                    firsts.join(", ")
+                ),
+                args![&under, first, last, party],
+            ))
+        }
+        Members::Counted => {
+            let codes: Vec<String> = SixOne::ALL
+                .iter()
+                .map(|i| format!("'{}'", i.code()))
+                .collect();
+            reads.add(Sql::with(
+                &format!(
+                    "SELECT p.org_id, COUNT(*) AS members, SUM(CASE WHEN (SELECT COUNT(DISTINCT r.item) FROM six_one_records r WHERE r.person_id = p.id AND r.done_on >= $2 AND r.done_on <= $3 AND r.item IN ({})) = {} THEN 1 ELSE 0 END) AS complete FROM people p WHERE {member_of} GROUP BY p.org_id",
+                    codes.join(", "),
+                    SixOne::ALL.len()
+                ),
+                args![&under, first, last, party],
+            ))
+        }
+    };
     let mut rows = e.fetch_reads(reads).await?;
     let nodes: Vec<Node> = rows.all(nodes)?;
     let communities = nodes
@@ -211,7 +273,7 @@ pub async fn facts(
             street_id: n.parent_id.unwrap_or_default(),
         })
         .collect();
-    Ok(Facts {
+    let mut facts = Facts {
         communities,
         nodes,
         held: rows
@@ -231,13 +293,18 @@ pub async fn facts(
             .map(|r| r.0)
             .collect(),
         finished: rows.all(finished)?,
-        members: rows.all(members)?,
-        six_ones: rows
-            .all::<SixOneRow>(six)?
-            .into_iter()
-            .filter_map(|r| r.0)
-            .collect(),
-    })
+        ..Facts::default()
+    };
+    match members {
+        Members::Named => {
+            for MemberRow(p, done) in rows.all::<MemberRow>(members_read)? {
+                facts.six_ones.extend(done);
+                facts.members.push(p);
+            }
+        }
+        Members::Counted => facts.member_counts = rows.all(members_read)?,
+    }
+    Ok(facts)
 }
 
 /// One of the six ones as recorded.

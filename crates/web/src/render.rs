@@ -84,6 +84,7 @@ pub const TEMPLATES: &[(&str, &str)] = embedded![
     "calendar.html",
     "answer.html",
     "obligations.html",
+    "dashboard.html",
     "six_ones.html",
 ];
 

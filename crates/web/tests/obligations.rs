@@ -82,12 +82,19 @@ async fn link(db: &Db, leader: i64, street: i64, start: &str, end: Option<&str>)
         .unwrap();
 }
 
-/// A case in `community` at `level`; finished on `finished` when given.
-async fn case(db: &Db, community: i64, level: &str, finished: Option<&str>, n: i64) -> i64 {
-    let now = Utc::now();
+/// A case in `community` at `level`, opened on `opened`; finished on `finished` when given.
+async fn case(
+    db: &Db,
+    community: i64,
+    level: &str,
+    opened: &str,
+    finished: Option<&str>,
+    n: i64,
+) -> i64 {
+    let now = at(opened);
     let topic = one(
         db,
-        "INSERT INTO topics (tracking_code, org_id, title, description, category, channel, direction, contact_consent, level, terms, status, created_at, updated_at) VALUES ($1, $2, '议题', '说明', 'environment', 'visit', 'bottom_up', FALSE, $3, '', 'accepted', $4, $4) RETURNING id",
+        "INSERT INTO topics (tracking_code, org_id, title, description, category, channel, direction, contact_consent, level, terms, status, created_at, updated_at) VALUES ($1, $2, '议题', '说明', 'environment', 'home_visit', 'bottom_up', FALSE, $3, '', 'accepted', $4, $4) RETURNING id",
         args![format!("T{n}"), community, level, now],
     )
     .await;
@@ -109,7 +116,7 @@ async fn case(db: &Db, community: i64, level: &str, finished: Option<&str>, n: i
 
 /// A round-table meeting held in `community` on `day`, the leader signed in when given.
 async fn meeting(db: &Db, community: i64, day: &str, leader: Option<i64>, n: i64) -> i64 {
-    let c = case(db, community, "community", None, n).await;
+    let c = case(db, community, "community", day, None, n).await;
     let m = one(
         db,
         "INSERT INTO meetings (case_id, org_id, held_on, start_time, place, chair_name, warnings, status, created_at, updated_at) VALUES ($1, $2, $3, '09:30', '党群服务中心', '书记', '[]', 'held', $4, $4) RETURNING id",
@@ -180,10 +187,10 @@ async fn world() -> World {
 
     // Full coverage: C1 a street-level case finished, C2 only a community-level one, C3 a
     // district-level one; a street-level case of C2 finished in 2024 does not count for 2025.
-    let case_c1 = case(&db, c1, "street", Some("2025-06-10"), 10).await;
-    case(&db, c2, "community", Some("2025-04-01"), 11).await;
-    case(&db, c2, "street", Some("2024-12-20"), 12).await;
-    let case_c3 = case(&db, c3, "district", Some("2025-11-20"), 13).await;
+    let case_c1 = case(&db, c1, "street", "2025-05-01", Some("2025-06-10"), 10).await;
+    case(&db, c2, "community", "2025-03-01", Some("2025-04-01"), 11).await;
+    case(&db, c2, "street", "2024-11-01", Some("2024-12-20"), 12).await;
+    let case_c3 = case(&db, c3, "district", "2025-09-01", Some("2025-11-20"), 13).await;
 
     let m_short = person(&db, c1, "王党员", "party_member").await;
     let m_full = person(&db, c3, "赵党员", "party_member").await;
@@ -514,6 +521,47 @@ async fn api_answers_bad_periods_and_foreign_subtrees_with_clear_errors() {
         .await;
     assert_eq!(s.as_u16(), 403);
 
+    // The dashboard: the district's figures with a chart beside each table; a secretary is
+    // refused the district and sees their community with its cases.
+    let (s, d, _) = app
+        .json("GET", "/api/v1/dashboard?period=2026", Some(&admin), None)
+        .await;
+    assert_eq!(s.as_u16(), 200, "{d}");
+    // The test district has matters but no history of meetings.
+    assert!(d["totals"]["topics"].as_i64().unwrap() > 0, "{d}");
+    assert_eq!(
+        d["totals"]["months_without_meeting"],
+        d["obligations"][0]["missed"]
+    );
+    assert!(!d["children"].as_array().unwrap().is_empty());
+    let (s, _, html) = app.call(get("/dashboard?period=2026", &admin)).await;
+    assert_eq!(s.as_u16(), 200);
+    assert!(html.contains("<svg") && html.contains("下级情况"), "{html}");
+    let (s, body, _) = app
+        .json(
+            "GET",
+            &format!("/api/v1/dashboard?org={district}&period=2026"),
+            Some(&secretary),
+            None,
+        )
+        .await;
+    assert_eq!(s.as_u16(), 403);
+    assert!(body.get("totals").is_none());
+    let (s, d, _) = app
+        .json(
+            "GET",
+            "/api/v1/dashboard?period=2026",
+            Some(&secretary),
+            None,
+        )
+        .await;
+    assert_eq!(s.as_u16(), 200);
+    assert_eq!(d["org"]["kind"], "community", "{d}");
+    assert!(d["children"].as_array().unwrap().is_empty());
+    let (s, _, html) = app.call(get("/dashboard?period=2026-Q9", &admin)).await;
+    assert_eq!(s.as_u16(), 422);
+    assert!(html.contains("统计期间「2026-Q9」"));
+
     // The page: the same check, errors next to the field.
     let (s, _, html) = app
         .call(get("/obligations?from=2026-01&to=2026-03", &admin))
@@ -663,4 +711,61 @@ async fn six_ones_are_recorded_by_the_member_or_the_community_and_checked() {
     )
     .await;
     assert_eq!(s.as_u16(), 303);
+}
+
+#[tokio::test]
+async fn the_dashboard_counts_the_same_scenario_and_drills_down() {
+    use roundtable_web::services::dashboard::{self, DashboardQuery};
+    let w = world().await;
+    let cache = CalendarCache::default();
+    let run = |org: i64, period: &str| {
+        let q = DashboardQuery {
+            org: Some(org.to_string()),
+            period: Some(period.into()),
+        };
+        let (db, cache) = (&w.db, &cache);
+        roundtable_store::clock::scoped(async move {
+            roundtable_store::clock::set_now(at("2026-01-10"));
+            dashboard::dashboard(db, cache, HolidaySaturdayRule::AnySaturday, &admin(), &q).await
+        })
+    };
+    let d = run(w.district, "2025").await.unwrap();
+    let t = &d.totals;
+    assert_eq!(
+        (t.communities, t.meetings, t.months_without_meeting),
+        (3, 6, 30)
+    );
+    // Nine cases opened in 2025 (six deliberated, three finished); the one of 2024 is not.
+    assert_eq!((t.cases, t.finished, t.topics), (9, 3, 9));
+    assert_eq!((t.members, t.six_ones_met), (2, 1));
+    let n = |bars: &[dashboard::Bar], code: &str| bars.iter().find(|b| b.code == code).unwrap().n;
+    assert_eq!(n(&d.cases_by_step, "deliberation"), 6);
+    assert_eq!(n(&d.cases_by_step, "done"), 3);
+    assert_eq!(n(&d.cases_by_level, "community"), 7);
+    assert_eq!(n(&d.cases_by_level, "street"), 1);
+    assert_eq!(n(&d.topics_by_channel, "home_visit"), 9);
+    // The same verdicts as the check itself.
+    let mem = d.obligations.iter().find(|s| s.rule == "R-MEM-1").unwrap();
+    assert_eq!((mem.tally.met, mem.tally.missed), (1, 1));
+    // Per street.
+    let row = |id: i64| d.children.iter().find(|c| c.org.id == id).unwrap();
+    assert_eq!(
+        (
+            row(w.s1).figures.meetings,
+            row(w.s1).figures.months_without_meeting
+        ),
+        (4, 20)
+    );
+    assert_eq!(
+        (row(w.s2).figures.meetings, row(w.s2).figures.six_ones_met),
+        (2, 1)
+    );
+    // A quarter, and a community's page listing its cases.
+    let q3 = run(w.district, "2025-Q3").await.unwrap();
+    assert_eq!((q3.totals.meetings, q3.totals.cases), (3, 4));
+    let c1 = run(w.c1, "2025").await.unwrap();
+    assert_eq!(c1.cases.len(), 3);
+    assert!(c1.children.is_empty());
+    let e = run(w.district, "2025-Q5").await.unwrap_err();
+    assert!(e.fields().unwrap().get("period").is_some());
 }

@@ -10,6 +10,7 @@ use super::{ApiJson, ApiResult};
 use crate::AppState;
 use crate::auth::Session;
 use crate::error::ErrorEnvelope;
+use crate::services::dashboard::{self as dashboards, Dashboard, DashboardQuery};
 use crate::services::obligations::{self, ObligationQuery, ObligationReport};
 use crate::services::six_ones::{self, MemberSixOnes, SixOneInput};
 use roundtable_store::obligations::SixOneEntry;
@@ -17,6 +18,7 @@ use roundtable_store::obligations::SixOneEntry;
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(obligation_check))
+        .routes(routes!(dashboard))
         .routes(routes!(member_six_ones, record_six_one))
 }
 
@@ -33,6 +35,29 @@ async fn obligation_check(
 ) -> ApiResult<ObligationReport> {
     Ok(Json(
         obligations::check(
+            &state.db,
+            &state.calendar,
+            state.config.holiday_saturday_rule,
+            &session.actor,
+            &q,
+        )
+        .await?,
+    ))
+}
+
+/// The dashboard of `org` for a year (2026), a quarter (2026-Q3) or a month (2026-07): meetings,
+/// cases by step and level, topics by category and channel, notices running, ledger items
+/// overdue, obligations, six-ones completion and satisfaction, in total and per child node.
+#[utoipa::path(get, path = "/dashboard", tag = "reports", params(DashboardQuery),
+    responses((status = 200, body = Dashboard), (status = 403, body = ErrorEnvelope),
+        (status = 404, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
+async fn dashboard(
+    State(state): State<AppState>,
+    session: Session,
+    Query(q): Query<DashboardQuery>,
+) -> ApiResult<Dashboard> {
+    Ok(Json(
+        dashboards::dashboard(
             &state.db,
             &state.calendar,
             state.config.holiday_saturday_rule,

@@ -18,6 +18,7 @@ use crate::auth::Session;
 use crate::csrf::CsrfToken;
 use crate::error::AppError;
 use crate::render::page_with_status;
+use crate::services::dashboard::{self as dashboards, Bar, DashboardQuery};
 use crate::services::obligations::{self, ObligationQuery, ObligationReport};
 use crate::services::six_ones::{self, SixOneInput};
 use crate::{AppState, PageError};
@@ -25,6 +26,7 @@ use crate::{AppState, PageError};
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/obligations", get(obligations_page))
+        .route("/dashboard", get(dashboard_page))
         .route(
             "/people/{id}/six-ones",
             get(six_ones_page).post(six_ones_record),
@@ -174,6 +176,120 @@ async fn obligations_page(
         Some(&session),
         &csrf,
         context! { form, org_options, ..ctx },
+    ))
+}
+
+/// A chart of bars (drawn on the server) with the table of its numbers.
+fn chart(title: &str, bars: &[Bar]) -> Value {
+    let labels: Vec<String> = bars.iter().map(|b| b.label.clone()).collect();
+    let counts: Vec<i64> = bars.iter().map(|b| b.n).collect();
+    let svg = if counts.iter().any(|&n| n > 0) {
+        crate::charts::bars(&labels, &counts).map(Value::from_safe_string)
+    } else {
+        None
+    };
+    context! { title, svg, bars => Value::from_serialize(bars), total => counts.iter().sum::<i64>() }
+}
+
+async fn dashboard_page(
+    State(state): State<AppState>,
+    CsrfToken(csrf): CsrfToken,
+    session: Session,
+    Query(q): Query<DashboardQuery>,
+) -> PageResult {
+    let a = &session.actor;
+    let visible = roundtable_store::orgs::briefs_in_scope(
+        &mut state.db.pool(),
+        &scope(a, Action::View, ResourceKind::Report),
+    )
+    .await?;
+    if visible.is_empty() {
+        return Err(AppError::Forbidden.into());
+    }
+    let result = dashboards::dashboard(
+        &state.db,
+        &state.calendar,
+        state.config.holiday_saturday_rule,
+        a,
+        &q,
+    )
+    .await;
+    let mut orgs = visible;
+    orgs.sort_by(|x, y| x.path.cmp(&y.path));
+    let org_options: Vec<Value> = orgs
+        .iter()
+        .map(|o| {
+            let depth = o.path.matches('/').count().saturating_sub(2);
+            context! { code => o.id.to_string(), label => format!("{}{}", "　".repeat(depth), o.name) }
+        })
+        .collect();
+    let year = YearMonth::of(crate::render::today()).year;
+    let form = context! {
+        org => q.org.clone().unwrap_or_default(),
+        period => q.period.clone().filter(|s| !s.trim().is_empty()).unwrap_or_else(|| year.to_string()),
+    };
+    let (status, ctx) = match result {
+        Ok(d) => {
+            let parent_visible = d.parent_id.filter(|p| orgs.iter().any(|o| o.id == *p));
+            let children_chart: Vec<Bar> = d
+                .children
+                .iter()
+                .map(|c| Bar {
+                    code: c.org.id.to_string(),
+                    label: c.org.name.clone(),
+                    n: c.figures.meetings,
+                })
+                .collect();
+            let charts = vec![
+                chart("议事案例（按当前步骤）", &d.cases_by_step),
+                chart("议事案例（按层级）", &d.cases_by_level),
+                chart("议题（按类别）", &d.topics_by_category),
+                chart("议题（按来源渠道）", &d.topics_by_channel),
+                chart("群众满意度评价", &d.satisfaction),
+                chart("圆桌会召开次数（按下级）", &children_chart),
+            ];
+            (
+                StatusCode::OK,
+                context! {
+                    d => Value::from_serialize(&d), charts, parent_visible,
+                    errors => context! {},
+                },
+            )
+        }
+        Err(AppError::Validation(e)) => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            context! { errors => Value::from_serialize(&e) },
+        ),
+        Err(e) => return Err(e.into()),
+    };
+    // Quick choices: this year, its quarters, the last months.
+    let today = crate::render::today();
+    let mut periods = vec![year.to_string(), (year - 1).to_string()];
+    for q in 1..=4 {
+        periods.push(format!("{year}-Q{q}"));
+    }
+    let mut m = YearMonth::of(today);
+    for _ in 0..3 {
+        periods.push(m.to_string());
+        m = if m.month == 1 {
+            YearMonth {
+                year: m.year - 1,
+                month: 12,
+            }
+        } else {
+            YearMonth {
+                year: m.year,
+                month: m.month - 1,
+            }
+        };
+    }
+    Ok(page_with_status(
+        &state,
+        status,
+        "dashboard.html",
+        Some(&session),
+        &csrf,
+        context! { form, org_options, periods, ..ctx },
     ))
 }
 

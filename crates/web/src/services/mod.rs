@@ -4,6 +4,7 @@
 
 pub mod calendar;
 pub mod cases;
+pub mod dashboard;
 pub mod evidence;
 pub mod excel;
 pub mod links;

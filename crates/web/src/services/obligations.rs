@@ -12,7 +12,7 @@ use roundtable_core::obligations::{
 };
 use roundtable_core::org::OrgKind;
 use roundtable_core::topics::Level;
-use roundtable_store::obligations::{self as store, Facts};
+use roundtable_store::obligations::{self as store, Facts, Members};
 use roundtable_store::{Db, orgs};
 
 use super::require;
@@ -59,10 +59,14 @@ pub struct Tally {
 
 impl Tally {
     fn add(&mut self, v: Verdict) {
+        self.add_n(v, 1);
+    }
+
+    fn add_n(&mut self, v: Verdict, n: usize) {
         match v {
-            Verdict::Met => self.met += 1,
-            Verdict::Missed => self.missed += 1,
-            Verdict::NotApplicable => self.not_applicable += 1,
+            Verdict::Met => self.met += n,
+            Verdict::Missed => self.missed += n,
+            Verdict::NotApplicable => self.not_applicable += n,
         }
     }
 }
@@ -194,7 +198,11 @@ pub struct ObligationReport {
 
 /// The node asked for, or the asker's own: the highest node of their grants that the report
 /// permission reaches (the system administrator: the root).
-async fn node_of(db: &Db, actor: &Actor, org: Option<&str>) -> Result<orgs::Org, AppError> {
+pub(crate) async fn node_of(
+    db: &Db,
+    actor: &Actor,
+    org: Option<&str>,
+) -> Result<orgs::Org, AppError> {
     let id = match org.map(str::trim).filter(|s| !s.is_empty()) {
         Some(s) => s
             .parse::<i64>()
@@ -244,6 +252,23 @@ pub async fn check(
     let to = q.to.clone().filter(|s| !s.trim().is_empty()).unwrap_or(dto);
     let months = rules::period(&from, &to).map_err(AppError::Validation)?;
     let node = node_of(db, actor, q.org.as_deref()).await?;
+    Ok(
+        evaluate(db, calendar, rule, &node, &months, today, Members::Named)
+            .await?
+            .1,
+    )
+}
+
+/// The check of `node` (already authorised) over `months`, with the facts it read.
+pub(crate) async fn evaluate(
+    db: &Db,
+    calendar: &CalendarCache,
+    rule: HolidaySaturdayRule,
+    node: &orgs::Org,
+    months: &[YearMonth],
+    today: NaiveDate,
+    members: Members,
+) -> Result<(Facts, ObligationReport), AppError> {
     let (Some(first), Some(last)) = (
         months.first().and_then(|m| m.first_day()),
         months.last().and_then(|m| m.last_day()),
@@ -251,10 +276,12 @@ pub async fn check(
         return Err(AppError::field("from", "统计期间无效"));
     };
     let cal = calendar.get(db).await?;
-    let facts = store::facts(&mut db.pool(), &node.path, first, last).await?;
-    Ok(report(
-        &node, &months, &facts, &cal, rule, first, last, today, from, to,
-    ))
+    let facts = store::facts(&mut db.pool(), &node.path, first, last, members).await?;
+    let (from, to) = (months[0].to_string(), months[months.len() - 1].to_string());
+    let r = report(
+        node, months, &facts, &cal, rule, first, last, today, from, to,
+    );
+    Ok((facts, r))
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -448,6 +475,12 @@ fn report(
             }
         })
         .collect();
+    for c in &facts.member_counts {
+        for (v, n) in rules::six_ones_counted(c.members as usize, c.complete as usize, last, today)
+        {
+            tally.add_n(v, n);
+        }
+    }
     summary.push(RuleSummary {
         rule: "R-MEM-1".into(),
         title: "在职党员在统计期间内完成“六个一”".into(),
