@@ -16,6 +16,7 @@ pub mod questionnaire;
 pub mod similarity;
 pub mod topics;
 pub mod validate;
+pub mod warnings;
 
 pub use validate::FieldErrors;
 

@@ -297,6 +297,50 @@ pub struct LeaderMonth {
     pub attended: Vec<(NaiveDate, i64)>,
 }
 
+/// R-LEAD-1 / R-CAL-2: which days of a month count as "the first Saturday" under the
+/// deployment's rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SaturdayRule {
+    pub first_saturday: Option<NaiveDate>,
+    /// The first Saturday is a make-up working day or lies in a holiday.
+    pub flagged: bool,
+    rule: HolidaySaturdayRule,
+    last: NaiveDate,
+}
+
+impl SaturdayRule {
+    pub fn of(cal: &Calendar, rule: HolidaySaturdayRule, month: YearMonth) -> Option<Self> {
+        let sat = first_saturday(cal, month.year, month.month);
+        Some(SaturdayRule {
+            first_saturday: sat.map(|(d, _)| d),
+            flagged: sat.is_some_and(|(_, f)| f),
+            rule,
+            last: month.last_day()?,
+        })
+    }
+
+    /// Whether a meeting on `d` (a day of the month) counts.
+    pub fn counts(&self, d: NaiveDate) -> bool {
+        match (self.flagged, self.rule) {
+            (false, _) | (true, HolidaySaturdayRule::FirstSaturdayOnly) => {
+                self.first_saturday == Some(d)
+            }
+            (true, HolidaySaturdayRule::AnySaturday) => d.weekday() == chrono::Weekday::Sat,
+            (true, HolidaySaturdayRule::AnyDay) => true,
+        }
+    }
+
+    /// The last day that can still count: until then nothing recorded is not a miss.
+    pub fn deadline(&self) -> NaiveDate {
+        match (self.flagged, self.rule) {
+            (false, _) | (true, HolidaySaturdayRule::FirstSaturdayOnly) => {
+                self.first_saturday.unwrap_or(self.last)
+            }
+            (true, _) => self.last,
+        }
+    }
+}
+
 /// R-LEAD-1: each district-level leader attends a meeting in a community of a street linked to
 /// them on the month's first Saturday, and at least one that month. A meeting counts only in a
 /// street linked to the leader on its day, so history stays right after a change of post.
@@ -321,8 +365,10 @@ pub fn leader_months(
                 continue;
             };
             let linked_in_month = own.iter().any(|l| l.overlaps(first, last));
-            let sat = first_saturday(cal, month.year, month.month);
-            let flagged = sat.is_some_and(|(_, f)| f);
+            let Some(day_rule) = SaturdayRule::of(cal, rule, month) else {
+                continue;
+            };
+            let (sat, flagged) = (day_rule.first_saturday, day_rule.flagged);
             let mut days: Vec<(NaiveDate, i64)> = went
                 .iter()
                 .filter(|a| {
@@ -338,7 +384,7 @@ pub fn leader_months(
                 out.push(LeaderMonth {
                     leader_id,
                     month,
-                    first_saturday: sat.map(|(d, _)| d),
+                    first_saturday: sat,
                     flagged,
                     on_the_day: Verdict::NotApplicable,
                     monthly: Verdict::NotApplicable,
@@ -346,26 +392,12 @@ pub fn leader_months(
                 });
                 continue;
             }
-            let counts = |d: NaiveDate| match (flagged, rule) {
-                (false, _) | (true, HolidaySaturdayRule::FirstSaturdayOnly) => {
-                    sat.is_some_and(|(s, _)| s == d)
-                }
-                (true, HolidaySaturdayRule::AnySaturday) => d.weekday() == chrono::Weekday::Sat,
-                (true, HolidaySaturdayRule::AnyDay) => true,
-            };
-            let on_day = days.iter().any(|(d, _)| counts(*d));
-            // The day can still come: before the first Saturday (or, when the rule widens it,
-            // before the month ends) nothing recorded is not a miss.
-            let deadline = match (flagged, rule) {
-                (false, _) | (true, HolidaySaturdayRule::FirstSaturdayOnly) => {
-                    sat.map_or(last, |(s, _)| s)
-                }
-                (true, _) => last,
-            };
+            let on_day = days.iter().any(|(d, _)| day_rule.counts(*d));
+            let deadline = day_rule.deadline();
             out.push(LeaderMonth {
                 leader_id,
                 month,
-                first_saturday: sat.map(|(d, _)| d),
+                first_saturday: sat,
                 flagged,
                 on_the_day: verdict(on_day, deadline, today),
                 monthly: month_verdict(!days.is_empty(), month, today),

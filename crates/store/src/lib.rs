@@ -18,6 +18,7 @@ pub mod testing;
 pub mod topics;
 pub mod units;
 pub mod users;
+pub mod warnings;
 
 pub use db::{Conn, Db, Exec, FromRow, Pool, Reads, Row, Rows, Sql, Tx, Val};
 

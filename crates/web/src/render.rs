@@ -85,6 +85,7 @@ pub const TEMPLATES: &[(&str, &str)] = embedded![
     "answer.html",
     "obligations.html",
     "dashboard.html",
+    "warnings.html",
     "six_ones.html",
 ];
 

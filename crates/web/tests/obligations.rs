@@ -562,6 +562,22 @@ async fn api_answers_bad_periods_and_foreign_subtrees_with_clear_errors() {
     assert_eq!(s.as_u16(), 422);
     assert!(html.contains("统计期间「2026-Q9」"));
 
+    // Warnings: a list for everyone signed in (empty for a member), the page and the home page.
+    let (s, w, _) = app
+        .json("GET", "/api/v1/warnings", Some(&admin), None)
+        .await;
+    assert_eq!(s.as_u16(), 200);
+    assert!(w.is_array(), "{w}");
+    let (s, w, _) = app
+        .json("GET", "/api/v1/warnings", Some(&member), None)
+        .await;
+    assert_eq!((s.as_u16(), w), (200, json!([])));
+    let (s, _, html) = app.call(get("/warnings", &admin)).await;
+    assert_eq!(s.as_u16(), 200);
+    assert!(html.contains("待办提醒"));
+    let (s, _, _) = app.call(get("/", &secretary)).await;
+    assert_eq!(s.as_u16(), 200);
+
     // The page: the same check, errors next to the field.
     let (s, _, html) = app
         .call(get("/obligations?from=2026-01&to=2026-03", &admin))
@@ -768,4 +784,133 @@ async fn the_dashboard_counts_the_same_scenario_and_drills_down() {
     assert!(c1.children.is_empty());
     let e = run(w.district, "2025-Q5").await.unwrap_err();
     assert!(e.fields().unwrap().get("period").is_some());
+}
+
+#[tokio::test]
+async fn warnings_list_what_needs_action_now_for_each_user() {
+    use roundtable_web::services::warnings;
+    let w = world().await;
+    let exec = |sql: &'static str, a: Vec<roundtable_store::Val>| {
+        let db = w.db.clone();
+        async move { db.pool().execute(Sql::with(sql, a)).await.unwrap() }
+    };
+    // The ledger of C3's district-level case: overdue, due in three working days, later.
+    for (title, due) in [
+        ("清运", "2025-10-20"),
+        ("施工", "2025-10-24"),
+        ("验收", "2025-11-10"),
+    ] {
+        exec(
+            "INSERT INTO ledger_items (case_id, title, owner_name, unit_name, due_on, status, created_at) VALUES ($1, $2, '张三', '社区', $3, 'open', $4)",
+            args![w.case_c3, title, d(due), at("2025-09-20")],
+        )
+        .await;
+    }
+    // A case of C1 in its notice period, ending 10/23, with an objection not answered.
+    let noticed = case(&w.db, w.c1, "community", "2025-10-01", None, 20).await;
+    exec(
+        "UPDATE cases SET step = 'notice' WHERE id = $1",
+        args![noticed],
+    )
+    .await;
+    let notice = one(
+        &w.db,
+        "INSERT INTO notices (case_id, version, published_on, starts_on, ends_on, working_days, provisional, plan_revision, content, created_at) VALUES ($1, 1, $2, $2, $3, 5, FALSE, 0, '{}', $4) RETURNING id",
+        args![noticed, d("2025-10-16"), d("2025-10-23"), at("2025-10-16")],
+    )
+    .await;
+    exec(
+        "INSERT INTO objections (case_id, notice_id, content, received_at) VALUES ($1, $2, '施工时间太早', $3)",
+        args![noticed, notice, at("2025-10-17")],
+    )
+    .await;
+
+    let cache = CalendarCache::default();
+    let list = |actor: Actor| {
+        let (db, cache) = (w.db.clone(), &cache);
+        roundtable_store::clock::scoped(async move {
+            // Wednesday 2025-10-22: past the 20th, November's first Saturday 10 days ahead.
+            roundtable_store::clock::set_now(at("2025-10-22"));
+            warnings::for_actor(&db, cache, HolidaySaturdayRule::AnySaturday, &actor)
+                .await
+                .unwrap()
+        })
+    };
+    let all = list(admin()).await;
+    let kinds = |l: &[warnings::WarningOut]| -> Vec<(String, i64)> {
+        let mut v: Vec<(String, i64)> = l.iter().map(|x| (x.kind.clone(), x.org_id)).collect();
+        v.sort();
+        v
+    };
+    let mut expected: Vec<(String, i64)> = vec![
+        ("no_meeting_yet".into(), w.c1),
+        ("no_meeting_yet".into(), w.c2),
+        ("first_saturday".into(), w.s2),
+        ("ledger_overdue".into(), w.c3),
+        ("ledger_due".into(), w.c3),
+        ("notice_ending".into(), w.c1),
+        ("objection_unanswered".into(), w.c1),
+    ];
+    // The six meetings held without confirmed minutes.
+    for c in [w.c1, w.c2, w.c1, w.c3, w.c3, w.c2] {
+        expected.push(("minutes_unconfirmed".into(), c));
+    }
+    expected.sort();
+    assert_eq!(kinds(&all), expected);
+    let fs = all.iter().find(|x| x.kind == "first_saturday").unwrap();
+    assert_eq!(
+        (fs.person_id, fs.due, fs.person_name.as_deref()),
+        (Some(w.leader), Some(d("2025-11-01")), Some("李领导"))
+    );
+    let overdue = all.iter().find(|x| x.kind == "ledger_overdue").unwrap();
+    assert_eq!(overdue.href, format!("/cases/{}", w.case_c3));
+    assert!(overdue.subject.contains("清运"));
+    // The most urgent first.
+    assert!(all.windows(2).all(|p| p[0].due <= p[1].due));
+
+    // A street sees its own part, without the leader (linked to S2 since July).
+    let street1 = Actor {
+        user_id: 5,
+        person_id: None,
+        grants: vec![Grant {
+            role: Role::StreetAdmin,
+            org_id: Some(w.s1),
+        }],
+        linked_streets: vec![],
+    };
+    let mine = list(street1).await;
+    assert!(
+        mine.iter().all(|x| x.org_id == w.c1 || x.org_id == w.c2),
+        "{mine:?}"
+    );
+    assert!(!mine.iter().any(|x| x.kind == "first_saturday"));
+    // The leader: their own first Saturday and their street's items.
+    let leader = Actor {
+        user_id: 6,
+        person_id: Some(w.leader),
+        grants: vec![Grant {
+            role: Role::DistrictLeader,
+            org_id: Some(w.district),
+        }],
+        linked_streets: vec![w.s2],
+    };
+    let theirs = list(leader).await;
+    assert!(theirs.iter().any(|x| x.kind == "first_saturday"));
+    assert!(
+        theirs.iter().all(|x| x.org_id == w.c3 || x.org_id == w.s2),
+        "{theirs:?}"
+    );
+    // Recorded, it goes away: a meeting with the leader on 11/1, the overdue item ticked off.
+    meeting(&w.db, w.c3, "2025-11-01", Some(w.leader), 30).await;
+    exec(
+        "UPDATE ledger_items SET status = 'closed' WHERE title = '清运'",
+        vec![],
+    )
+    .await;
+    let after = list(admin()).await;
+    assert!(
+        !after
+            .iter()
+            .any(|x| x.kind == "first_saturday" || x.kind == "ledger_overdue")
+    );
 }

@@ -13,12 +13,14 @@ use crate::error::ErrorEnvelope;
 use crate::services::dashboard::{self as dashboards, Dashboard, DashboardQuery};
 use crate::services::obligations::{self, ObligationQuery, ObligationReport};
 use crate::services::six_ones::{self, MemberSixOnes, SixOneInput};
+use crate::services::warnings::{self as warning_list, WarningOut};
 use roundtable_store::obligations::SixOneEntry;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(obligation_check))
         .routes(routes!(dashboard))
+        .routes(routes!(warnings))
         .routes(routes!(member_six_ones, record_six_one))
 }
 
@@ -63,6 +65,24 @@ async fn dashboard(
             state.config.holiday_saturday_rule,
             &session.actor,
             &q,
+        )
+        .await?,
+    ))
+}
+
+/// What needs the asker's action now, the most urgent first: a community without a meeting
+/// past the 20th (R-PROC-0), a first Saturday coming with nothing planned (R-LEAD-1), a notice
+/// ending (R-PROC-5), ledger items due in three working days or overdue (R-PROC-6), objections
+/// unanswered, minutes unconfirmed. Empty for a role without a part of the tree to answer for.
+#[utoipa::path(get, path = "/warnings", tag = "reports",
+    responses((status = 200, body = Vec<WarningOut>), (status = 401, body = ErrorEnvelope)))]
+async fn warnings(State(state): State<AppState>, session: Session) -> ApiResult<Vec<WarningOut>> {
+    Ok(Json(
+        warning_list::for_actor(
+            &state.db,
+            &state.calendar,
+            state.config.holiday_saturday_rule,
+            &session.actor,
         )
         .await?,
     ))

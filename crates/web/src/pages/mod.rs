@@ -509,11 +509,25 @@ async fn home(
         }
         None => vec![],
     };
+    // What needs action now, the most urgent first (the whole list at /warnings).
+    let warnings = crate::services::warnings::for_actor(
+        &state.db,
+        &state.calendar,
+        state.config.holiday_saturday_rule,
+        a,
+    )
+    .await?;
+    let warnings_total = warnings.len();
+    let warnings: Vec<_> = warnings.into_iter().take(5).collect();
+    // A party member's own six ones are one click away.
+    let six_ones = session.user.person_id.filter(|&p| {
+        roundtable_core::access::permit(a, Action::Edit, ResourceKind::SixOnes, "", Some(p))
+    });
     Ok(page(
         &state,
         "home.html",
         Some(&session),
         &csrf,
-        context! { stats, scopes, links => my_links },
+        context! { stats, scopes, links => my_links, warnings, warnings_total, six_ones },
     ))
 }

@@ -27,6 +27,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/obligations", get(obligations_page))
         .route("/dashboard", get(dashboard_page))
+        .route("/warnings", get(warnings_page))
         .route(
             "/people/{id}/six-ones",
             get(six_ones_page).post(six_ones_record),
@@ -290,6 +291,36 @@ async fn dashboard_page(
         Some(&session),
         &csrf,
         context! { form, org_options, periods, ..ctx },
+    ))
+}
+
+async fn warnings_page(
+    State(state): State<AppState>,
+    CsrfToken(csrf): CsrfToken,
+    session: Session,
+) -> PageResult {
+    let list = crate::services::warnings::for_actor(
+        &state.db,
+        &state.calendar,
+        state.config.holiday_saturday_rule,
+        &session.actor,
+    )
+    .await?;
+    let today = crate::render::today();
+    let rows: Vec<Value> = list
+        .iter()
+        .map(|w| {
+            let left = w.due.map(|d| (d - today).num_days());
+            context! { w => Value::from_serialize(w), left }
+        })
+        .collect();
+    Ok(page_with_status(
+        &state,
+        StatusCode::OK,
+        "warnings.html",
+        Some(&session),
+        &csrf,
+        context! { rows, total => list.len(), max => crate::services::warnings::MAX_WARNINGS },
     ))
 }
 

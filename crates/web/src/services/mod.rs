@@ -21,6 +21,7 @@ pub mod timeline;
 pub mod topics;
 pub mod units;
 pub mod users;
+pub mod warnings;
 
 use roundtable_core::access::{Action, Actor, ResourceKind, permit};
 

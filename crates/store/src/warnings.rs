@@ -1,0 +1,169 @@
+//! The facts the warnings of `roundtable_core::warnings` read for one subtree and day, in one
+//! round trip on SQLite.
+
+use chrono::{Duration, NaiveDate};
+use roundtable_core::links::LinkKind;
+use roundtable_core::obligations::LeaderLink;
+use roundtable_core::warnings::DueItem;
+
+use crate::db::{Exec, FromRow, Reads, Row, Sql};
+use crate::{StoreError, args};
+
+#[derive(Debug, Clone, Default)]
+pub struct WarningFacts {
+    /// Communities of the subtree with their names.
+    pub communities: Vec<(i64, String)>,
+    /// Communities with a meeting (held or planned) this month.
+    pub with_meeting: Vec<i64>,
+    pub leader_links: Vec<LeaderLink>,
+    /// (leader, day) of this month's and the next weeks' meetings the leader takes part in.
+    pub planned: Vec<(i64, NaiveDate)>,
+    pub notices: Vec<DueItem>,
+    pub ledger: Vec<DueItem>,
+    pub objections: Vec<DueItem>,
+    pub minutes: Vec<DueItem>,
+    /// Names of the people and nodes named above.
+    pub names: Vec<(String, i64, String)>,
+}
+
+struct Pair(i64, String);
+impl FromRow for Pair {
+    fn from_row(r: &Row<'_>) -> Result<Self, StoreError> {
+        Ok(Pair(r.get("id")?, r.get("name")?))
+    }
+}
+
+struct Planned(i64, NaiveDate);
+impl FromRow for Planned {
+    fn from_row(r: &Row<'_>) -> Result<Self, StoreError> {
+        Ok(Planned(r.get("person_id")?, r.get("held_on")?))
+    }
+}
+
+struct LinkRow(LeaderLink);
+impl FromRow for LinkRow {
+    fn from_row(r: &Row<'_>) -> Result<Self, StoreError> {
+        Ok(LinkRow(LeaderLink {
+            leader_id: r.get("person_id")?,
+            street_id: r.get("org_id")?,
+            start: r.get("start_date")?,
+            end: r.get("end_date")?,
+        }))
+    }
+}
+
+struct Due(DueItem);
+impl FromRow for Due {
+    fn from_row(r: &Row<'_>) -> Result<Self, StoreError> {
+        Ok(Due(DueItem {
+            case_id: r.get("case_id")?,
+            org_id: r.get("org_id")?,
+            due: r.get("due")?,
+            subject: r.get("subject")?,
+        }))
+    }
+}
+
+/// The facts of the subtree under `path` on `today`: this month's meetings, leaders' links
+/// and meetings of the next weeks, running notices, open ledger items due by `horizon`,
+/// unanswered objections, held meetings whose minutes are not confirmed.
+pub async fn facts(
+    e: &mut impl Exec,
+    path: &str,
+    today: NaiveDate,
+    month: (NaiveDate, NaiveDate),
+    horizon: NaiveDate,
+) -> Result<WarningFacts, StoreError> {
+    let under = format!("{path}%");
+    let subtree = "(SELECT id FROM orgs WHERE path LIKE $1)";
+    let ahead = today + Duration::days(45);
+    let leader = LinkKind::LeaderStreet.code();
+    let mut reads = Reads::new();
+    let communities = reads.add(Sql::with(
+        "SELECT id, name FROM orgs WHERE path LIKE $1 AND kind IN ('community', 'village') ORDER BY path",
+        args![&under],
+    ));
+    let with_meeting = reads.add(Sql::with(
+        &format!("SELECT DISTINCT m.org_id FROM meetings m WHERE m.org_id IN {subtree} AND m.held_on >= $2 AND m.held_on <= $3"),
+        args![&under, month.0, month.1],
+    ));
+    let links_where = format!(
+        "l.kind = $2 AND l.person_id IS NOT NULL AND l.start_date <= $4 AND (l.end_date IS NULL OR l.end_date >= $3) AND l.org_id IN {subtree}"
+    );
+    let links = reads.add(Sql::with(
+        &format!("SELECT l.person_id, l.org_id, l.start_date, l.end_date FROM links l WHERE {links_where} ORDER BY l.person_id, l.start_date"),
+        args![&under, leader, today, ahead],
+    ));
+    let planned = reads.add(Sql::with(
+        &format!("SELECT mp.person_id, m.held_on FROM meeting_participants mp JOIN meetings m ON m.id = mp.meeting_id WHERE mp.person_id IN (SELECT l.person_id FROM links l WHERE {links_where}) AND m.held_on >= $5 AND m.held_on <= $4"),
+        args![&under, leader, today, ahead, month.0],
+    ));
+    let leaders = reads.add(Sql::with(
+        &format!("SELECT p.id, p.name FROM people p WHERE p.id IN (SELECT l.person_id FROM links l WHERE {links_where})"),
+        args![&under, leader, today, ahead],
+    ));
+    let notices = reads.add(Sql::with(
+        &format!("SELECT c.id AS case_id, c.org_id, n.ends_on AS due, c.title AS subject FROM notices n JOIN cases c ON c.id = n.case_id WHERE c.org_id IN {subtree} AND c.step = 'notice' AND n.ends_on >= $2 AND n.version = (SELECT MAX(n2.version) FROM notices n2 WHERE n2.case_id = n.case_id)"),
+        args![&under, today],
+    ));
+    let ledger = reads.add(Sql::with(
+        &format!("SELECT c.id AS case_id, c.org_id, l.due_on AS due, c.title || '：' || l.title AS subject FROM ledger_items l JOIN cases c ON c.id = l.case_id WHERE c.org_id IN {subtree} AND l.status = 'open' AND l.due_on <= $2 ORDER BY l.due_on"),
+        args![&under, horizon],
+    ));
+    let objections = reads.add(Sql::with(
+        &format!("SELECT c.id AS case_id, c.org_id, n.ends_on AS due, c.title AS subject FROM objections o JOIN cases c ON c.id = o.case_id JOIN notices n ON n.id = o.notice_id WHERE c.org_id IN {subtree} AND o.answer IS NULL"),
+        args![&under],
+    ));
+    let minutes = reads.add(Sql::with(
+        &format!("SELECT c.id AS case_id, c.org_id, m.held_on AS due, c.title AS subject FROM meetings m JOIN cases c ON c.id = m.case_id WHERE m.org_id IN {subtree} AND m.status = 'held' AND c.step = 'deliberation' AND m.held_on < $2 AND NOT EXISTS (SELECT 1 FROM meeting_minutes mm WHERE mm.meeting_id = m.id AND mm.status = 'confirmed')"),
+        args![&under, today],
+    ));
+    let streets = reads.add(Sql::with(
+        "SELECT id, name FROM orgs WHERE path LIKE $1 AND kind IN ('district', 'street', 'town')",
+        args![&under],
+    ));
+    let mut rows = e.fetch_reads(reads).await?;
+    let due = |v: Vec<Due>| v.into_iter().map(|d| d.0).collect::<Vec<_>>();
+    let communities: Vec<(i64, String)> = rows
+        .all::<Pair>(communities)?
+        .into_iter()
+        .map(|p| (p.0, p.1))
+        .collect();
+    let with_meeting: Vec<i64> = rows.all(with_meeting)?;
+    let leader_links = rows
+        .all::<LinkRow>(links)?
+        .into_iter()
+        .map(|l| l.0)
+        .collect();
+    let planned = rows
+        .all::<Planned>(planned)?
+        .into_iter()
+        .map(|p| (p.0, p.1))
+        .collect();
+    let mut names: Vec<(String, i64, String)> = rows
+        .all::<Pair>(leaders)?
+        .into_iter()
+        .map(|p| ("person".to_string(), p.0, p.1))
+        .collect();
+    let notices = due(rows.all(notices)?);
+    let ledger = due(rows.all(ledger)?);
+    let objections = due(rows.all(objections)?);
+    let minutes = due(rows.all(minutes)?);
+    names.extend(
+        rows.all::<Pair>(streets)?
+            .into_iter()
+            .chain(communities.iter().map(|(id, n)| Pair(*id, n.clone())))
+            .map(|p| ("org".to_string(), p.0, p.1)),
+    );
+    Ok(WarningFacts {
+        communities,
+        with_meeting,
+        leader_links,
+        planned,
+        notices,
+        ledger,
+        objections,
+        minutes,
+        names,
+    })
+}
