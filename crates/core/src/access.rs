@@ -51,6 +51,8 @@ domain_enum! {
         /// An in-service party member's "six ones" (R-MEM-1), kept by the member or the
         /// community.
         SixOnes = ("six_ones", "六个一"),
+        /// 微心愿: posted by the community, claimed by party members (R-MEM-1).
+        Wish = ("wish", "微心愿"),
     }
 }
 
@@ -134,7 +136,8 @@ fn reach(role: Role, action: Action, kind: ResourceKind) -> Reach {
                 | K::Visit
                 | K::Supervision
                 | K::Report
-                | K::SixOnes,
+                | K::SixOnes
+                | K::Wish,
             ) => GrantSubtree,
             (ViewPersonal, K::Person | K::Topic) => GrantSubtree,
             // Matters collected offline on a sheet (issue 3: bulk intake).
@@ -144,9 +147,17 @@ fn reach(role: Role, action: Action, kind: ResourceKind) -> Reach {
         Role::CommunitySecretary => match (action, kind) {
             (_, K::User) => Nothing,
             (View | Export, _) => GrantSubtree,
-            (Edit, K::Person | K::Link | K::Unit | K::Topic | K::Case | K::Visit | K::SixOnes) => {
-                GrantSubtree
-            }
+            (
+                Edit,
+                K::Person
+                | K::Link
+                | K::Unit
+                | K::Topic
+                | K::Case
+                | K::Visit
+                | K::SixOnes
+                | K::Wish,
+            ) => GrantSubtree,
             (ViewPersonal, K::Person | K::Topic) => GrantSubtree,
             (Import, K::Topic) => GrantSubtree,
             _ => Nothing,
@@ -155,7 +166,7 @@ fn reach(role: Role, action: Action, kind: ResourceKind) -> Reach {
             (_, K::User) => Nothing,
             (View, _) => GrantSubtree,
             (Edit | ViewPersonal, K::Person | K::Topic) => GrantSubtree,
-            (Edit, K::Case | K::Visit | K::SixOnes) => GrantSubtree,
+            (Edit, K::Case | K::Visit | K::SixOnes | K::Wish) => GrantSubtree,
             (Import, K::Topic) => GrantSubtree,
             _ => Nothing,
         },
@@ -172,12 +183,15 @@ fn reach(role: Role, action: Action, kind: ResourceKind) -> Reach {
                 | K::Visit
                 | K::Supervision
                 | K::Report
-                | K::SixOnes,
+                | K::SixOnes
+                | K::Wish,
             ) => LinkedStreets,
             _ => Nothing,
         },
         Role::CouncilMember => match (action, kind) {
-            (View, K::Org | K::Unit | K::Link | K::Topic | K::Case | K::Visit) => GrantSubtree,
+            (View, K::Org | K::Unit | K::Link | K::Topic | K::Case | K::Visit | K::Wish) => {
+                GrantSubtree
+            }
             // R-PROC-2: council members log their visits and the opinions they gathered.
             (Edit, K::Visit) => GrantSubtree,
             _ => Nothing,
@@ -185,8 +199,9 @@ fn reach(role: Role, action: Action, kind: ResourceKind) -> Reach {
         Role::PartyMember => match (action, kind) {
             (View, K::Org) => GrantSubtree,
             (View | ViewPersonal, K::Person) => OwnRecord,
-            // R-MEM-1: a member records their own six ones.
+            // R-MEM-1: a member records their own six ones and claims their community's wishes.
             (View | Edit, K::SixOnes) => OwnRecord,
+            (View, K::Wish) => GrantSubtree,
             _ => Nothing,
         },
     }
@@ -321,14 +336,24 @@ mod tests {
                 View | Export => kind != K::User,
                 Edit => matches!(
                     kind,
-                    K::Person | K::Link | K::Unit | K::Topic | K::Case | K::Visit | K::SixOnes
+                    K::Person
+                        | K::Link
+                        | K::Unit
+                        | K::Topic
+                        | K::Case
+                        | K::Visit
+                        | K::SixOnes
+                        | K::Wish
                 ),
                 ViewPersonal => matches!(kind, K::Person | K::Topic),
                 Import => kind == K::Topic,
             },
             Role::CommunityStaff => match action {
                 View => kind != K::User,
-                Edit => matches!(kind, K::Person | K::Topic | K::Case | K::Visit | K::SixOnes),
+                Edit => matches!(
+                    kind,
+                    K::Person | K::Topic | K::Case | K::Visit | K::SixOnes | K::Wish
+                ),
                 ViewPersonal => matches!(kind, K::Person | K::Topic),
                 Import => kind == K::Topic,
                 _ => false,
@@ -339,13 +364,13 @@ mod tests {
             Role::CouncilMember => match action {
                 View => matches!(
                     kind,
-                    K::Org | K::Unit | K::Link | K::Topic | K::Case | K::Visit
+                    K::Org | K::Unit | K::Link | K::Topic | K::Case | K::Visit | K::Wish
                 ),
                 Edit => kind == K::Visit,
                 _ => false,
             },
             // Their community's node; their own record is checked separately.
-            Role::PartyMember => action == View && kind == K::Org,
+            Role::PartyMember => action == View && matches!(kind, K::Org | K::Wish),
         };
         let outside = matches!(role, Role::SystemAdmin | Role::DistrictAdmin);
         (inside, outside)

@@ -17,6 +17,7 @@ pub mod similarity;
 pub mod topics;
 pub mod validate;
 pub mod warnings;
+pub mod wishes;
 
 pub use validate::FieldErrors;
 

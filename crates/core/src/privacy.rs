@@ -20,9 +20,27 @@ pub fn mask_phone(phone: &str) -> String {
     }
 }
 
+/// A name on a public page: the surname and a star (张三 → 张*; 欧阳修 → 欧**).
+pub fn mask_name(name: &str) -> String {
+    let mut chars = name.trim().chars();
+    match chars.next() {
+        Some(first) => format!("{first}{}", "*".repeat(chars.count().max(1))),
+        None => String::new(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn names_keep_only_the_first_character() {
+        assert_eq!(mask_name("张三"), "张*");
+        assert_eq!(mask_name("欧阳修"), "欧**");
+        assert_eq!(mask_name("李"), "李*");
+        assert_eq!(mask_name(""), "");
+    }
+
     #[test]
     fn phone_masks_middle_four() {
         assert_eq!(mask_phone("13812341234"), "138****1234");

@@ -19,6 +19,7 @@ pub mod topics;
 pub mod units;
 pub mod users;
 pub mod warnings;
+pub mod wishes;
 
 pub use db::{Conn, Db, Exec, FromRow, Pool, Reads, Row, Rows, Sql, Tx, Val};
 

@@ -60,6 +60,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0008_six_ones.sql"),
         postgres: include_str!("../migrations/postgres/0008_six_ones.sql"),
     },
+    Migration {
+        version: 9,
+        name: "wishes",
+        sqlite: include_str!("../migrations/sqlite/0009_wishes.sql"),
+        postgres: include_str!("../migrations/postgres/0009_wishes.sql"),
+    },
 ];
 
 /// Applies the migrations not yet applied; returns how many were. Safe with several instances

@@ -86,6 +86,10 @@ pub const TEMPLATES: &[(&str, &str)] = embedded![
     "obligations.html",
     "dashboard.html",
     "warnings.html",
+    "wishes.html",
+    "wish.html",
+    "wish_wall.html",
+    "wish_public.html",
     "six_ones.html",
 ];
 
@@ -135,6 +139,7 @@ impl Templates {
 fn label(code: Option<String>, set: &str) -> String {
     use roundtable_core::{
         access, cases, links, meeting, obligations, org, people, project, questionnaire, topics,
+        wishes,
     };
     let Some(code) = code else {
         return String::new();
@@ -166,6 +171,7 @@ fn label(code: Option<String>, set: &str) -> String {
         "committee_side" => project::CommitteeSide::parse(&code).map(|v| v.label()),
         "ledger_status" => project::LedgerStatus::parse(&code).map(|v| v.label()),
         "satisfaction" => project::Satisfaction::parse(&code).map(|v| v.label()),
+        "wish_status" => wishes::WishStatus::parse(&code).map(|v| v.label()),
         "six_one" => obligations::SixOne::parse(&code).map(|v| v.label()),
         "holiday_saturday_rule" => {
             obligations::HolidaySaturdayRule::parse(&code).map(|v| v.label())
@@ -213,6 +219,7 @@ pub fn base(session: Option<&Session>, csrf: &str) -> Value {
             topics => permit_somewhere(a, Action::View, ResourceKind::Topic),
             cases => permit_somewhere(a, Action::View, ResourceKind::Case),
             reports => permit_somewhere(a, Action::View, ResourceKind::Report),
+            wishes => permit_somewhere(a, Action::View, ResourceKind::Wish),
             calendar => crate::services::calendar::may_edit(a),
             excel => crate::services::excel::may_import(a) || crate::services::excel::may_export(a),
             admin => a.has_role(Role::SystemAdmin) || a.has_role(Role::DistrictAdmin),
@@ -270,7 +277,7 @@ mod tests {
         let signed_in = minijinja::context! {
             csrf => "token",
             me => minijinja::context! { username => "admin", display_name => "管理员", roles => vec!["系统管理员"], id => 1 },
-            nav => minijinja::context! { orgs => true, units => true, people => true, users => true, excel => true, admin => true, topics => true, cases => true, reports => true, calendar => true },
+            nav => minijinja::context! { orgs => true, units => true, people => true, users => true, excel => true, admin => true, topics => true, cases => true, reports => true, wishes => true, calendar => true },
         };
         for (name, _) in TEMPLATES {
             // Partials (macros, `_name.html`) are rendered inside pages.

@@ -5,6 +5,7 @@ mod cases;
 mod projects;
 mod questionnaires;
 mod reports;
+mod wishes;
 
 use axum::Json;
 use axum::extract::{FromRequest, Path, Query, Request, State};
@@ -84,6 +85,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(cases::router())
         .merge(projects::router())
         .merge(reports::router())
+        .merge(wishes::router())
 }
 
 /// The OpenAPI document, served at /api/v1/openapi.json.

@@ -8,6 +8,7 @@ mod questionnaires;
 mod reports;
 mod topics;
 mod users;
+mod wishes;
 
 use axum::Router;
 use axum::extract::{Multipart, Query, Request, State};
@@ -38,6 +39,7 @@ pub fn router() -> Router<AppState> {
         .merge(questionnaires::router())
         .merge(cases::router())
         .merge(reports::router())
+        .merge(wishes::router())
 }
 
 /// The address residents open for `path` (from `public_url`, else the request's host) and its

@@ -22,6 +22,7 @@ pub mod topics;
 pub mod units;
 pub mod users;
 pub mod warnings;
+pub mod wishes;
 
 use roundtable_core::access::{Action, Actor, ResourceKind, permit};
 
