@@ -26,15 +26,7 @@ use roundtable_store::{Exec, Sql};
 async fn main() {
     let city = city_history("accountability").await;
     let db = &city.db;
-    let count = |sql: &'static str| {
-        let db = db.clone();
-        async move {
-            db.pool()
-                .fetch_one::<i64>(Sql::new(sql))
-                .await
-                .expect("count")
-        }
-    };
+    let count = |sql: &'static str| count(db, sql);
     println!(
         "{} districts, {} communities, {} meetings, {} cases finished, {} party members, {} six-ones records",
         count("SELECT COUNT(*) FROM orgs WHERE parent_id IS NULL").await,

@@ -28,15 +28,7 @@ use roundtable_store::{Exec, Sql};
 async fn main() {
     let city = city_history("cases").await;
     let (dir, url, kept, db) = (&city.dir, city.url.as_str(), city.kept, &city.db);
-    let count = |sql: &'static str| {
-        let db = db.clone();
-        async move {
-            db.pool()
-                .fetch_one::<i64>(Sql::new(sql))
-                .await
-                .expect("count")
-        }
-    };
+    let count = |sql: &'static str| count(db, sql);
     println!(
         "{} communities, {} cases ({} 办结), {} meetings, {} notices, {} ledger items, {} topics",
         count("SELECT COUNT(*) FROM orgs WHERE kind IN ('community', 'village')").await,

@@ -6,6 +6,7 @@ pub mod calendar;
 pub mod cases;
 pub mod dashboard;
 pub mod db;
+pub mod feeds;
 pub mod links;
 pub mod meetings;
 pub mod migrate;

@@ -66,6 +66,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0009_wishes.sql"),
         postgres: include_str!("../migrations/postgres/0009_wishes.sql"),
     },
+    Migration {
+        version: 10,
+        name: "calendar_feeds",
+        sqlite: include_str!("../migrations/sqlite/0010_calendar_feeds.sql"),
+        postgres: include_str!("../migrations/postgres/0010_calendar_feeds.sql"),
+    },
 ];
 
 /// Applies the migrations not yet applied; returns how many were. Safe with several instances

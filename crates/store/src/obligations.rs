@@ -90,7 +90,8 @@ impl FromRow for HeldRow {
     }
 }
 
-struct LinkRow(LeaderLink);
+/// A 挂点 link of a district leader as the rules read it.
+pub(crate) struct LinkRow(pub(crate) LeaderLink);
 impl FromRow for LinkRow {
     fn from_row(r: &Row<'_>) -> Result<Self, StoreError> {
         Ok(LinkRow(LeaderLink {
@@ -172,6 +173,14 @@ pub enum Members {
     Counted,
 }
 
+/// Leaders' 挂点 links to streets of the subtree `$1`, of kind `$2`, valid on some day of
+/// `$3`..=`$4`.
+pub(crate) fn leader_links_where(subtree: &str) -> String {
+    format!(
+        "l.kind = $2 AND l.person_id IS NOT NULL AND l.start_date <= $4 AND (l.end_date IS NULL OR l.end_date >= $3) AND l.org_id IN {subtree}"
+    )
+}
+
 /// The facts of the subtree under the node at `path` (`/1/5/`) for `first`..=`last`.
 pub async fn facts(
     e: &mut impl Exec,
@@ -195,9 +204,7 @@ pub async fn facts(
         ),
         args![&under, first, last],
     ));
-    let links_where = format!(
-        "l.kind = $2 AND l.person_id IS NOT NULL AND l.start_date <= $4 AND (l.end_date IS NULL OR l.end_date >= $3) AND l.org_id IN {subtree}"
-    );
+    let links_where = leader_links_where(subtree);
     let links = reads.add(Sql::with(
         &format!(
             "SELECT l.person_id, l.org_id, l.start_date, l.end_date FROM links l WHERE {links_where} ORDER BY l.person_id, l.start_date"

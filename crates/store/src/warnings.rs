@@ -7,6 +7,7 @@ use roundtable_core::obligations::LeaderLink;
 use roundtable_core::warnings::DueItem;
 
 use crate::db::{Exec, FromRow, Reads, Row, Sql};
+use crate::obligations::{LinkRow, leader_links_where};
 use crate::{StoreError, args};
 
 #[derive(Debug, Clone, Default)]
@@ -37,18 +38,6 @@ struct Planned(i64, NaiveDate);
 impl FromRow for Planned {
     fn from_row(r: &Row<'_>) -> Result<Self, StoreError> {
         Ok(Planned(r.get("person_id")?, r.get("held_on")?))
-    }
-}
-
-struct LinkRow(LeaderLink);
-impl FromRow for LinkRow {
-    fn from_row(r: &Row<'_>) -> Result<Self, StoreError> {
-        Ok(LinkRow(LeaderLink {
-            leader_id: r.get("person_id")?,
-            street_id: r.get("org_id")?,
-            start: r.get("start_date")?,
-            end: r.get("end_date")?,
-        }))
     }
 }
 
@@ -87,9 +76,7 @@ pub async fn facts(
         &format!("SELECT DISTINCT m.org_id FROM meetings m WHERE m.org_id IN {subtree} AND m.held_on >= $2 AND m.held_on <= $3"),
         args![&under, month.0, month.1],
     ));
-    let links_where = format!(
-        "l.kind = $2 AND l.person_id IS NOT NULL AND l.start_date <= $4 AND (l.end_date IS NULL OR l.end_date >= $3) AND l.org_id IN {subtree}"
-    );
+    let links_where = leader_links_where(subtree);
     let links = reads.add(Sql::with(
         &format!("SELECT l.person_id, l.org_id, l.start_date, l.end_date FROM links l WHERE {links_where} ORDER BY l.person_id, l.start_date"),
         args![&under, leader, today, ahead],

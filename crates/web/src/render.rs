@@ -90,6 +90,7 @@ pub const TEMPLATES: &[(&str, &str)] = embedded![
     "wish.html",
     "wish_wall.html",
     "wish_public.html",
+    "account_calendar.html",
     "six_ones.html",
 ];
 

@@ -578,6 +578,47 @@ async fn api_answers_bad_periods_and_foreign_subtrees_with_clear_errors() {
     let (s, _, _) = app.call(get("/", &secretary)).await;
     assert_eq!(s.as_u16(), 200);
 
+    // Calendar feeds: a private address issued once, served without sign-in; a community's.
+    let (s, f, _) = app
+        .json("POST", "/api/v1/me/calendar-feed", Some(&secretary), None)
+        .await;
+    assert_eq!(s.as_u16(), 200, "{f}");
+    let path = f["path"].as_str().unwrap().to_string();
+    let (s, h, body) = app
+        .call(
+            axum::http::Request::get(&path)
+                .body(axum::body::Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(s.as_u16(), 200);
+    assert!(
+        h.iter()
+            .any(|(k, v)| k == "content-type" && v.starts_with("text/calendar"))
+    );
+    assert!(body.starts_with("BEGIN:VCALENDAR"));
+    let (s, _, _) = app
+        .call(
+            axum::http::Request::get(format!("/ical/u/{}.ics", "a".repeat(64)))
+                .body(axum::body::Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(s.as_u16(), 404);
+    let community = d["org"]["id"].as_i64().unwrap();
+    let (s, _, body) = app
+        .call(
+            axum::http::Request::get(format!("/ical/c/{community}.ics"))
+                .body(axum::body::Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(s.as_u16(), 200);
+    assert!(body.contains("BEGIN:VCALENDAR"));
+    let (s, _, html) = app.call(get("/account/calendar", &secretary)).await;
+    assert_eq!(s.as_u16(), 200);
+    assert!(html.contains("日历订阅"));
+
     // The page: the same check, errors next to the field.
     let (s, _, html) = app
         .call(get("/obligations?from=2026-01&to=2026-03", &admin))
@@ -913,4 +954,66 @@ async fn warnings_list_what_needs_action_now_for_each_user() {
             .iter()
             .any(|x| x.kind == "first_saturday" || x.kind == "ledger_overdue")
     );
+}
+
+#[tokio::test]
+async fn calendar_feeds_list_a_leaders_meetings_and_first_saturdays() {
+    use roundtable_web::services::feeds;
+    let w = world().await;
+    let user = one(
+        &w.db,
+        "INSERT INTO users (username, password_hash, display_name, person_id, must_change_password, disabled, password_changed_at, created_at) VALUES ('lead', 'x', '李领导', $1, FALSE, FALSE, $2, $2) RETURNING id",
+        args![w.leader, Utc::now()],
+    )
+    .await;
+    let actor = Actor {
+        user_id: user,
+        person_id: Some(w.leader),
+        grants: vec![Grant {
+            role: Role::DistrictLeader,
+            org_id: Some(w.district),
+        }],
+        linked_streets: vec![w.s2],
+    };
+    let cache = CalendarCache::default();
+    let issued = feeds::issue(&w.db, &actor).await.unwrap();
+    let token = issued
+        .path
+        .trim_start_matches("/ical/u/")
+        .trim_end_matches(".ics")
+        .to_string();
+    let feed = |token: String| {
+        let (db, cache) = (w.db.clone(), &cache);
+        roundtable_store::clock::scoped(async move {
+            roundtable_store::clock::set_now(at("2025-10-22"));
+            feeds::personal(&db, cache, HolidaySaturdayRule::AnySaturday, &token)
+                .await
+                .unwrap()
+        })
+    };
+    let ics = feed(token.clone()).await.expect("the feed");
+    assert!(ics.starts_with("BEGIN:VCALENDAR"), "{ics}");
+    // From 2025-07-22 back to a year ahead: the meetings of 8/2 and 10/18 (7/5 is older).
+    assert_eq!(ics.matches("UID:meeting-").count(), 2, "{ics}");
+    // Every month's first Saturday from July 2025 to October 2026, in the linked street.
+    assert_eq!(ics.matches("UID:first-saturday-").count(), 16, "{ics}");
+    assert!(ics.contains("DTSTART;VALUE=DATE:20251004"), "{ics}");
+    assert!(ics.contains("挂点二街道"));
+    // 2025-08-02 09:30 in China is 01:30 UTC.
+    assert!(ics.contains("DTSTART:20250802T013000Z"), "{ics}");
+    // An unknown or replaced token: nothing.
+    assert!(feed("0".repeat(64)).await.is_none());
+    feeds::issue(&w.db, &actor).await.unwrap();
+    assert!(
+        feed(token).await.is_none(),
+        "a new address replaces the old one"
+    );
+
+    let public = roundtable_store::clock::scoped(async {
+        roundtable_store::clock::set_now(at("2025-10-22"));
+        feeds::community(&w.db, w.c3).await.unwrap().unwrap()
+    })
+    .await;
+    assert_eq!(public.matches("BEGIN:VEVENT").count(), 2);
+    assert!(feeds::community(&w.db, w.s1).await.unwrap().is_none());
 }

@@ -354,3 +354,12 @@ pub async fn city_history(bench: &str) -> City {
         db,
     }
 }
+
+/// `SELECT COUNT(*) …` on the bench's database.
+pub async fn count(db: &roundtable_store::Db, sql: &str) -> i64 {
+    use roundtable_store::{Exec, Sql};
+    db.pool()
+        .fetch_one::<i64>(Sql::new(sql))
+        .await
+        .expect("count")
+}

@@ -11,6 +11,7 @@ use crate::AppState;
 use crate::auth::Session;
 use crate::error::ErrorEnvelope;
 use crate::services::dashboard::{self as dashboards, Dashboard, DashboardQuery};
+use crate::services::feeds::{self, IssuedFeed};
 use crate::services::obligations::{self, ObligationQuery, ObligationReport};
 use crate::services::six_ones::{self, MemberSixOnes, SixOneInput};
 use crate::services::warnings::{self as warning_list, WarningOut};
@@ -21,6 +22,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(obligation_check))
         .routes(routes!(dashboard))
         .routes(routes!(warnings))
+        .routes(routes!(calendar_feed))
         .routes(routes!(member_six_ones, record_six_one))
 }
 
@@ -86,6 +88,14 @@ async fn warnings(State(state): State<AppState>, session: Session) -> ApiResult<
         )
         .await?,
     ))
+}
+
+/// A new private iCalendar address for the signed-in account: its meetings and, for a district
+/// leader, each month's first Saturday in a linked street. Shown once; the old one stops working.
+#[utoipa::path(post, path = "/me/calendar-feed", tag = "reports",
+    responses((status = 200, body = IssuedFeed), (status = 401, body = ErrorEnvelope)))]
+async fn calendar_feed(State(state): State<AppState>, session: Session) -> ApiResult<IssuedFeed> {
+    Ok(Json(feeds::issue(&state.db, &session.actor).await?))
 }
 
 /// A party member's six ones (R-MEM-1), the latest first.

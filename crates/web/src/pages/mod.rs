@@ -4,6 +4,7 @@
 mod cases;
 mod directory;
 pub mod excel;
+mod feeds;
 mod questionnaires;
 mod reports;
 mod topics;
@@ -40,6 +41,7 @@ pub fn router() -> Router<AppState> {
         .merge(cases::router())
         .merge(reports::router())
         .merge(wishes::router())
+        .merge(feeds::router())
 }
 
 /// The address residents open for `path` (from `public_url`, else the request's host) and its

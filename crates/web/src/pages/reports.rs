@@ -39,6 +39,31 @@ type PageResult = Result<Response, PageError>;
 /// Members listed by name on the page (the API lists every one).
 const MEMBERS_SHOWN: usize = 200;
 
+/// The nodes the asker may see reports of, in tree order, and the same as indented options of
+/// the node select; a 403 when there are none.
+async fn report_nodes(
+    state: &AppState,
+    a: &roundtable_core::access::Actor,
+) -> Result<(Vec<roundtable_store::orgs::OrgBrief>, Vec<Value>), PageError> {
+    let mut orgs = roundtable_store::orgs::briefs_in_scope(
+        &mut state.db.pool(),
+        &scope(a, Action::View, ResourceKind::Report),
+    )
+    .await?;
+    if orgs.is_empty() {
+        return Err(AppError::Forbidden.into());
+    }
+    orgs.sort_by(|x, y| x.path.cmp(&y.path));
+    let options = orgs
+        .iter()
+        .map(|o| {
+            let depth = o.path.matches('/').count().saturating_sub(2);
+            context! { code => o.id.to_string(), label => format!("{}{}", "　".repeat(depth), o.name) }
+        })
+        .collect();
+    Ok((orgs, options))
+}
+
 /// The month columns and, per row, one cell per month: what the tables of the page show.
 fn proc_rows(r: &ObligationReport, months: &[String]) -> Vec<Value> {
     let mut rows: Vec<Value> = Vec::new();
@@ -104,14 +129,7 @@ async fn obligations_page(
     Query(q): Query<ObligationQuery>,
 ) -> PageResult {
     let a = &session.actor;
-    let visible = roundtable_store::orgs::briefs_in_scope(
-        &mut state.db.pool(),
-        &scope(a, Action::View, ResourceKind::Report),
-    )
-    .await?;
-    if visible.is_empty() {
-        return Err(AppError::Forbidden.into());
-    }
+    let (orgs, org_options) = report_nodes(&state, a).await?;
     let today = crate::render::today();
     let (dfrom, dto) = obligations::default_period(today);
     let result = obligations::check(
@@ -127,15 +145,6 @@ async fn obligations_page(
         from => q.from.clone().filter(|s| !s.trim().is_empty()).unwrap_or(dfrom),
         to => q.to.clone().filter(|s| !s.trim().is_empty()).unwrap_or(dto),
     };
-    let mut orgs: Vec<_> = visible;
-    orgs.sort_by(|x, y| x.path.cmp(&y.path));
-    let org_options: Vec<Value> = orgs
-        .iter()
-        .map(|o| {
-            let depth = o.path.matches('/').count().saturating_sub(2);
-            context! { code => o.id.to_string(), label => format!("{}{}", "　".repeat(depth), o.name) }
-        })
-        .collect();
     let (status, ctx) = match result {
         Ok(r) => {
             let months = r.months.clone();
@@ -199,14 +208,7 @@ async fn dashboard_page(
     Query(q): Query<DashboardQuery>,
 ) -> PageResult {
     let a = &session.actor;
-    let visible = roundtable_store::orgs::briefs_in_scope(
-        &mut state.db.pool(),
-        &scope(a, Action::View, ResourceKind::Report),
-    )
-    .await?;
-    if visible.is_empty() {
-        return Err(AppError::Forbidden.into());
-    }
+    let (orgs, org_options) = report_nodes(&state, a).await?;
     let result = dashboards::dashboard(
         &state.db,
         &state.calendar,
@@ -215,15 +217,6 @@ async fn dashboard_page(
         &q,
     )
     .await;
-    let mut orgs = visible;
-    orgs.sort_by(|x, y| x.path.cmp(&y.path));
-    let org_options: Vec<Value> = orgs
-        .iter()
-        .map(|o| {
-            let depth = o.path.matches('/').count().saturating_sub(2);
-            context! { code => o.id.to_string(), label => format!("{}{}", "　".repeat(depth), o.name) }
-        })
-        .collect();
     let year = YearMonth::of(crate::render::today()).year;
     let form = context! {
         org => q.org.clone().unwrap_or_default(),

@@ -7,6 +7,7 @@ pub mod cases;
 pub mod dashboard;
 pub mod evidence;
 pub mod excel;
+pub mod feeds;
 pub mod links;
 pub mod meetings;
 pub mod obligations;

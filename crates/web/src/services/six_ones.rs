@@ -46,9 +46,14 @@ fn is_member(p: &people::Person) -> bool {
     p.kinds.iter().any(|k| k == PersonKind::PartyMember.code())
 }
 
-pub async fn of_person(db: &Db, actor: &Actor, person_id: i64) -> Result<MemberSixOnes, AppError> {
+/// The person, when the asker may see their six ones (outside their reach a record is "not
+/// found", as for people).
+async fn visible_member(
+    db: &Db,
+    actor: &Actor,
+    person_id: i64,
+) -> Result<people::Person, AppError> {
     let p = member(db, person_id).await?;
-    // Outside the asker's reach a record is "not found", as for people.
     if !permit(
         actor,
         Action::View,
@@ -58,6 +63,11 @@ pub async fn of_person(db: &Db, actor: &Actor, person_id: i64) -> Result<MemberS
     ) {
         return Err(AppError::NotFound);
     }
+    Ok(p)
+}
+
+pub async fn of_person(db: &Db, actor: &Actor, person_id: i64) -> Result<MemberSixOnes, AppError> {
+    let p = visible_member(db, actor, person_id).await?;
     let records = store::six_ones_of(&mut db.pool(), p.id).await?;
     Ok(MemberSixOnes {
         may_record: is_member(&p)
@@ -81,16 +91,7 @@ pub async fn record(
     person_id: i64,
     input: &SixOneInput,
 ) -> Result<SixOneEntry, AppError> {
-    let p = member(db, person_id).await?;
-    if !permit(
-        actor,
-        Action::View,
-        ResourceKind::SixOnes,
-        &p.org_path,
-        Some(p.id),
-    ) {
-        return Err(AppError::NotFound);
-    }
+    let p = visible_member(db, actor, person_id).await?;
     require(
         actor,
         Action::Edit,

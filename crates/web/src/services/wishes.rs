@@ -60,6 +60,7 @@ pub struct PublicWish {
 
 #[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct WishWall {
+    pub community_id: i64,
     pub community: String,
     pub wishes: Vec<PublicWish>,
 }
@@ -378,6 +379,7 @@ pub async fn wall(db: &Db, community_id: i64) -> Result<WishWall, AppError> {
     )
     .await?;
     Ok(WishWall {
+        community_id: org.id,
         community: org.name,
         wishes: rows
             .into_iter()
