@@ -13,6 +13,7 @@ pub mod migrate;
 pub mod obligations;
 pub mod orgs;
 pub mod people;
+pub mod periodic_bulletins;
 pub mod projects;
 pub mod questionnaires;
 pub mod testing;

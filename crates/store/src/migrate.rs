@@ -72,6 +72,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0010_calendar_feeds.sql"),
         postgres: include_str!("../migrations/postgres/0010_calendar_feeds.sql"),
     },
+    Migration {
+        version: 11,
+        name: "periodic_bulletins",
+        sqlite: include_str!("../migrations/sqlite/0011_periodic_bulletins.sql"),
+        postgres: include_str!("../migrations/postgres/0011_periodic_bulletins.sql"),
+    },
 ];
 
 /// Applies the migrations not yet applied; returns how many were. Safe with several instances

@@ -91,6 +91,7 @@ pub const TEMPLATES: &[(&str, &str)] = embedded![
     "wish_wall.html",
     "wish_public.html",
     "account_calendar.html",
+    "periodic_bulletin.html",
     "six_ones.html",
 ];
 

@@ -220,7 +220,8 @@ async fn world() -> World {
 
 fn admin() -> Actor {
     Actor {
-        user_id: 1,
+        // The command line's account: no user row in this database.
+        user_id: 0,
         person_id: None,
         grants: vec![Grant {
             role: Role::SystemAdmin,
@@ -619,6 +620,74 @@ async fn api_answers_bad_periods_and_foreign_subtrees_with_clear_errors() {
     assert_eq!(s.as_u16(), 200);
     assert!(html.contains("日历订阅"));
 
+    // Bulletins: previewed, printed, exported and published through the pages and the API.
+    let (s, b, _) = app
+        .json(
+            "GET",
+            "/api/v1/bulletins/current?period=2026-01",
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(s.as_u16(), 200, "{b}");
+    assert!(b["title"].as_str().unwrap().contains("2026年1月"));
+    let (s, _, html) = app.call(get("/bulletins?period=2026-01", &admin)).await;
+    assert_eq!(s.as_u16(), 200);
+    assert!(
+        html.contains("工作通报") && html.contains("发布通报"),
+        "{html}"
+    );
+    let (s, h, _) = app
+        .call_raw(get("/bulletins/xlsx?period=2026-01", &admin))
+        .await;
+    assert_eq!(s.as_u16(), 200);
+    assert!(
+        h.iter()
+            .any(|(k, v)| k == "content-type" && v.contains("spreadsheetml"))
+    );
+    let (s, p, _) = app
+        .json(
+            "POST",
+            "/api/v1/bulletins",
+            Some(&admin),
+            Some(json!({"period": "2026-01"})),
+        )
+        .await;
+    assert_eq!(s.as_u16(), 200, "{p}");
+    let id = p["published_id"].as_i64().unwrap();
+    let (s, e, _) = app
+        .json(
+            "POST",
+            "/api/v1/bulletins",
+            Some(&admin),
+            Some(json!({"period": "2026-01"})),
+        )
+        .await;
+    assert_eq!(s.as_u16(), 422);
+    assert!(
+        e["error"]["fields"]["period"]
+            .as_str()
+            .unwrap()
+            .contains("已发布")
+    );
+    let (s, _, html) = app.call(get(&format!("/bulletins/{id}"), &admin)).await;
+    assert_eq!(s.as_u16(), 200);
+    assert!(html.contains("内容已冻结"));
+    let (s, _, bytes) = app
+        .call_raw(get(&format!("/api/v1/bulletins/{id}/xlsx"), &admin))
+        .await;
+    assert!(bytes.starts_with(b"PK"));
+    assert_eq!(s.as_u16(), 200);
+    let (s, _, _) = app
+        .json(
+            "GET",
+            &format!("/api/v1/bulletins/{id}"),
+            Some(&member),
+            None,
+        )
+        .await;
+    assert_eq!(s.as_u16(), 404);
+
     // The page: the same check, errors next to the field.
     let (s, _, html) = app
         .call(get("/obligations?from=2026-01&to=2026-03", &admin))
@@ -1016,4 +1085,123 @@ async fn calendar_feeds_list_a_leaders_meetings_and_first_saturdays() {
     .await;
     assert_eq!(public.matches("BEGIN:VEVENT").count(), 2);
     assert!(feeds::community(&w.db, w.s1).await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn a_bulletin_is_generated_from_the_record_and_frozen_once_published() {
+    use roundtable_web::services::periodic::{self, BulletinQuery};
+    let w = world().await;
+    let cache = CalendarCache::default();
+    let q = |org: i64, period: &str| BulletinQuery {
+        org: Some(org.to_string()),
+        period: Some(period.into()),
+    };
+    let at_day = |day: &'static str| {
+        move || {
+            roundtable_store::clock::set_now(at(day));
+        }
+    };
+    let on = at_day("2026-01-10");
+    let (db, cache_ref) = (&w.db, &cache);
+    let view = |actor: Actor, q: BulletinQuery| async move {
+        roundtable_store::clock::scoped(async {
+            on();
+            periodic::view(db, cache_ref, HolidaySaturdayRule::AnySaturday, &actor, &q).await
+        })
+        .await
+    };
+    let b = view(admin(), q(w.district, "2025")).await.unwrap();
+    let c = &b.content;
+    assert_eq!(c.title, "测试区幸福圆桌会2025年工作通报");
+    assert!(
+        c.summary[0].contains("召开幸福圆桌会6次") && c.summary[0].contains("30个"),
+        "{:?}",
+        c.summary
+    );
+    assert!(
+        c.summary[1].contains("圆桌会4人次，未参加8人次"),
+        "{:?}",
+        c.summary
+    );
+    let c1 = c
+        .missed_meetings
+        .iter()
+        .find(|m| m.name == "甲社区")
+        .unwrap();
+    assert_eq!(c1.months.len(), 10, "all months but March and July");
+    assert_eq!(c1.under, "一街道");
+    assert_eq!(
+        c.missed_first_saturdays[0].months,
+        [
+            "2025-01", "2025-02", "2025-04", "2025-06", "2025-07", "2025-09", "2025-11", "2025-12"
+        ]
+    );
+    assert_eq!(c.finished.len(), 3);
+    assert_eq!(c.rows.len(), 2);
+    assert!(b.published_id.is_none() && b.may_publish);
+
+    // Bad input: a community, a quarter.
+    let e = view(admin(), q(w.c1, "2025")).await.unwrap_err();
+    assert!(e.fields().unwrap().get("org").is_some());
+    let e = view(admin(), q(w.district, "2025-Q3")).await.unwrap_err();
+    assert!(e.fields().unwrap().get("period").is_some());
+
+    // Published: frozen, once.
+    let publish = |actor: Actor, q: BulletinQuery| async move {
+        roundtable_store::clock::scoped(async {
+            on();
+            periodic::publish(db, cache_ref, HolidaySaturdayRule::AnySaturday, &actor, &q).await
+        })
+        .await
+    };
+    let street2 = Actor {
+        user_id: 0,
+        person_id: None,
+        grants: vec![Grant {
+            role: Role::StreetAdmin,
+            org_id: Some(w.s2),
+        }],
+        linked_streets: vec![],
+    };
+    assert!(matches!(
+        publish(street2.clone(), q(w.district, "2025"))
+            .await
+            .unwrap_err(),
+        roundtable_web::error::AppError::Forbidden
+    ));
+    let p = publish(admin(), q(w.district, "2025")).await.unwrap();
+    let id = p.published_id.unwrap();
+    let e = publish(admin(), q(w.district, "2025")).await.unwrap_err();
+    assert!(
+        e.fields()
+            .unwrap()
+            .get("period")
+            .unwrap()
+            .contains("已发布")
+    );
+    // A meeting recorded later changes the dashboard, not the published bulletin.
+    meeting(&w.db, w.c2, "2025-12-06", None, 40).await;
+    let again = view(admin(), q(w.district, "2025")).await.unwrap();
+    assert_eq!(again.published_id, Some(id));
+    assert_eq!(again.content.totals.meetings, 6);
+    let fresh = view(street2.clone(), q(w.s2, "2025")).await.unwrap();
+    assert!(fresh.published_id.is_none());
+    publish(street2, q(w.s2, "2025")).await.unwrap();
+
+    // The workbook: four sheets with the numbers.
+    let (name, bytes) = periodic::xlsx(&w.db, &admin(), &again).await.unwrap();
+    assert!(name.ends_with("-2025.xlsx"));
+    use calamine::Reader;
+    let mut book: calamine::Xlsx<_> =
+        calamine::open_workbook_from_rs(std::io::Cursor::new(bytes)).unwrap();
+    assert_eq!(
+        book.sheet_names(),
+        ["汇总", "分项统计", "未履行", "办结项目"]
+    );
+    let rows = book.worksheet_range("分项统计").unwrap();
+    let total = rows
+        .rows()
+        .find(|r| matches!(&r[0], calamine::Data::String(s) if s == "合计"))
+        .expect("a total row");
+    assert_eq!(total[2].to_string(), "6");
 }

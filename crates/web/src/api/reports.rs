@@ -13,9 +13,11 @@ use crate::error::ErrorEnvelope;
 use crate::services::dashboard::{self as dashboards, Dashboard, DashboardQuery};
 use crate::services::feeds::{self, IssuedFeed};
 use crate::services::obligations::{self, ObligationQuery, ObligationReport};
+use crate::services::periodic::{self, BulletinQuery, BulletinView};
 use crate::services::six_ones::{self, MemberSixOnes, SixOneInput};
 use crate::services::warnings::{self as warning_list, WarningOut};
 use roundtable_store::obligations::SixOneEntry;
+use roundtable_store::periodic_bulletins::PublishedBulletin;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -23,6 +25,10 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(dashboard))
         .routes(routes!(warnings))
         .routes(routes!(calendar_feed))
+        .routes(routes!(bulletin_list, bulletin_publish))
+        .routes(routes!(bulletin_preview))
+        .routes(routes!(bulletin_get))
+        .routes(routes!(bulletin_xlsx))
         .routes(routes!(member_six_ones, record_six_one))
 }
 
@@ -96,6 +102,82 @@ async fn warnings(State(state): State<AppState>, session: Session) -> ApiResult<
     responses((status = 200, body = IssuedFeed), (status = 401, body = ErrorEnvelope)))]
 async fn calendar_feed(State(state): State<AppState>, session: Session) -> ApiResult<IssuedFeed> {
     Ok(Json(feeds::issue(&state.db, &session.actor).await?))
+}
+
+/// The published bulletins (定期通报) the asker may see, the newest first.
+#[utoipa::path(get, path = "/bulletins", tag = "reports",
+    responses((status = 200, body = Vec<PublishedBulletin>), (status = 403, body = ErrorEnvelope)))]
+async fn bulletin_list(
+    State(state): State<AppState>,
+    session: Session,
+) -> ApiResult<Vec<PublishedBulletin>> {
+    Ok(Json(periodic::published(&state.db, &session.actor).await?))
+}
+
+/// The bulletin of the district or a street for a month (2026-11) or a year (2026): the
+/// published one when there is one (frozen), else generated from the record now.
+#[utoipa::path(get, path = "/bulletins/current", tag = "reports", params(BulletinQuery),
+    responses((status = 200, body = BulletinView), (status = 403, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
+async fn bulletin_preview(
+    State(state): State<AppState>,
+    session: Session,
+    Query(q): Query<BulletinQuery>,
+) -> ApiResult<BulletinView> {
+    Ok(Json(
+        periodic::view(
+            &state.db,
+            &state.calendar,
+            state.config.holiday_saturday_rule,
+            &session.actor,
+            &q,
+        )
+        .await?,
+    ))
+}
+
+/// Publishes the bulletin as generated now; from then on its content is frozen. A node's
+/// bulletin of a period is published once.
+#[utoipa::path(post, path = "/bulletins", tag = "reports", request_body = BulletinQuery,
+    responses((status = 200, body = BulletinView), (status = 403, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
+async fn bulletin_publish(
+    State(state): State<AppState>,
+    session: Session,
+    ApiJson(q): ApiJson<BulletinQuery>,
+) -> ApiResult<BulletinView> {
+    Ok(Json(
+        periodic::publish(
+            &state.db,
+            &state.calendar,
+            state.config.holiday_saturday_rule,
+            &session.actor,
+            &q,
+        )
+        .await?,
+    ))
+}
+
+#[utoipa::path(get, path = "/bulletins/{id}", tag = "reports", params(("id" = i64, Path)),
+    responses((status = 200, body = BulletinView), (status = 404, body = ErrorEnvelope)))]
+async fn bulletin_get(
+    State(state): State<AppState>,
+    session: Session,
+    Path(id): Path<i64>,
+) -> ApiResult<BulletinView> {
+    Ok(Json(periodic::get(&state.db, &session.actor, id).await?))
+}
+
+/// A published bulletin as .xlsx (summary, figures, what was missed, finished projects).
+#[utoipa::path(get, path = "/bulletins/{id}/xlsx", tag = "reports", params(("id" = i64, Path)),
+    responses((status = 200, description = "the workbook", content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+        (status = 404, body = ErrorEnvelope)))]
+async fn bulletin_xlsx(
+    State(state): State<AppState>,
+    session: Session,
+    Path(id): Path<i64>,
+) -> Result<axum::response::Response, crate::error::ApiError> {
+    let v = periodic::get(&state.db, &session.actor, id).await?;
+    let (name, bytes) = periodic::xlsx(&state.db, &session.actor, &v).await?;
+    Ok(crate::pages::excel::xlsx(bytes, &name))
 }
 
 /// A party member's six ones (R-MEM-1), the latest first.

@@ -20,6 +20,7 @@ use crate::error::AppError;
 use crate::render::page_with_status;
 use crate::services::dashboard::{self as dashboards, Bar, DashboardQuery};
 use crate::services::obligations::{self, ObligationQuery, ObligationReport};
+use crate::services::periodic::{self, BulletinQuery, BulletinView};
 use crate::services::six_ones::{self, SixOneInput};
 use crate::{AppState, PageError};
 
@@ -28,6 +29,9 @@ pub fn router() -> Router<AppState> {
         .route("/obligations", get(obligations_page))
         .route("/dashboard", get(dashboard_page))
         .route("/warnings", get(warnings_page))
+        .route("/bulletins", get(bulletin_page).post(bulletin_publish))
+        .route("/bulletins/xlsx", get(bulletin_xlsx))
+        .route("/bulletins/{id}", get(bulletin_published))
         .route(
             "/people/{id}/six-ones",
             get(six_ones_page).post(six_ones_record),
@@ -315,6 +319,122 @@ async fn warnings_page(
         &csrf,
         context! { rows, total => list.len(), max => crate::services::warnings::MAX_WARNINGS },
     ))
+}
+
+async fn bulletin_page_with(
+    state: &AppState,
+    session: &Session,
+    csrf: &str,
+    q: &BulletinQuery,
+    result: Result<BulletinView, AppError>,
+) -> PageResult {
+    let a = &session.actor;
+    let (orgs, _) = report_nodes(state, a).await?;
+    let org_options: Vec<Value> = orgs
+        .iter()
+        .filter(|o| o.path.matches('/').count() <= 3)
+        .map(|o| {
+            let depth = o.path.matches('/').count().saturating_sub(2);
+            context! { code => o.id.to_string(), label => format!("{}{}", "　".repeat(depth), o.name) }
+        })
+        .collect();
+    let form = context! {
+        org => q.org.clone().unwrap_or_default(),
+        period => q.period.clone().filter(|s| !s.trim().is_empty())
+            .unwrap_or_else(|| YearMonth::of(crate::render::today()).to_string()),
+    };
+    let published = periodic::published(&state.db, a).await.unwrap_or_default();
+    let (status, ctx) = match result {
+        Ok(v) => (
+            StatusCode::OK,
+            context! { b => Value::from_serialize(&v.content), view => Value::from_serialize(&v), errors => context! {} },
+        ),
+        Err(AppError::Validation(e)) => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            context! { errors => Value::from_serialize(&e) },
+        ),
+        Err(e) => return Err(e.into()),
+    };
+    Ok(page_with_status(
+        state,
+        status,
+        "periodic_bulletin.html",
+        Some(session),
+        csrf,
+        context! { form, org_options, published, ..ctx },
+    ))
+}
+
+async fn bulletin_page(
+    State(state): State<AppState>,
+    CsrfToken(csrf): CsrfToken,
+    session: Session,
+    Query(q): Query<BulletinQuery>,
+) -> PageResult {
+    let r = periodic::view(
+        &state.db,
+        &state.calendar,
+        state.config.holiday_saturday_rule,
+        &session.actor,
+        &q,
+    )
+    .await;
+    bulletin_page_with(&state, &session, &csrf, &q, r).await
+}
+
+async fn bulletin_publish(
+    State(state): State<AppState>,
+    CsrfToken(csrf): CsrfToken,
+    session: Session,
+    HtmlForm(q): HtmlForm<BulletinQuery>,
+) -> PageResult {
+    match periodic::publish(
+        &state.db,
+        &state.calendar,
+        state.config.holiday_saturday_rule,
+        &session.actor,
+        &q,
+    )
+    .await
+    {
+        Ok(v) => Ok(Redirect::to(&format!(
+            "/bulletins/{}",
+            v.published_id.unwrap_or_default()
+        ))
+        .into_response()),
+        Err(e @ AppError::Validation(_)) => {
+            bulletin_page_with(&state, &session, &csrf, &q, Err(e)).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn bulletin_published(
+    State(state): State<AppState>,
+    CsrfToken(csrf): CsrfToken,
+    session: Session,
+    Path(id): Path<i64>,
+) -> PageResult {
+    let v = periodic::get(&state.db, &session.actor, id).await;
+    let q = BulletinQuery::default();
+    bulletin_page_with(&state, &session, &csrf, &q, v).await
+}
+
+async fn bulletin_xlsx(
+    State(state): State<AppState>,
+    session: Session,
+    Query(q): Query<BulletinQuery>,
+) -> PageResult {
+    let v = periodic::view(
+        &state.db,
+        &state.calendar,
+        state.config.holiday_saturday_rule,
+        &session.actor,
+        &q,
+    )
+    .await?;
+    let (name, bytes) = periodic::xlsx(&state.db, &session.actor, &v).await?;
+    Ok(crate::pages::excel::xlsx(bytes, &name))
 }
 
 fn item_options() -> Vec<Value> {

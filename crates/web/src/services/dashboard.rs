@@ -18,7 +18,9 @@ use roundtable_store::obligations::Members;
 
 use crate::error::AppError;
 use crate::services::calendar::CalendarCache;
-use crate::services::obligations::{self, LeaderMonthOut, NodeRef, RuleSummary, Tally};
+use crate::services::obligations::{
+    self, LeaderMonthOut, NodeRef, ObligationReport, RuleSummary, Tally,
+};
 
 /// `?org={id}&period=2026|2026-Q3|2026-07`; without them the asker's own node, this year.
 #[derive(Debug, Clone, Default, serde::Deserialize, serde::Serialize, utoipa::IntoParams)]
@@ -37,7 +39,7 @@ pub struct Bar {
     pub n: i64,
 }
 
-#[derive(Debug, Clone, Default, serde::Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct Figures {
     pub communities: i64,
     pub meetings: i64,
@@ -53,7 +55,7 @@ pub struct Figures {
 }
 
 /// A child node's figures, for drilling down.
-#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct ChildRow {
     pub org: NodeRef,
     #[serde(flatten)]
@@ -89,7 +91,7 @@ pub struct Dashboard {
 }
 
 /// The first moment of `d` in China, in UTC.
-fn china_midnight(d: NaiveDate) -> DateTime<Utc> {
+pub(crate) fn china_midnight(d: NaiveDate) -> DateTime<Utc> {
     d.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc() - Duration::hours(8)
 }
 
@@ -131,6 +133,25 @@ pub async fn dashboard(
         .unwrap_or_else(|| YearMonth::of(today).year.to_string());
     let months = rules::named_period(&period).map_err(AppError::Validation)?;
     let node = obligations::node_of(db, actor, q.org.as_deref()).await?;
+    Ok(
+        build(db, calendar, rule, actor, &node, &months, period.trim())
+            .await?
+            .0,
+    )
+}
+
+/// The dashboard of `node` (already authorised) over `months`, with the obligation check it
+/// was counted from (a bulletin lists what was missed).
+pub(crate) async fn build(
+    db: &Db,
+    calendar: &CalendarCache,
+    rule: HolidaySaturdayRule,
+    actor: &Actor,
+    node: &roundtable_store::orgs::Org,
+    months: &[YearMonth],
+    period: &str,
+) -> Result<(Dashboard, ObligationReport), AppError> {
+    let today = crate::render::today();
     let (Some(first), Some(last)) = (
         months.first().and_then(|m| m.first_day()),
         months.last().and_then(|m| m.last_day()),
@@ -139,7 +160,7 @@ pub async fn dashboard(
     };
     let counted_on = last.min(today);
     let (facts, report) =
-        obligations::evaluate(db, calendar, rule, &node, &months, today, Members::Counted).await?;
+        obligations::evaluate(db, calendar, rule, node, months, today, Members::Counted).await?;
     let is_community = !report.leader_rules_checked;
     let counts = store::counts(
         &mut db.pool(),
@@ -248,7 +269,7 @@ pub async fn dashboard(
     } else {
         Vec::new()
     };
-    Ok(Dashboard {
+    let d = Dashboard {
         children: report
             .children
             .iter()
@@ -259,7 +280,7 @@ pub async fn dashboard(
             .collect(),
         org: report.org.clone(),
         parent_id: report.parent_id,
-        period: period.trim().to_string(),
+        period: period.to_string(),
         from: report.from.clone(),
         to: report.to.clone(),
         counted_on,
@@ -279,5 +300,6 @@ pub async fn dashboard(
         six_ones,
         cases,
         my_leader_months,
-    })
+    };
+    Ok((d, report))
 }

@@ -13,6 +13,7 @@ pub mod meetings;
 pub mod obligations;
 pub mod orgs;
 pub mod people;
+pub mod periodic;
 pub mod photos;
 pub mod projects;
 pub mod questionnaires;

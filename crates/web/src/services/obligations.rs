@@ -50,7 +50,7 @@ impl From<Verdict> for VerdictOut {
     }
 }
 
-#[derive(Debug, Clone, Default, serde::Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct Tally {
     pub met: usize,
     pub missed: usize,
@@ -72,7 +72,7 @@ impl Tally {
 }
 
 /// One rule's counts over the whole answer.
-#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct RuleSummary {
     /// R-PROC-0, R-LEAD-1 (first Saturday), R-LEAD-1 (monthly), R-LEAD-2, R-MEM-1
     pub rule: String,
@@ -81,7 +81,7 @@ pub struct RuleSummary {
     pub tally: Tally,
 }
 
-#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct NodeRef {
     pub id: i64,
     pub name: String,
