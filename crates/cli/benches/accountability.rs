@@ -8,6 +8,7 @@
 //! - one district (the demo district, with its 5,000 party members' six ones), one client,
 //!   latency percentiles; and its dashboard for this year, as JSON and as the page (target
 //!   < 100 ms);
+//! - a district's monthly bulletin as generated (last month; target < 500 ms);
 //! - the whole city: every district checked one after another, the total per round
 //!   (target < 1 s).
 
@@ -91,6 +92,23 @@ async fn main() {
     let (lat, wall, f) = load_with(addr, &admin, 1, 30, StatusCode::OK, page).await;
     report(
         "dashboard page, one district, this year (1 client)",
+        &lat,
+        wall,
+        f,
+    );
+
+    let last_month = first
+        .checked_add_months(Months::new(10))
+        .expect("a month")
+        .format("%Y-%m");
+    let bulletin: Make = {
+        let uri = format!("/api/v1/bulletins/current?org={district}&period={last_month}");
+        Arc::new(move |_, _| ("GET", uri.clone(), None))
+    };
+    let _ = load_with(addr, &admin, 1, 3, StatusCode::OK, bulletin.clone()).await;
+    let (lat, wall, f) = load_with(addr, &admin, 1, 30, StatusCode::OK, bulletin).await;
+    report(
+        &format!("monthly bulletin, one district ({last_month})  [< 500 ms]"),
         &lat,
         wall,
         f,

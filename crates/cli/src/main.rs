@@ -156,6 +156,9 @@ struct FileConfig {
     data_dir: Option<PathBuf>,
     notice_working_days: Option<usize>,
     holiday_saturday_rule: Option<String>,
+    webhook_url: Option<String>,
+    webhook_secret: Option<String>,
+    digest_hour: Option<u32>,
 }
 
 #[derive(Debug, serde::Serialize)]
@@ -179,6 +182,12 @@ struct Effective {
     /// R-LEAD-1 / R-CAL-2: what counts when a month's first Saturday is in a holiday or a
     /// make-up working day (any_saturday, any_day, first_saturday_only).
     holiday_saturday_rule: String,
+    /// Reminders' webhook (an SMS gateway or WeChat service): http:// address.
+    webhook_url: Option<String>,
+    /// Signs the webhook's calls (HMAC-SHA256); hidden by `config show`.
+    webhook_secret: Option<String>,
+    /// The hour (China time) of the daily digest.
+    digest_hour: u32,
     config_file: Option<PathBuf>,
 }
 
@@ -268,7 +277,35 @@ fn load(cli: &Cli, listen_flag: Option<&String>, default_db: &str) -> Result<Eff
             }
             r
         },
+        webhook_url: std::env::var("ROUNDTABLE_WEBHOOK_URL")
+            .ok()
+            .or(file.webhook_url)
+            .filter(|u| !u.trim().is_empty()),
+        webhook_secret: std::env::var("ROUNDTABLE_WEBHOOK_SECRET")
+            .ok()
+            .or(file.webhook_secret),
+        digest_hour: {
+            let h = env_number("ROUNDTABLE_DIGEST_HOUR")?
+                .map(|n| n as u32)
+                .or(file.digest_hour)
+                .unwrap_or(8);
+            if h > 23 {
+                anyhow::bail!("digest_hour must be an hour of the day (0–23), got {h}");
+            }
+            h
+        },
         config_file: path,
+    })
+    .and_then(|cfg| {
+        if let Some(u) = &cfg.webhook_url {
+            if !u.starts_with("http://") {
+                bail!("webhook_url must start with http:// (TLS by a proxy in front of the gateway), got {u}");
+            }
+            if cfg.webhook_secret.as_deref().is_none_or(|s| s.len() < 16) {
+                bail!("webhook_secret must be set (at least 16 characters) when webhook_url is");
+            }
+        }
+        Ok(cfg)
     })
 }
 
@@ -391,6 +428,16 @@ async fn serve(cfg: &Effective, db: Db) -> Result<()> {
         notice_working_days: cfg.notice_working_days as u32,
         holiday_saturday_rule: HolidaySaturdayRule::parse(&cfg.holiday_saturday_rule)
             .unwrap_or_default(),
+        notify: roundtable_web::services::notify::NotifyConfig {
+            webhook: cfg.webhook_url.clone().map(|url| {
+                roundtable_web::services::notify::WebhookConfig {
+                    url,
+                    secret: cfg.webhook_secret.clone().unwrap_or_default(),
+                }
+            }),
+            digest_hour: cfg.digest_hour,
+            ..Default::default()
+        },
         ..WebConfig::default()
     };
     let state = AppState::new(db, web).map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -399,6 +446,8 @@ async fn serve(cfg: &Effective, db: Db) -> Result<()> {
         .with_context(|| format!("cannot listen on {}", cfg.listen))?;
     tracing::info!(listen = %cfg.listen, "serving");
     println!("圆桌 is ready at http://{}/", cfg.listen);
+    // Reminders and the outbox run inside the server (each run claimed once per database).
+    roundtable_web::services::notify::spawn(state.clone());
     roundtable_web::serve(state, listener).await?;
     Ok(())
 }
@@ -520,6 +569,9 @@ async fn main() -> Result<()> {
         } => {
             let mut cfg = load(&cli, None, "sqlite://data/roundtable.db")?;
             cfg.database_url = redact(&cfg.database_url);
+            if cfg.webhook_secret.is_some() {
+                cfg.webhook_secret = Some("(hidden)".into());
+            }
             println!("{}", toml::to_string(&cfg)?);
             Ok(())
         }

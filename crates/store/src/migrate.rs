@@ -78,6 +78,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0011_periodic_bulletins.sql"),
         postgres: include_str!("../migrations/postgres/0011_periodic_bulletins.sql"),
     },
+    Migration {
+        version: 12,
+        name: "notifications",
+        sqlite: include_str!("../migrations/sqlite/0012_notifications.sql"),
+        postgres: include_str!("../migrations/postgres/0012_notifications.sql"),
+    },
 ];
 
 /// Applies the migrations not yet applied; returns how many were. Safe with several instances

@@ -68,7 +68,20 @@ pub async fn fresh_sqlite() -> Result<Db, StoreError> {
     Db::connect(&sqlite_url()).await
 }
 
+/// The address of a new, empty database of the configured backend (nothing migrated), for a
+/// test that opens it more than once — two server instances on one database.
+pub async fn fresh_url() -> Result<String, StoreError> {
+    match backend().as_str() {
+        "postgres" => fresh_pg_url().await,
+        _ => Ok(sqlite_url()),
+    }
+}
+
 pub async fn fresh_pg() -> Result<Db, StoreError> {
+    Db::connect(&fresh_pg_url().await?).await
+}
+
+async fn fresh_pg_url() -> Result<String, StoreError> {
     let admin_url = pg_admin_url();
     let admin = Db::connect(&admin_url).await.map_err(|e| {
         StoreError::Config(format!("PostgreSQL at {admin_url} is not reachable: {e}"))
@@ -79,13 +92,10 @@ pub async fn fresh_pg() -> Result<Db, StoreError> {
         .execute(Sql::new(&format!("CREATE DATABASE {name}")))
         .await?;
     admin.close().await;
-    let url = match admin_url.rsplit_once('/') {
-        Some((base, _)) => format!("{base}/{name}"),
-        None => {
-            return Err(StoreError::Config(format!(
-                "bad ROUNDTABLE_TEST_PG_URL {admin_url}"
-            )));
-        }
-    };
-    Db::connect(&url).await
+    match admin_url.rsplit_once('/') {
+        Some((base, _)) => Ok(format!("{base}/{name}")),
+        None => Err(StoreError::Config(format!(
+            "bad ROUNDTABLE_TEST_PG_URL {admin_url}"
+        ))),
+    }
 }

@@ -48,6 +48,8 @@ pub struct WebConfig {
     pub notice_working_days: u32,
     /// R-LEAD-1 / R-CAL-2: what counts when a month's first Saturday is in a holiday.
     pub holiday_saturday_rule: roundtable_core::obligations::HolidaySaturdayRule,
+    /// Reminders: the webhook, the digest's hour.
+    pub notify: services::notify::NotifyConfig,
 }
 
 impl Default for WebConfig {
@@ -64,6 +66,7 @@ impl Default for WebConfig {
             data_dir: PathBuf::from("data"),
             notice_working_days: roundtable_core::calendar::MIN_NOTICE_WORKING_DAYS,
             holiday_saturday_rule: Default::default(),
+            notify: Default::default(),
         }
     }
 }

@@ -92,6 +92,8 @@ pub const TEMPLATES: &[(&str, &str)] = embedded![
     "wish_public.html",
     "account_calendar.html",
     "periodic_bulletin.html",
+    "notifications.html",
+    "jobs.html",
     "six_ones.html",
 ];
 
@@ -226,6 +228,15 @@ pub fn base(session: Option<&Session>, csrf: &str) -> Value {
             excel => crate::services::excel::may_import(a) || crate::services::excel::may_export(a),
             admin => a.has_role(Role::SystemAdmin) || a.has_role(Role::DistrictAdmin),
         },
+    }
+}
+
+/// A form page shown again with field errors answers 422, else 200.
+pub fn form_status(errors: &Value) -> StatusCode {
+    if errors.len().unwrap_or(0) > 0 {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
     }
 }
 

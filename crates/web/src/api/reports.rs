@@ -12,10 +12,12 @@ use crate::auth::Session;
 use crate::error::ErrorEnvelope;
 use crate::services::dashboard::{self as dashboards, Dashboard, DashboardQuery};
 use crate::services::feeds::{self, IssuedFeed};
+use crate::services::notify::{self, Inbox, JobsView, PrefsInput};
 use crate::services::obligations::{self, ObligationQuery, ObligationReport};
 use crate::services::periodic::{self, BulletinQuery, BulletinView};
 use crate::services::six_ones::{self, MemberSixOnes, SixOneInput};
 use crate::services::warnings::{self as warning_list, WarningOut};
+use roundtable_store::notify::Prefs;
 use roundtable_store::obligations::SixOneEntry;
 use roundtable_store::periodic_bulletins::PublishedBulletin;
 
@@ -25,6 +27,9 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(dashboard))
         .routes(routes!(warnings))
         .routes(routes!(calendar_feed))
+        .routes(routes!(notifications, notification_prefs))
+        .routes(routes!(notifications_read))
+        .routes(routes!(jobs))
         .routes(routes!(bulletin_list, bulletin_publish))
         .routes(routes!(bulletin_preview))
         .routes(routes!(bulletin_get))
@@ -102,6 +107,40 @@ async fn warnings(State(state): State<AppState>, session: Session) -> ApiResult<
     responses((status = 200, body = IssuedFeed), (status = 401, body = ErrorEnvelope)))]
 async fn calendar_feed(State(state): State<AppState>, session: Session) -> ApiResult<IssuedFeed> {
     Ok(Json(feeds::issue(&state.db, &session.actor).await?))
+}
+
+/// The signed-in user's notifications (the newest first) and channels.
+#[utoipa::path(get, path = "/me/notifications", tag = "notifications",
+    responses((status = 200, body = Inbox), (status = 401, body = ErrorEnvelope)))]
+async fn notifications(State(state): State<AppState>, session: Session) -> ApiResult<Inbox> {
+    Ok(Json(notify::inbox(&state, &session.actor).await?))
+}
+
+/// Chooses the channels: a daily digest (the default), and the webhook (SMS / WeChat) with a
+/// mobile number.
+#[utoipa::path(put, path = "/me/notifications", tag = "notifications", request_body = PrefsInput,
+    responses((status = 200, body = Prefs), (status = 422, body = ErrorEnvelope)))]
+async fn notification_prefs(
+    State(state): State<AppState>,
+    session: Session,
+    ApiJson(b): ApiJson<PrefsInput>,
+) -> ApiResult<Prefs> {
+    Ok(Json(notify::save_prefs(&state, &session.actor, &b).await?))
+}
+
+/// Marks every notification read; answers how many were unread.
+#[utoipa::path(post, path = "/me/notifications/read", tag = "notifications",
+    responses((status = 200, body = u64), (status = 401, body = ErrorEnvelope)))]
+async fn notifications_read(State(state): State<AppState>, session: Session) -> ApiResult<u64> {
+    Ok(Json(notify::mark_read(&state, &session.actor).await?))
+}
+
+/// For administrators: the scheduled jobs with their last runs (which instance, when, with
+/// what result) and the latest deliveries of the outbox.
+#[utoipa::path(get, path = "/admin/jobs", tag = "notifications",
+    responses((status = 200, body = JobsView), (status = 403, body = ErrorEnvelope)))]
+async fn jobs(State(state): State<AppState>, session: Session) -> ApiResult<JobsView> {
+    Ok(Json(notify::jobs(&state, &session.actor).await?))
 }
 
 /// The published bulletins (定期通报) the asker may see, the newest first.

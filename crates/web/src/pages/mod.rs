@@ -5,6 +5,7 @@ mod cases;
 mod directory;
 pub mod excel;
 mod feeds;
+mod notify;
 mod questionnaires;
 mod reports;
 mod topics;
@@ -42,6 +43,7 @@ pub fn router() -> Router<AppState> {
         .merge(reports::router())
         .merge(wishes::router())
         .merge(feeds::router())
+        .merge(notify::router())
 }
 
 /// The address residents open for `path` (from `public_url`, else the request's host) and its

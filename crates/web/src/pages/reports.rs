@@ -453,11 +453,7 @@ async fn six_ones_page_with(
     form: SixOneInput,
 ) -> PageResult {
     let view = six_ones::of_person(&state.db, &session.actor, id).await?;
-    let status = if errors.len().unwrap_or(0) > 0 {
-        StatusCode::UNPROCESSABLE_ENTITY
-    } else {
-        StatusCode::OK
-    };
+    let status = crate::render::form_status(&errors);
     // This year's items, for the six boxes at the top of the page.
     let year = YearMonth::of(crate::render::today()).year;
     let this_year: Vec<Value> = SixOne::ALL

@@ -54,11 +54,7 @@ async fn list_with(
     } else {
         Vec::new()
     };
-    let status = if errors.len().unwrap_or(0) > 0 {
-        StatusCode::UNPROCESSABLE_ENTITY
-    } else {
-        StatusCode::OK
-    };
+    let status = crate::render::form_status(&errors);
     Ok(page_with_status(
         state,
         status,
@@ -114,11 +110,7 @@ async fn detail_with(
     errors: Value,
 ) -> PageResult {
     let view = service::view(&state.db, &session.actor, id).await?;
-    let status = if errors.len().unwrap_or(0) > 0 {
-        StatusCode::UNPROCESSABLE_ENTITY
-    } else {
-        StatusCode::OK
-    };
+    let status = crate::render::form_status(&errors);
     Ok(page_with_status(
         state,
         status,

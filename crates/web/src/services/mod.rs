@@ -10,6 +10,7 @@ pub mod excel;
 pub mod feeds;
 pub mod links;
 pub mod meetings;
+pub mod notify;
 pub mod obligations;
 pub mod orgs;
 pub mod people;
