@@ -159,6 +159,9 @@ struct FileConfig {
     webhook_url: Option<String>,
     webhook_secret: Option<String>,
     digest_hour: Option<u32>,
+    smtp_host: Option<String>,
+    smtp_port: Option<u16>,
+    smtp_from: Option<String>,
 }
 
 #[derive(Debug, serde::Serialize)]
@@ -188,6 +191,10 @@ struct Effective {
     webhook_secret: Option<String>,
     /// The hour (China time) of the daily digest.
     digest_hour: u32,
+    /// Reminders by e-mail: the SMTP relay (plain SMTP inside the network), its port, the sender.
+    smtp_host: Option<String>,
+    smtp_port: u16,
+    smtp_from: Option<String>,
     config_file: Option<PathBuf>,
 }
 
@@ -294,9 +301,23 @@ fn load(cli: &Cli, listen_flag: Option<&String>, default_db: &str) -> Result<Eff
             }
             h
         },
+        smtp_host: std::env::var("ROUNDTABLE_SMTP_HOST")
+            .ok()
+            .or(file.smtp_host)
+            .filter(|h| !h.trim().is_empty()),
+        smtp_port: env_number("ROUNDTABLE_SMTP_PORT")?
+            .map(|p| p as u16)
+            .or(file.smtp_port)
+            .unwrap_or(25),
+        smtp_from: std::env::var("ROUNDTABLE_SMTP_FROM")
+            .ok()
+            .or(file.smtp_from),
         config_file: path,
     })
     .and_then(|cfg| {
+        if cfg.smtp_host.is_some() && cfg.smtp_from.is_none() {
+            bail!("smtp_from (the sender address) must be set when smtp_host is");
+        }
         if let Some(u) = &cfg.webhook_url {
             if !u.starts_with("http://") {
                 bail!("webhook_url must start with http:// (TLS by a proxy in front of the gateway), got {u}");
@@ -436,6 +457,14 @@ async fn serve(cfg: &Effective, db: Db) -> Result<()> {
                 }
             }),
             digest_hour: cfg.digest_hour,
+            smtp: cfg
+                .smtp_host
+                .clone()
+                .map(|host| roundtable_web::services::notify::SmtpConfig {
+                    host,
+                    port: cfg.smtp_port,
+                    from: cfg.smtp_from.clone().unwrap_or_default(),
+                }),
             ..Default::default()
         },
         ..WebConfig::default()

@@ -224,3 +224,117 @@ async fn a_webhook_that_never_answers_times_out_and_is_retried_later() {
     assert_eq!(s.as_u16(), 422);
     assert!(e["error"]["fields"]["mobile"].is_string());
 }
+
+/// A capturing SMTP listener: answers just enough of RFC 5321 and keeps each message's DATA.
+async fn smtp_listener() -> (u16, Arc<Mutex<Vec<String>>>) {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    let got: Arc<Mutex<Vec<String>>> = Arc::default();
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = l.local_addr().unwrap().port();
+    let keep = got.clone();
+    tokio::spawn(async move {
+        while let Ok((s, _)) = l.accept().await {
+            let keep = keep.clone();
+            tokio::spawn(async move {
+                let (r, mut w) = s.into_split();
+                let mut r = BufReader::new(r);
+                w.write_all(b"220 capture ESMTP\r\n").await.unwrap();
+                let mut line = String::new();
+                loop {
+                    line.clear();
+                    if r.read_line(&mut line).await.unwrap_or(0) == 0 {
+                        break;
+                    }
+                    let cmd = line.to_ascii_uppercase();
+                    if cmd.starts_with("EHLO") || cmd.starts_with("HELO") {
+                        w.write_all(b"250-capture\r\n250 8BITMIME\r\n")
+                            .await
+                            .unwrap();
+                    } else if cmd.starts_with("DATA") {
+                        w.write_all(b"354 go ahead\r\n").await.unwrap();
+                        let mut data = String::new();
+                        loop {
+                            let mut l = String::new();
+                            r.read_line(&mut l).await.unwrap();
+                            if l == ".\r\n" {
+                                break;
+                            }
+                            data.push_str(&l);
+                        }
+                        keep.lock().unwrap().push(data);
+                        w.write_all(b"250 queued\r\n").await.unwrap();
+                    } else if cmd.starts_with("QUIT") {
+                        w.write_all(b"221 bye\r\n").await.unwrap();
+                        break;
+                    } else {
+                        w.write_all(b"250 ok\r\n").await.unwrap();
+                    }
+                }
+            });
+        }
+    });
+    (port, got)
+}
+
+#[tokio::test]
+async fn the_digest_goes_by_email_through_the_configured_relay() {
+    let (port, got) = smtp_listener().await;
+    let db = testing::fresh_db().await.unwrap();
+    roundtable_web::demo::seed(&db).await.unwrap().unwrap();
+    let config = WebConfig {
+        notify: NotifyConfig {
+            smtp: Some(notify::SmtpConfig {
+                host: "127.0.0.1".into(),
+                port,
+                from: "圆桌 <roundtable@xihu.example>".into(),
+            }),
+            ..Default::default()
+        },
+        ..WebConfig::default()
+    };
+    let state = AppState::new(db.clone(), config).unwrap();
+    let zzb: i64 = db
+        .pool()
+        .fetch_one(Sql::new("SELECT id FROM users WHERE username = 'zzb'"))
+        .await
+        .unwrap();
+    // Bad input first: the address is checked, nothing saved.
+    let user = roundtable_store::users::get(&mut db.pool(), zzb)
+        .await
+        .unwrap()
+        .unwrap();
+    let actor = roundtable_web::auth::actor_for(&mut db.pool(), &user)
+        .await
+        .unwrap();
+    let bad = notify::PrefsInput {
+        by_email: Some("on".into()),
+        email: Some("not an address".into()),
+        daily_digest: Some("on".into()),
+        ..Default::default()
+    };
+    let e = notify::save_prefs(&state, &actor, &bad).await.unwrap_err();
+    assert!(e.fields().unwrap().get("email").is_some());
+    let good = notify::PrefsInput {
+        email: Some("zzb@xihu.example".into()),
+        ..bad
+    };
+    notify::save_prefs(&state, &actor, &good).await.unwrap();
+    let nine = Utc.with_ymd_and_hms(2026, 12, 1, 1, 0, 0).unwrap();
+    roundtable_store::clock::scoped(async {
+        roundtable_store::clock::set_now(nine);
+        let t = notify::tick(&state, "solo").await.unwrap();
+        assert!(t.digest_ran && t.sent >= 1, "{t:?}");
+    })
+    .await;
+    let mails = got.lock().unwrap().clone();
+    assert_eq!(mails.len(), 1, "{mails:?}");
+    assert!(mails[0].contains("zzb@xihu.example"), "{}", mails[0]);
+    assert_eq!(
+        count(
+            &db,
+            "SELECT COUNT(*) FROM deliveries WHERE channel = 'email' AND status = 'sent'"
+        )
+        .await,
+        1
+    );
+}

@@ -1,8 +1,8 @@
 //! Notifications and reminders (issue 5): scheduled jobs inside the binary — each run claimed
 //! by inserting its (job, run key), so with several `serve` instances on one database each
-//! runs once — a daily digest of each user's warnings (in the app, and through the webhook an
-//! SMS gateway or WeChat service consumes), and the outbox those calls wait in: sent by the
-//! scheduler with retries and backoff, never by a request.
+//! runs once — a daily digest of each user's warnings (in the app, by e-mail through the SMTP
+//! relay, and through the webhook an SMS gateway or WeChat service consumes), and the outbox
+//! those wait in: sent by the scheduler with retries and backoff, never by a request.
 
 use std::time::Duration as StdDuration;
 
@@ -28,8 +28,18 @@ pub struct WebhookConfig {
     pub secret: String,
 }
 
+/// The SMTP relay reminders are sent through (plain SMTP inside the district's network).
+#[derive(Debug, Clone)]
+pub struct SmtpConfig {
+    pub host: String,
+    pub port: u16,
+    /// The sender, e.g. `圆桌 <roundtable@xihu.gov.cn>`.
+    pub from: String,
+}
+
 #[derive(Debug, Clone)]
 pub struct NotifyConfig {
+    pub smtp: Option<SmtpConfig>,
     pub webhook: Option<WebhookConfig>,
     /// The hour (China time) the daily digest goes out.
     pub digest_hour: u32,
@@ -40,6 +50,7 @@ pub struct NotifyConfig {
 impl Default for NotifyConfig {
     fn default() -> Self {
         NotifyConfig {
+            smtp: None,
             webhook: None,
             digest_hour: 8,
             timeout: StdDuration::from_secs(5),
@@ -129,6 +140,13 @@ async fn digest(state: &AppState, day: &str) -> Result<usize, AppError> {
             store::notify(&mut tx, user_id, &key, &title, &body, Some("/warnings")).await?
         {
             notified += 1;
+            if prefs.by_email
+                && state.config.notify.smtp.is_some()
+                && let Some(to) = &prefs.email
+            {
+                let payload = serde_json::json!({"subject": title, "body": format!("{body}\n\n详见：/warnings")});
+                store::enqueue(&mut tx, Some(id), "email", to, &payload.to_string()).await?;
+            }
             if prefs.by_webhook && state.config.notify.webhook.is_some() {
                 let payload = serde_json::json!({
                     "kind": "daily_digest",
@@ -165,10 +183,17 @@ async fn send_due(state: &AppState) -> Result<(usize, usize), AppError> {
         if !store::take(&mut state.db.pool(), &d, lease).await? {
             continue;
         }
-        let r = match (d.channel.as_str(), &state.config.notify.webhook) {
-            ("webhook", Some(w)) => post_webhook(w, &d.payload, state.config.notify.timeout).await,
-            ("webhook", None) => Err("未配置 webhook".to_string()),
-            (other, _) => Err(format!("未知的通道 {other}")),
+        let n = &state.config.notify;
+        let r = match d.channel.as_str() {
+            "webhook" => match &n.webhook {
+                Some(w) => post_webhook(w, &d.payload, n.timeout).await,
+                None => Err("未配置 webhook".to_string()),
+            },
+            "email" => match &n.smtp {
+                Some(s) => send_mail(s, &d.target, &d.payload, n.timeout).await,
+                None => Err("未配置 SMTP".to_string()),
+            },
+            other => Err(format!("未知的通道 {other}")),
         };
         match r {
             Ok(()) => {
@@ -243,6 +268,40 @@ async fn post_webhook(w: &WebhookConfig, body: &str, timeout: StdDuration) -> Re
     }
 }
 
+/// One e-mail through the relay; an error names what went wrong.
+async fn send_mail(
+    smtp: &SmtpConfig,
+    to: &str,
+    payload: &str,
+    timeout: StdDuration,
+) -> Result<(), String> {
+    use lettre::message::header::ContentType;
+    use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+    let v: serde_json::Value =
+        serde_json::from_str(payload).map_err(|e| format!("邮件内容无效：{e}"))?;
+    let text = |k: &str| v[k].as_str().unwrap_or_default().to_string();
+    let message = Message::builder()
+        .from(
+            smtp.from
+                .parse()
+                .map_err(|e| format!("发件人地址无效：{e}"))?,
+        )
+        .to(to.parse().map_err(|e| format!("收件人地址无效：{e}"))?)
+        .subject(text("subject"))
+        .header(ContentType::TEXT_PLAIN)
+        .body(text("body"))
+        .map_err(|e| format!("邮件无法生成：{e}"))?;
+    let mailer = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&smtp.host)
+        .port(smtp.port)
+        .timeout(Some(timeout))
+        .build();
+    match tokio::time::timeout(timeout, mailer.send(message)).await {
+        Ok(Ok(_)) => Ok(()),
+        Ok(Err(e)) => Err(format!("SMTP：{e}")),
+        Err(_) => Err(format!("超时（{} 秒）", timeout.as_secs())),
+    }
+}
+
 /// Starts the scheduler: a tick every 30 seconds for as long as the server runs.
 pub fn spawn(state: AppState) {
     let instance = format!(
@@ -269,6 +328,8 @@ pub struct Inbox {
     pub prefs: Prefs,
     /// Whether the deployment has a webhook (SMS / WeChat) to send through.
     pub webhook_available: bool,
+    /// Whether it has an SMTP relay.
+    pub email_available: bool,
 }
 
 pub async fn inbox(state: &AppState, actor: &Actor) -> Result<Inbox, AppError> {
@@ -278,6 +339,7 @@ pub async fn inbox(state: &AppState, actor: &Actor) -> Result<Inbox, AppError> {
         notifications: store::list(&mut pool, actor.user_id).await?,
         prefs: store::prefs(&mut pool, actor.user_id).await?,
         webhook_available: state.config.notify.webhook.is_some(),
+        email_available: state.config.notify.smtp.is_some(),
     })
 }
 
@@ -288,6 +350,9 @@ pub async fn mark_read(state: &AppState, actor: &Actor) -> Result<u64, AppError>
 #[derive(Debug, Clone, Default, serde::Deserialize, serde::Serialize, utoipa::ToSchema)]
 #[serde(default)]
 pub struct PrefsInput {
+    /// Send the reminders by e-mail too
+    pub by_email: Option<String>,
+    pub email: Option<String>,
     /// Send the reminders through the webhook (SMS / WeChat) too
     pub by_webhook: Option<String>,
     /// The mobile number the gateway sends to
@@ -317,10 +382,25 @@ pub async fn save_prefs(
     if by_webhook && mobile.is_none() {
         errors.add("mobile", "通过短信或微信接收提醒，请填写手机号码");
     }
+    let email = input
+        .email
+        .as_deref()
+        .map(str::trim)
+        .filter(|e| !e.is_empty())
+        .map(str::to_string);
+    if let Some(e) = &email
+        && (e.chars().count() > 100 || e.parse::<lettre::Address>().is_err())
+    {
+        errors.add("email", "电子邮箱格式不正确，例如 zhang@xihu.gov.cn");
+    }
+    let by_email = on(&input.by_email);
+    if by_email && email.is_none() {
+        errors.add("email", "通过电子邮件接收提醒，请填写电子邮箱");
+    }
     errors.into_result().map_err(AppError::Validation)?;
     let p = Prefs {
-        email: None,
-        by_email: false,
+        email,
+        by_email,
         by_webhook,
         mobile,
         daily_digest: on(&input.daily_digest),
