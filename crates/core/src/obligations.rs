@@ -86,6 +86,20 @@ impl YearMonth {
         }
     }
 
+    pub fn prev(self) -> YearMonth {
+        if self.month == 1 {
+            YearMonth {
+                year: self.year - 1,
+                month: 12,
+            }
+        } else {
+            YearMonth {
+                year: self.year,
+                month: self.month - 1,
+            }
+        }
+    }
+
     fn index(self) -> i64 {
         self.year as i64 * 12 + self.month as i64 - 1
     }
@@ -616,6 +630,8 @@ mod tests {
         let e = period("2015-01", "2025-01").unwrap_err();
         assert!(e.get("to").unwrap().contains("10年"), "{e:?}");
         assert_eq!(period("2016-01", "2025-12").unwrap().len(), 120);
+        assert_eq!(ym("2026-01").prev(), ym("2025-12"));
+        assert_eq!(ym("2026-03").prev().next(), ym("2026-03"));
         let e = period("2025-13", "25-01").unwrap_err();
         assert!(e.get("from").is_some() && e.get("to").is_some(), "{e:?}");
     }

@@ -136,20 +136,26 @@ pub fn horizon(cal: &Calendar, today: NaiveDate) -> NaiveDate {
         .unwrap_or(today)
 }
 
+impl DueItem {
+    fn warning(&self, kind: WarningKind, rule: &'static str) -> Warning {
+        Warning {
+            kind,
+            rule,
+            org_id: self.org_id,
+            case_id: Some(self.case_id),
+            person_id: None,
+            due: Some(self.due),
+            subject: self.subject.clone(),
+        }
+    }
+}
+
 /// R-PROC-5: a running notice whose period ends within the horizon.
 pub fn notices_ending(notices: &[DueItem], today: NaiveDate, horizon: NaiveDate) -> Vec<Warning> {
     notices
         .iter()
         .filter(|n| today <= n.due && n.due <= horizon)
-        .map(|n| Warning {
-            kind: WarningKind::NoticeEnding,
-            rule: "R-PROC-5",
-            org_id: n.org_id,
-            case_id: Some(n.case_id),
-            person_id: None,
-            due: Some(n.due),
-            subject: n.subject.clone(),
-        })
+        .map(|n| n.warning(WarningKind::NoticeEnding, "R-PROC-5"))
         .collect()
 }
 
@@ -158,40 +164,30 @@ pub fn ledger(items: &[DueItem], today: NaiveDate, horizon: NaiveDate) -> Vec<Wa
     items
         .iter()
         .filter(|i| i.due <= horizon)
-        .map(|i| Warning {
-            kind: if i.due < today {
+        .map(|i| {
+            let kind = if i.due < today {
                 WarningKind::LedgerOverdue
             } else {
                 WarningKind::LedgerDue
-            },
-            rule: "R-PROC-6",
-            org_id: i.org_id,
-            case_id: Some(i.case_id),
-            person_id: None,
-            due: Some(i.due),
-            subject: i.subject.clone(),
+            };
+            i.warning(kind, "R-PROC-6")
         })
         .collect()
 }
 
-/// A record waiting for someone: an objection without an answer (R-PROC-5), minutes of a held
-/// meeting not confirmed (R-MEET-3). `since` is when it started waiting.
-pub fn waiting(kind: WarningKind, items: &[DueItem]) -> Vec<Warning> {
-    let rule = match kind {
-        WarningKind::ObjectionUnanswered => "R-PROC-5",
-        _ => "R-PROC-4",
-    };
+/// R-PROC-5: an objection to a notice without an answer (due: the notice's last day).
+pub fn objections_unanswered(items: &[DueItem]) -> Vec<Warning> {
     items
         .iter()
-        .map(|i| Warning {
-            kind,
-            rule,
-            org_id: i.org_id,
-            case_id: Some(i.case_id),
-            person_id: None,
-            due: Some(i.due),
-            subject: i.subject.clone(),
-        })
+        .map(|i| i.warning(WarningKind::ObjectionUnanswered, "R-PROC-5"))
+        .collect()
+}
+
+/// R-PROC-4: the minutes of a held meeting not yet confirmed (due: the meeting's day).
+pub fn minutes_unconfirmed(items: &[DueItem]) -> Vec<Warning> {
+    items
+        .iter()
+        .map(|i| i.warning(WarningKind::MinutesUnconfirmed, "R-PROC-4"))
         .collect()
 }
 

@@ -263,6 +263,16 @@ pub(crate) async fn fetch_page<T: FromRow + Send, C: Fn(&mut Sql), W: Fn(&mut Sq
 /// The time every record is stamped with. It follows the system clock, shifted by
 /// `clock::set_now` (the history generator writes past years through the same services;
 /// `ROUNDTABLE_TODAY` moves a demo or training server to another day).
+/// The civil day boundaries of China for a date filter: [00:00, 24:00) at UTC+8 — the first
+/// moment of `d` there, in UTC.
+pub fn china_day_start(d: chrono::NaiveDate) -> chrono::DateTime<chrono::Utc> {
+    let local = d.and_hms_opt(0, 0, 0).unwrap_or_default();
+    chrono::DateTime::<chrono::Utc>::from_naive_utc_and_offset(
+        local - chrono::Duration::hours(8),
+        chrono::Utc,
+    )
+}
+
 pub fn now() -> chrono::DateTime<chrono::Utc> {
     clock::now()
 }

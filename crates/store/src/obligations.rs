@@ -68,7 +68,8 @@ pub struct Facts {
     pub held: Vec<MeetingHeld>,
     /// 挂点 links of district leaders to the subtree's streets, valid in some part of the period.
     pub leader_links: Vec<LeaderLink>,
-    pub leaders: Vec<NamedPerson>,
+    /// Each leader of those links once, with their name.
+    pub leaders: Vec<(i64, String)>,
     pub attendance: Vec<Attendance>,
     pub finished: Vec<FinishedRow>,
     /// In-service party members (在职党员) registered in the subtree.
@@ -90,18 +91,40 @@ impl FromRow for HeldRow {
     }
 }
 
-/// A 挂点 link of a district leader as the rules read it.
-pub(crate) struct LinkRow(pub(crate) LeaderLink);
+/// A 挂点 link of a district leader as the rules read it, with the leader's name.
+pub(crate) struct LinkRow(pub(crate) LeaderLink, pub(crate) String);
 impl FromRow for LinkRow {
     fn from_row(r: &Row<'_>) -> Result<Self, StoreError> {
-        Ok(LinkRow(LeaderLink {
-            leader_id: r.get("person_id")?,
-            street_id: r.get("org_id")?,
-            start: r.get("start_date")?,
-            end: r.get("end_date")?,
-        }))
+        Ok(LinkRow(
+            LeaderLink {
+                leader_id: r.get("person_id")?,
+                street_id: r.get("org_id")?,
+                start: r.get("start_date")?,
+                end: r.get("end_date")?,
+            },
+            r.get("person_name")?,
+        ))
     }
 }
+
+/// The leaders' links of `LINKS_SELECT … WHERE leader_links_where(…)`, and each leader once
+/// with their name.
+pub(crate) fn split_links(rows: Vec<LinkRow>) -> (Vec<LeaderLink>, Vec<(i64, String)>) {
+    let mut names: Vec<(i64, String)> = Vec::new();
+    let links = rows
+        .into_iter()
+        .map(|LinkRow(l, name)| {
+            if names.last().is_none_or(|(id, _)| *id != l.leader_id) {
+                names.push((l.leader_id, name));
+            }
+            l
+        })
+        .collect();
+    (links, names)
+}
+
+/// Leaders' links with their names, ordered by leader (for `split_links`).
+pub(crate) const LINKS_SELECT: &str = "SELECT l.person_id, p.name AS person_name, l.org_id, l.start_date, l.end_date FROM links l JOIN people p ON p.id = l.person_id";
 
 struct AttendanceRow(Attendance);
 impl FromRow for AttendanceRow {
@@ -206,15 +229,7 @@ pub async fn facts(
     ));
     let links_where = leader_links_where(subtree);
     let links = reads.add(Sql::with(
-        &format!(
-            "SELECT l.person_id, l.org_id, l.start_date, l.end_date FROM links l WHERE {links_where} ORDER BY l.person_id, l.start_date"
-        ),
-        args![&under, leader, first, last],
-    ));
-    let leaders = reads.add(Sql::with(
-        &format!(
-            "SELECT p.id, p.name, p.org_id FROM people p WHERE p.id IN (SELECT l.person_id FROM links l WHERE {links_where}) ORDER BY p.id"
-        ),
+        &format!("{LINKS_SELECT} WHERE {links_where} ORDER BY l.person_id, l.start_date"),
         args![&under, leader, first, last],
     ));
     let attendance = reads.add(Sql::with(
@@ -223,9 +238,9 @@ pub async fn facts(
         ),
         args![&under, leader, first, last],
     ));
-    // The moments of the period's days in China (UTC+8), a day wider each side.
-    let from_t = first.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc() - Duration::days(1);
-    let to_t = last.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc() + Duration::days(2);
+    // The period's days in China.
+    let from_t = crate::china_day_start(first);
+    let to_t = crate::china_day_start(last + Duration::days(1));
     let finished = reads.add(Sql::with(
         &format!(
             "SELECT c.id, c.org_id, c.level, c.finished_at FROM cases c WHERE c.org_id IN {subtree} AND c.step = 'done' AND c.finished_at >= $2 AND c.finished_at < $3"
@@ -280,20 +295,18 @@ pub async fn facts(
             street_id: n.parent_id.unwrap_or_default(),
         })
         .collect();
+    let held = rows
+        .all::<HeldRow>(held)?
+        .into_iter()
+        .map(|r| r.0)
+        .collect();
+    let (leader_links, leaders) = split_links(rows.all(links)?);
     let mut facts = Facts {
         communities,
         nodes,
-        held: rows
-            .all::<HeldRow>(held)?
-            .into_iter()
-            .map(|r| r.0)
-            .collect(),
-        leader_links: rows
-            .all::<LinkRow>(links)?
-            .into_iter()
-            .map(|r| r.0)
-            .collect(),
-        leaders: rows.all(leaders)?,
+        held,
+        leader_links,
+        leaders,
         attendance: rows
             .all::<AttendanceRow>(attendance)?
             .into_iter()

@@ -71,6 +71,10 @@ pub struct PersonFields {
 }
 
 impl Person {
+    pub fn has_kind(&self, kind: roundtable_core::people::PersonKind) -> bool {
+        self.kinds.iter().any(|k| k == kind.code())
+    }
+
     /// The stored fields, to tell whether an edit changes anything (kinds sorted).
     pub fn fields(&self) -> PersonFields {
         let mut kinds = self.kinds.clone();

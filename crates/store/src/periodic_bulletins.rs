@@ -40,7 +40,8 @@ impl FromRow for PublishedBulletin {
 const SELECT: &str = "SELECT b.id, b.org_id, o.name AS org_name, o.path AS org_path, b.period, b.title, b.content, b.published_at FROM periodic_bulletins b JOIN orgs o ON o.id = b.org_id";
 
 /// Publishes; `None` when the node's bulletin of that period was published already (the
-/// unique index decides, so two publishers at once cannot both succeed).
+/// unique index decides, so two publishers at once cannot both succeed). A `None` leaves a
+/// PostgreSQL transaction aborted: the caller returns without another statement.
 pub async fn insert(
     e: &mut impl Exec,
     org_id: i64,
@@ -49,15 +50,6 @@ pub async fn insert(
     content: &str,
     by: Option<i64>,
 ) -> Result<Option<i64>, StoreError> {
-    let exists: Option<i64> = e
-        .fetch_optional(Sql::with(
-            "SELECT id FROM periodic_bulletins WHERE org_id = $1 AND period = $2",
-            args![org_id, period],
-        ))
-        .await?;
-    if exists.is_some() {
-        return Ok(None);
-    }
     match e
         .fetch_one(Sql::with(
             "INSERT INTO periodic_bulletins (org_id, period, title, content, published_by, published_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
@@ -66,7 +58,7 @@ pub async fn insert(
         .await
     {
         Ok(id) => Ok(Some(id)),
-        // Another publisher was first (PostgreSQL: both passed the check above).
+        // Published before, or by another publisher at the same moment.
         Err(e) if e.is_unique_violation() => Ok(None),
         Err(e) => Err(e),
     }

@@ -492,12 +492,6 @@ pub async fn count_by_phone_since(
     .await
 }
 
-/// The civil day boundaries of China for a date filter: [00:00, 24:00) at UTC+8.
-pub fn china_day_start(d: NaiveDate) -> DateTime<Utc> {
-    let local = d.and_hms_opt(0, 0, 0).unwrap_or_default();
-    DateTime::<Utc>::from_naive_utc_and_offset(local - chrono::Duration::hours(8), Utc)
-}
-
 /// A photo of a topic; the file lives under the data directory, named by `sha256`.
 #[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct TopicPhoto {

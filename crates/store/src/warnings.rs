@@ -7,7 +7,7 @@ use roundtable_core::obligations::LeaderLink;
 use roundtable_core::warnings::DueItem;
 
 use crate::db::{Exec, FromRow, Reads, Row, Sql};
-use crate::obligations::{LinkRow, leader_links_where};
+use crate::obligations::{LINKS_SELECT, leader_links_where, split_links};
 use crate::{StoreError, args};
 
 #[derive(Debug, Clone, Default)]
@@ -23,14 +23,25 @@ pub struct WarningFacts {
     pub ledger: Vec<DueItem>,
     pub objections: Vec<DueItem>,
     pub minutes: Vec<DueItem>,
-    /// Names of the people and nodes named above.
-    pub names: Vec<(String, i64, String)>,
+    /// Names of the subtree's nodes.
+    pub org_names: Vec<(i64, String)>,
+    /// Names of the leaders of `leader_links`.
+    pub leader_names: Vec<(i64, String)>,
 }
 
-struct Pair(i64, String);
-impl FromRow for Pair {
+struct NodeRow {
+    id: i64,
+    name: String,
+    community: bool,
+}
+impl FromRow for NodeRow {
     fn from_row(r: &Row<'_>) -> Result<Self, StoreError> {
-        Ok(Pair(r.get("id")?, r.get("name")?))
+        let kind: String = r.get("kind")?;
+        Ok(NodeRow {
+            id: r.get("id")?,
+            name: r.get("name")?,
+            community: matches!(kind.as_str(), "community" | "village"),
+        })
     }
 }
 
@@ -68,8 +79,8 @@ pub async fn facts(
     let ahead = today + Duration::days(45);
     let leader = LinkKind::LeaderStreet.code();
     let mut reads = Reads::new();
-    let communities = reads.add(Sql::with(
-        "SELECT id, name FROM orgs WHERE path LIKE $1 AND kind IN ('community', 'village') ORDER BY path",
+    let nodes = reads.add(Sql::with(
+        "SELECT id, name, kind FROM orgs WHERE path LIKE $1 ORDER BY path",
         args![&under],
     ));
     let with_meeting = reads.add(Sql::with(
@@ -78,16 +89,12 @@ pub async fn facts(
     ));
     let links_where = leader_links_where(subtree);
     let links = reads.add(Sql::with(
-        &format!("SELECT l.person_id, l.org_id, l.start_date, l.end_date FROM links l WHERE {links_where} ORDER BY l.person_id, l.start_date"),
+        &format!("{LINKS_SELECT} WHERE {links_where} ORDER BY l.person_id, l.start_date"),
         args![&under, leader, today, ahead],
     ));
     let planned = reads.add(Sql::with(
         &format!("SELECT mp.person_id, m.held_on FROM meeting_participants mp JOIN meetings m ON m.id = mp.meeting_id WHERE mp.person_id IN (SELECT l.person_id FROM links l WHERE {links_where}) AND m.held_on >= $5 AND m.held_on <= $4"),
         args![&under, leader, today, ahead, month.0],
-    ));
-    let leaders = reads.add(Sql::with(
-        &format!("SELECT p.id, p.name FROM people p WHERE p.id IN (SELECT l.person_id FROM links l WHERE {links_where})"),
-        args![&under, leader, today, ahead],
     ));
     let notices = reads.add(Sql::with(
         &format!("SELECT c.id AS case_id, c.org_id, n.ends_on AS due, c.title AS subject FROM notices n JOIN cases c ON c.id = n.case_id WHERE c.org_id IN {subtree} AND c.step = 'notice' AND n.ends_on >= $2 AND n.version = (SELECT MAX(n2.version) FROM notices n2 WHERE n2.case_id = n.case_id)"),
@@ -105,52 +112,31 @@ pub async fn facts(
         &format!("SELECT c.id AS case_id, c.org_id, m.held_on AS due, c.title AS subject FROM meetings m JOIN cases c ON c.id = m.case_id WHERE m.org_id IN {subtree} AND m.status = 'held' AND c.step = 'deliberation' AND m.held_on < $2 AND NOT EXISTS (SELECT 1 FROM meeting_minutes mm WHERE mm.meeting_id = m.id AND mm.status = 'confirmed')"),
         args![&under, today],
     ));
-    let streets = reads.add(Sql::with(
-        "SELECT id, name FROM orgs WHERE path LIKE $1 AND kind IN ('district', 'street', 'town')",
-        args![&under],
-    ));
     let mut rows = e.fetch_reads(reads).await?;
     let due = |v: Vec<Due>| v.into_iter().map(|d| d.0).collect::<Vec<_>>();
-    let communities: Vec<(i64, String)> = rows
-        .all::<Pair>(communities)?
-        .into_iter()
-        .map(|p| (p.0, p.1))
+    let nodes: Vec<NodeRow> = rows.all(nodes)?;
+    let communities = nodes
+        .iter()
+        .filter(|n| n.community)
+        .map(|n| (n.id, n.name.clone()))
         .collect();
     let with_meeting: Vec<i64> = rows.all(with_meeting)?;
-    let leader_links = rows
-        .all::<LinkRow>(links)?
-        .into_iter()
-        .map(|l| l.0)
-        .collect();
+    let (leader_links, leader_names) = split_links(rows.all(links)?);
     let planned = rows
         .all::<Planned>(planned)?
         .into_iter()
         .map(|p| (p.0, p.1))
         .collect();
-    let mut names: Vec<(String, i64, String)> = rows
-        .all::<Pair>(leaders)?
-        .into_iter()
-        .map(|p| ("person".to_string(), p.0, p.1))
-        .collect();
-    let notices = due(rows.all(notices)?);
-    let ledger = due(rows.all(ledger)?);
-    let objections = due(rows.all(objections)?);
-    let minutes = due(rows.all(minutes)?);
-    names.extend(
-        rows.all::<Pair>(streets)?
-            .into_iter()
-            .chain(communities.iter().map(|(id, n)| Pair(*id, n.clone())))
-            .map(|p| ("org".to_string(), p.0, p.1)),
-    );
     Ok(WarningFacts {
         communities,
         with_meeting,
         leader_links,
         planned,
-        notices,
-        ledger,
-        objections,
-        minutes,
-        names,
+        notices: due(rows.all(notices)?),
+        ledger: due(rows.all(ledger)?),
+        objections: due(rows.all(objections)?),
+        minutes: due(rows.all(minutes)?),
+        org_names: nodes.into_iter().map(|n| (n.id, n.name)).collect(),
+        leader_names,
     })
 }

@@ -6,20 +6,20 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use chrono::{DateTime, Duration, NaiveDate, Utc};
+use chrono::{Duration, NaiveDate};
 use roundtable_core::access::{Action, Actor, ResourceKind, permit};
 use roundtable_core::cases::Step;
 use roundtable_core::obligations::{self as rules, HolidaySaturdayRule, YearMonth};
 use roundtable_core::project::Satisfaction;
 use roundtable_core::topics::{Category, Channel, Level};
-use roundtable_store::Db;
 use roundtable_store::dashboard::{self as store, CaseLine, KeyCount};
 use roundtable_store::obligations::Members;
+use roundtable_store::{Db, china_day_start};
 
 use crate::error::AppError;
 use crate::services::calendar::CalendarCache;
 use crate::services::obligations::{
-    self, LeaderMonthOut, NodeRef, ObligationReport, RuleSummary, Tally,
+    self, Check, LeaderMonthOut, NodeRef, ObligationReport, RuleSummary, Tally,
 };
 
 /// `?org={id}&period=2026|2026-Q3|2026-07`; without them the asker's own node, this year.
@@ -88,11 +88,6 @@ pub struct Dashboard {
     pub cases: Vec<CaseLine>,
     /// The asker's own R-LEAD-1 months, when they are a linked leader here (a leader's page).
     pub my_leader_months: Vec<LeaderMonthOut>,
-}
-
-/// The first moment of `d` in China, in UTC.
-pub(crate) fn china_midnight(d: NaiveDate) -> DateTime<Utc> {
-    d.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc() - Duration::hours(8)
 }
 
 fn bars<T: Copy>(
@@ -167,10 +162,10 @@ pub(crate) async fn build(
         &node.path,
         (first, last),
         (
-            china_midnight(first),
-            china_midnight(last + Duration::days(1)),
+            china_day_start(first),
+            china_day_start(last + Duration::days(1)),
         ),
-        (counted_on, china_midnight(counted_on + Duration::days(1))),
+        (counted_on, china_day_start(counted_on + Duration::days(1))),
         is_community,
     )
     .await?;
@@ -210,24 +205,18 @@ pub(crate) async fn build(
             add(m.org_id, &|f| f.months_without_meeting += 1);
         }
     }
-    for (rows, field) in [
-        (&counts.meetings, 0usize),
-        (&counts.cases, 1),
-        (&counts.finished, 2),
-        (&counts.topics, 3),
-        (&counts.notices_running, 4),
-        (&counts.ledger_overdue, 5),
-    ] {
+    type Field = fn(&mut Figures) -> &mut i64;
+    let fields: [(&[KeyCount], Field); 6] = [
+        (&counts.meetings, |f| &mut f.meetings),
+        (&counts.cases, |f| &mut f.cases),
+        (&counts.finished, |f| &mut f.finished),
+        (&counts.topics, |f| &mut f.topics),
+        (&counts.notices_running, |f| &mut f.notices_running),
+        (&counts.ledger_overdue, |f| &mut f.ledger_overdue),
+    ];
+    for (rows, field) in fields {
         for r in rows {
-            let n = r.n;
-            add(r.org_id, &move |f| match field {
-                0 => f.meetings += n,
-                1 => f.cases += n,
-                2 => f.finished += n,
-                3 => f.topics += n,
-                4 => f.notices_running += n,
-                _ => f.ledger_overdue += n,
-            });
+            add(r.org_id, &|f| *field(f) += r.n);
         }
     }
     for c in &facts.member_counts {
@@ -249,7 +238,7 @@ pub(crate) async fn build(
     let six_ones = report
         .summary
         .iter()
-        .find(|s| s.rule == "R-MEM-1")
+        .find(|s| s.check == Check::SixOnes)
         .map(|s| s.tally.clone())
         .unwrap_or_default();
     let my_leader_months = actor

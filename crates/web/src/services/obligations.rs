@@ -71,9 +71,23 @@ impl Tally {
     }
 }
 
+/// Which check a summary counts (R-LEAD-1 has two: the first Saturday and the month).
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Check {
+    MonthlyMeeting,
+    FirstSaturday,
+    MonthlyAttendance,
+    Coverage,
+    SixOnes,
+}
+
 /// One rule's counts over the whole answer.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct RuleSummary {
+    pub check: Check,
     /// R-PROC-0, R-LEAD-1 (first Saturday), R-LEAD-1 (monthly), R-LEAD-2, R-MEM-1
     pub rule: String,
     pub title: String,
@@ -277,240 +291,258 @@ pub(crate) async fn evaluate(
     };
     let cal = calendar.get(db).await?;
     let facts = store::facts(&mut db.pool(), &node.path, first, last, members).await?;
-    let (from, to) = (months[0].to_string(), months[months.len() - 1].to_string());
-    let r = report(
-        node, months, &facts, &cal, rule, first, last, today, from, to,
-    );
+    let r = Period {
+        months,
+        first,
+        last,
+        today,
+    }
+    .report(node, &facts, &cal, rule);
     Ok((facts, r))
 }
 
-#[allow(clippy::too_many_arguments)]
-fn report(
-    node: &orgs::Org,
-    months: &[YearMonth],
-    facts: &Facts,
-    cal: &roundtable_core::calendar::Calendar,
-    rule: HolidaySaturdayRule,
+/// The months checked, their first and last day, and the day of the check.
+struct Period<'a> {
+    months: &'a [YearMonth],
     first: NaiveDate,
     last: NaiveDate,
     today: NaiveDate,
-    from: String,
-    to: String,
-) -> ObligationReport {
-    let nodes: HashMap<i64, &store::Node> = facts.nodes.iter().map(|n| (n.id, n)).collect();
-    let name = |id: i64| nodes.get(&id).map(|n| n.name.clone()).unwrap_or_default();
-    let node_ref = |id: i64| NodeRef {
-        id,
-        name: name(id),
-        kind: nodes.get(&id).map(|n| n.kind.clone()).unwrap_or_default(),
-    };
-    let meeting_org: HashMap<i64, i64> = facts
-        .held
-        .iter()
-        .map(|h| (h.meeting_id, h.org_id))
-        .collect();
-    let mut summary = Vec::new();
+}
 
-    // R-PROC-0
-    let community_ids: Vec<i64> = facts.communities.iter().map(|c| c.org_id).collect();
-    let mut tally = Tally::default();
-    let monthly_meetings: Vec<CommunityMonthOut> =
-        rules::monthly_meetings(&community_ids, &facts.held, months, today)
-            .into_iter()
-            .map(|m| {
-                tally.add(m.verdict);
-                CommunityMonthOut {
-                    rule: "R-PROC-0",
-                    org_name: name(m.org_id),
-                    street_name: nodes
-                        .get(&m.org_id)
-                        .and_then(|n| n.parent_id)
-                        .map(name)
-                        .unwrap_or_default(),
-                    org_id: m.org_id,
+impl Period<'_> {
+    fn report(
+        &self,
+        node: &orgs::Org,
+        facts: &Facts,
+        cal: &roundtable_core::calendar::Calendar,
+        rule: HolidaySaturdayRule,
+    ) -> ObligationReport {
+        let Period {
+            months,
+            first,
+            last,
+            today,
+        } = *self;
+        let nodes: HashMap<i64, &store::Node> = facts.nodes.iter().map(|n| (n.id, n)).collect();
+        let name = |id: i64| nodes.get(&id).map(|n| n.name.clone()).unwrap_or_default();
+        let node_ref = |id: i64| NodeRef {
+            id,
+            name: name(id),
+            kind: nodes.get(&id).map(|n| n.kind.clone()).unwrap_or_default(),
+        };
+        let meeting_org: HashMap<i64, i64> = facts
+            .held
+            .iter()
+            .map(|h| (h.meeting_id, h.org_id))
+            .collect();
+        let mut summary = Vec::new();
+
+        // R-PROC-0
+        let community_ids: Vec<i64> = facts.communities.iter().map(|c| c.org_id).collect();
+        let mut tally = Tally::default();
+        let monthly_meetings: Vec<CommunityMonthOut> =
+            rules::monthly_meetings(&community_ids, &facts.held, months, today)
+                .into_iter()
+                .map(|m| {
+                    tally.add(m.verdict);
+                    CommunityMonthOut {
+                        rule: "R-PROC-0",
+                        org_name: name(m.org_id),
+                        street_name: nodes
+                            .get(&m.org_id)
+                            .and_then(|n| n.parent_id)
+                            .map(name)
+                            .unwrap_or_default(),
+                        org_id: m.org_id,
+                        month: m.month.to_string(),
+                        verdict: m.verdict.into(),
+                        meetings: m.meetings,
+                    }
+                })
+                .collect();
+        summary.push(RuleSummary {
+            check: Check::MonthlyMeeting,
+            rule: "R-PROC-0".into(),
+            title: "每个社区每月至少召开一次圆桌会".into(),
+            tally,
+        });
+
+        // R-LEAD-1 and R-LEAD-2 belong to streets/towns and the district.
+        let kind = OrgKind::parse(&node.kind);
+        let leader_rules_checked = !matches!(kind, Some(OrgKind::Community | OrgKind::Village));
+        let leader_name: HashMap<i64, &str> = facts
+            .leaders
+            .iter()
+            .map(|(id, name)| (*id, name.as_str()))
+            .collect();
+        let leader = |id: i64| leader_name.get(&id).copied().unwrap_or("").to_string();
+        let mut leader_months = Vec::new();
+        let mut coverage = Vec::new();
+        if leader_rules_checked {
+            let (mut on_day, mut monthly) = (Tally::default(), Tally::default());
+            for m in rules::leader_months(
+                &facts.leader_links,
+                &facts.attendance,
+                months,
+                cal,
+                rule,
+                today,
+            ) {
+                on_day.add(m.on_the_day);
+                monthly.add(m.monthly);
+                leader_months.push(LeaderMonthOut {
+                    rule: "R-LEAD-1",
+                    leader_name: leader(m.leader_id),
+                    leader_id: m.leader_id,
                     month: m.month.to_string(),
-                    verdict: m.verdict.into(),
-                    meetings: m.meetings,
+                    first_saturday: m.first_saturday,
+                    flagged: m.flagged,
+                    on_the_day: m.on_the_day.into(),
+                    monthly: m.monthly.into(),
+                    attended: m
+                        .attended
+                        .iter()
+                        .map(|&(held_on, meeting_id)| AttendedOut {
+                            held_on,
+                            meeting_id,
+                            community: meeting_org
+                                .get(&meeting_id)
+                                .map(|&o| name(o))
+                                .unwrap_or_default(),
+                        })
+                        .collect(),
+                });
+            }
+            summary.push(RuleSummary {
+                check: Check::FirstSaturday,
+                rule: "R-LEAD-1".into(),
+                title: "区级领导每月第一个星期六到挂点街道(镇)的社区参加圆桌会".into(),
+                tally: on_day,
+            });
+            summary.push(RuleSummary {
+                check: Check::MonthlyAttendance,
+                rule: "R-LEAD-1".into(),
+                title: "区级领导每月至少参加一次挂点街道(镇)的圆桌会".into(),
+                tally: monthly,
+            });
+
+            let finished: Vec<FinishedCase> = facts
+                .finished
+                .iter()
+                .filter_map(|f| {
+                    Some(FinishedCase {
+                        case_id: f.case_id,
+                        org_id: f.org_id,
+                        level: Level::parse(&f.level)?,
+                        finished_on: f.finished_at.with_timezone(&china()).date_naive(),
+                    })
+                })
+                .collect();
+            let mut years: Vec<i32> = months.iter().map(|m| m.year).collect();
+            years.dedup();
+            let mut tally = Tally::default();
+            for c in rules::coverage(
+                &facts.leader_links,
+                &facts.communities,
+                &finished,
+                &years,
+                today,
+            ) {
+                tally.add(c.verdict);
+                coverage.push(CoverageOut {
+                    rule: "R-LEAD-2",
+                    leader_name: leader(c.leader_id),
+                    leader_id: c.leader_id,
+                    year: c.year,
+                    verdict: c.verdict.into(),
+                    covered: c
+                        .covered
+                        .iter()
+                        .map(|&(org_id, case_id)| CoveredOut {
+                            org_id,
+                            org_name: name(org_id),
+                            case_id,
+                        })
+                        .collect(),
+                    uncovered: c.uncovered.iter().map(|&id| node_ref(id)).collect(),
+                });
+            }
+            summary.push(RuleSummary {
+                check: Check::Coverage,
+                rule: "R-LEAD-2".into(),
+                title: "区级领导每年为挂点街道(镇)每个社区解决一件社区难以解决的公共事项（全覆盖）"
+                    .into(),
+                tally,
+            });
+        }
+
+        // R-MEM-1 over the whole period.
+        let member_ids: Vec<i64> = facts.members.iter().map(|p| p.id).collect();
+        let mut tally = Tally::default();
+        let six_ones = rules::six_ones(&member_ids, &facts.six_ones, first, last, today)
+            .into_iter()
+            .zip(&facts.members)
+            .map(|(s, p)| {
+                tally.add(s.verdict);
+                SixOnesOut {
+                    rule: "R-MEM-1",
+                    person_id: s.person_id,
+                    person_name: p.name.clone(),
+                    org_id: p.org_id,
+                    org_name: name(p.org_id),
+                    verdict: s.verdict.into(),
+                    done: s
+                        .done
+                        .iter()
+                        .map(|&(i, d)| SixOneDone {
+                            item: i.code().into(),
+                            label: i.label().into(),
+                            done_on: d,
+                        })
+                        .collect(),
+                    missing: s.missing.iter().map(|&i| missing_item(i)).collect(),
                 }
             })
             .collect();
-    summary.push(RuleSummary {
-        rule: "R-PROC-0".into(),
-        title: "每个社区每月至少召开一次圆桌会".into(),
-        tally,
-    });
-
-    // R-LEAD-1 and R-LEAD-2 belong to streets/towns and the district.
-    let kind = OrgKind::parse(&node.kind);
-    let leader_rules_checked = !matches!(kind, Some(OrgKind::Community | OrgKind::Village));
-    let leader_name: HashMap<i64, &str> = facts
-        .leaders
-        .iter()
-        .map(|p| (p.id, p.name.as_str()))
-        .collect();
-    let leader = |id: i64| leader_name.get(&id).copied().unwrap_or("").to_string();
-    let mut leader_months = Vec::new();
-    let mut coverage = Vec::new();
-    if leader_rules_checked {
-        let (mut on_day, mut monthly) = (Tally::default(), Tally::default());
-        for m in rules::leader_months(
-            &facts.leader_links,
-            &facts.attendance,
-            months,
-            cal,
-            rule,
-            today,
-        ) {
-            on_day.add(m.on_the_day);
-            monthly.add(m.monthly);
-            leader_months.push(LeaderMonthOut {
-                rule: "R-LEAD-1",
-                leader_name: leader(m.leader_id),
-                leader_id: m.leader_id,
-                month: m.month.to_string(),
-                first_saturday: m.first_saturday,
-                flagged: m.flagged,
-                on_the_day: m.on_the_day.into(),
-                monthly: m.monthly.into(),
-                attended: m
-                    .attended
-                    .iter()
-                    .map(|&(held_on, meeting_id)| AttendedOut {
-                        held_on,
-                        meeting_id,
-                        community: meeting_org
-                            .get(&meeting_id)
-                            .map(|&o| name(o))
-                            .unwrap_or_default(),
-                    })
-                    .collect(),
-            });
+        for c in &facts.member_counts {
+            for (v, n) in
+                rules::six_ones_counted(c.members as usize, c.complete as usize, last, today)
+            {
+                tally.add_n(v, n);
+            }
         }
         summary.push(RuleSummary {
-            rule: "R-LEAD-1".into(),
-            title: "区级领导每月第一个星期六到挂点街道(镇)的社区参加圆桌会".into(),
-            tally: on_day,
-        });
-        summary.push(RuleSummary {
-            rule: "R-LEAD-1".into(),
-            title: "区级领导每月至少参加一次挂点街道(镇)的圆桌会".into(),
-            tally: monthly,
-        });
-
-        let finished: Vec<FinishedCase> = facts
-            .finished
-            .iter()
-            .filter_map(|f| {
-                Some(FinishedCase {
-                    case_id: f.case_id,
-                    org_id: f.org_id,
-                    level: Level::parse(&f.level)?,
-                    finished_on: f.finished_at.with_timezone(&china()).date_naive(),
-                })
-            })
-            .filter(|f| first <= f.finished_on && f.finished_on <= last)
-            .collect();
-        let mut years: Vec<i32> = months.iter().map(|m| m.year).collect();
-        years.dedup();
-        let mut tally = Tally::default();
-        for c in rules::coverage(
-            &facts.leader_links,
-            &facts.communities,
-            &finished,
-            &years,
-            today,
-        ) {
-            tally.add(c.verdict);
-            coverage.push(CoverageOut {
-                rule: "R-LEAD-2",
-                leader_name: leader(c.leader_id),
-                leader_id: c.leader_id,
-                year: c.year,
-                verdict: c.verdict.into(),
-                covered: c
-                    .covered
-                    .iter()
-                    .map(|&(org_id, case_id)| CoveredOut {
-                        org_id,
-                        org_name: name(org_id),
-                        case_id,
-                    })
-                    .collect(),
-                uncovered: c.uncovered.iter().map(|&id| node_ref(id)).collect(),
-            });
-        }
-        summary.push(RuleSummary {
-            rule: "R-LEAD-2".into(),
-            title: "区级领导每年为挂点街道(镇)每个社区解决一件社区难以解决的公共事项（全覆盖）"
-                .into(),
+            check: Check::SixOnes,
+            rule: "R-MEM-1".into(),
+            title: "在职党员在统计期间内完成“六个一”".into(),
             tally,
         });
-    }
 
-    // R-MEM-1 over the whole period.
-    let member_ids: Vec<i64> = facts.members.iter().map(|p| p.id).collect();
-    let mut tally = Tally::default();
-    let six_ones = rules::six_ones(&member_ids, &facts.six_ones, first, last, today)
-        .into_iter()
-        .zip(&facts.members)
-        .map(|(s, p)| {
-            tally.add(s.verdict);
-            SixOnesOut {
-                rule: "R-MEM-1",
-                person_id: s.person_id,
-                person_name: p.name.clone(),
-                org_id: p.org_id,
-                org_name: name(p.org_id),
-                verdict: s.verdict.into(),
-                done: s
-                    .done
-                    .iter()
-                    .map(|&(i, d)| SixOneDone {
-                        item: i.code().into(),
-                        label: i.label().into(),
-                        done_on: d,
-                    })
-                    .collect(),
-                missing: s.missing.iter().map(|&i| missing_item(i)).collect(),
-            }
-        })
-        .collect();
-    for c in &facts.member_counts {
-        for (v, n) in rules::six_ones_counted(c.members as usize, c.complete as usize, last, today)
-        {
-            tally.add_n(v, n);
+        ObligationReport {
+            org: NodeRef {
+                id: node.id,
+                name: node.name.clone(),
+                kind: node.kind.clone(),
+            },
+            parent_id: node.parent_id,
+            children: facts
+                .nodes
+                .iter()
+                .filter(|n| n.parent_id == Some(node.id))
+                .map(|n| node_ref(n.id))
+                .collect(),
+            from: months[0].to_string(),
+            to: months[months.len() - 1].to_string(),
+            months: months.iter().map(|m| m.to_string()).collect(),
+            today,
+            holiday_saturday_rule: rule.code().into(),
+            summary,
+            monthly_meetings,
+            leader_rules_checked,
+            leader_months,
+            coverage,
+            six_ones,
         }
-    }
-    summary.push(RuleSummary {
-        rule: "R-MEM-1".into(),
-        title: "在职党员在统计期间内完成“六个一”".into(),
-        tally,
-    });
-
-    ObligationReport {
-        org: NodeRef {
-            id: node.id,
-            name: node.name.clone(),
-            kind: node.kind.clone(),
-        },
-        parent_id: node.parent_id,
-        children: facts
-            .nodes
-            .iter()
-            .filter(|n| n.parent_id == Some(node.id))
-            .map(|n| node_ref(n.id))
-            .collect(),
-        from,
-        to,
-        months: months.iter().map(|m| m.to_string()).collect(),
-        today,
-        holiday_saturday_rule: rule.code().into(),
-        summary,
-        monthly_meetings,
-        leader_rules_checked,
-        leader_months,
-        coverage,
-        six_ones,
     }
 }
 

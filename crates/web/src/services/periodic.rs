@@ -13,7 +13,7 @@ use super::{actor_id, audit_event, json, require};
 use crate::error::AppError;
 use crate::services::calendar::CalendarCache;
 use crate::services::dashboard::{self, ChildRow, Figures};
-use crate::services::obligations::{self, NodeRef, RuleSummary};
+use crate::services::obligations::{self, Check, NodeRef, RuleSummary};
 
 /// `?org={id}&period=2026-11|2026`
 #[derive(
@@ -126,8 +126,8 @@ async fn generate(
     let finished = store::finished_projects(
         &mut db.pool(),
         &node.path,
-        dashboard::china_midnight(first),
-        dashboard::china_midnight(last + chrono::Duration::days(1)),
+        roundtable_store::china_day_start(first),
+        roundtable_store::china_day_start(last + chrono::Duration::days(1)),
     )
     .await?;
     let mut missed_meetings: Vec<Missed> = Vec::new();
@@ -164,10 +164,10 @@ async fn generate(
     }
     let t = &d.totals;
     let label = period_label(period);
-    let tally = |rule: &str, title_part: &str| {
+    let tally = |check: Check| {
         d.obligations
             .iter()
-            .find(|s| s.rule == rule && s.title.contains(title_part))
+            .find(|s| s.check == check)
             .map(|s| (s.tally.met, s.tally.missed))
             .unwrap_or((0, 0))
     };
@@ -182,7 +182,7 @@ async fn generate(
         t.topics
     )];
     if report.leader_rules_checked {
-        let (met, missed) = tally("R-LEAD-1", "第一个星期六");
+        let (met, missed) = tally(Check::FirstSaturday);
         summary.push(format!(
             "区级领导每月第一个星期六到挂点街道(镇)参加圆桌会{met}人次，未参加{missed}人次。"
         ));

@@ -42,10 +42,6 @@ async fn member(db: &Db, person_id: i64) -> Result<people::Person, AppError> {
     Ok(p)
 }
 
-fn is_member(p: &people::Person) -> bool {
-    p.kinds.iter().any(|k| k == PersonKind::PartyMember.code())
-}
-
 /// The person, when the asker may see their six ones (outside their reach a record is "not
 /// found", as for people).
 async fn visible_member(
@@ -70,7 +66,7 @@ pub async fn of_person(db: &Db, actor: &Actor, person_id: i64) -> Result<MemberS
     let p = visible_member(db, actor, person_id).await?;
     let records = store::six_ones_of(&mut db.pool(), p.id).await?;
     Ok(MemberSixOnes {
-        may_record: is_member(&p)
+        may_record: p.has_kind(PersonKind::PartyMember)
             && permit(
                 actor,
                 Action::Edit,
@@ -100,7 +96,7 @@ pub async fn record(
         Some(p.id),
     )?;
     let mut errors = FieldErrors::new();
-    if !is_member(&p) {
+    if !p.has_kind(PersonKind::PartyMember) {
         errors.add(
             "person_id",
             format!("{}不是在职党员，无需记录“六个一”", p.name),

@@ -597,8 +597,8 @@ pub async fn list(db: &Db, actor: &Actor, q: &TopicQuery) -> Result<Paged<Topic>
         channel,
         level,
         org_id: q.org_id,
-        from: from.map(topics::china_day_start),
-        until: to.map(|d| topics::china_day_start(d + chrono::Duration::days(1))),
+        from: from.map(roundtable_store::china_day_start),
+        until: to.map(|d| roundtable_store::china_day_start(d + chrono::Duration::days(1))),
         words: q
             .q
             .as_deref()

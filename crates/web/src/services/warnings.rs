@@ -78,7 +78,8 @@ pub async fn for_actor(
             )
         });
     let mut all: Vec<Warning> = Vec::new();
-    let mut names: HashMap<(String, i64), String> = HashMap::new();
+    let mut org_names: HashMap<i64, String> = HashMap::new();
+    let mut leader_names: HashMap<i64, String> = HashMap::new();
     for path in &paths {
         let f = store::facts(&mut db.pool(), path, today, (first, last), horizon).await?;
         all.extend(rules::no_meeting_yet(
@@ -95,19 +96,14 @@ pub async fn for_actor(
         all.extend(rules::first_saturday(&links, &f.planned, &cal, rule, today));
         all.extend(rules::notices_ending(&f.notices, today, horizon));
         all.extend(rules::ledger(&f.ledger, today, horizon));
-        all.extend(rules::waiting(
-            WarningKind::ObjectionUnanswered,
-            &f.objections,
-        ));
-        all.extend(rules::waiting(WarningKind::MinutesUnconfirmed, &f.minutes));
-        for (kind, id, name) in f.names {
-            names.insert((kind, id), name);
-        }
+        all.extend(rules::objections_unanswered(&f.objections));
+        all.extend(rules::minutes_unconfirmed(&f.minutes));
+        org_names.extend(f.org_names);
+        leader_names.extend(f.leader_names);
     }
     all.sort_by_key(|w| (w.due.unwrap_or(today), w.kind, w.org_id, w.case_id));
     all.dedup();
     all.truncate(MAX_WARNINGS);
-    let name = |kind: &str, id: i64| names.get(&(kind.to_string(), id)).cloned();
     Ok(all
         .into_iter()
         .map(|w| {
@@ -125,10 +121,10 @@ pub async fn for_actor(
                 kind: w.kind.code().into(),
                 label: w.kind.label().into(),
                 rule: w.rule.into(),
-                org_name: name("org", w.org_id).unwrap_or_default(),
+                org_name: org_names.get(&w.org_id).cloned().unwrap_or_default(),
                 org_id: w.org_id,
                 case_id: w.case_id,
-                person_name: w.person_id.and_then(|p| name("person", p)),
+                person_name: w.person_id.and_then(|p| leader_names.get(&p).cloned()),
                 person_id: w.person_id,
                 due: w.due,
                 subject: w.subject,

@@ -91,7 +91,7 @@ async fn member_of(db: &Db, actor: &Actor) -> Result<Option<people::Person>, App
     };
     Ok(people::get(&mut db.pool(), pid)
         .await?
-        .filter(|p| p.kinds.iter().any(|k| k == PersonKind::PartyMember.code())))
+        .filter(|p| p.has_kind(PersonKind::PartyMember)))
 }
 
 /// Household contact masked for whoever is neither staff nor the claiming member.
