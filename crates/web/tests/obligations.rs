@@ -750,11 +750,11 @@ async fn six_ones_are_recorded_by_the_member_or_the_community_and_checked() {
     let (_, view, _) = app.json("GET", &uri, Some(&member), None).await;
     assert_eq!(view["records"].as_array().unwrap().len(), before + 1);
 
-    // Another community's secretary cannot see or record it; the member's own secretary can.
+    // The member's own secretary (the demo's accounts share one community) sees and records it.
     let secretary = app.login("secretary").await;
     let (s, _, _) = app.json("GET", &uri, Some(&secretary), None).await;
-    let own_community = s.as_u16() == 200;
-    let (s2, _, _) = app
+    assert_eq!(s.as_u16(), 200);
+    let (s, _, _) = app
         .json(
             "POST",
             &uri,
@@ -762,11 +762,44 @@ async fn six_ones_are_recorded_by_the_member_or_the_community_and_checked() {
             Some(json!({"item": "talk", "done_on": today, "note": "与社区书记谈心"})),
         )
         .await;
-    if own_community {
-        assert_eq!(s2.as_u16(), 200);
-    } else {
-        assert_eq!(s2.as_u16(), 404);
-    }
+    assert_eq!(s.as_u16(), 200);
+    // Another community's secretary neither sees nor records it.
+    let elsewhere: i64 = app
+        .db
+        .pool()
+        .fetch_one(Sql::with(
+            "SELECT id FROM orgs WHERE kind = 'community' AND id <> (SELECT org_id FROM people WHERE id = $1) ORDER BY id LIMIT 1",
+            args![person],
+        ))
+        .await
+        .unwrap();
+    let other = Actor {
+        user_id: 0,
+        person_id: None,
+        grants: vec![Grant {
+            role: Role::CommunitySecretary,
+            org_id: Some(elsewhere),
+        }],
+        linked_streets: vec![],
+    };
+    use roundtable_web::services::six_ones;
+    assert!(matches!(
+        six_ones::of_person(&app.db, &other, person)
+            .await
+            .unwrap_err(),
+        roundtable_web::error::AppError::NotFound
+    ));
+    let talk = six_ones::SixOneInput {
+        item: "talk".into(),
+        done_on: today.clone(),
+        note: "x".into(),
+    };
+    assert!(matches!(
+        six_ones::record(&app.db, &other, person, &talk)
+            .await
+            .unwrap_err(),
+        roundtable_web::error::AppError::NotFound
+    ));
     // A council member has no reach over party members' records.
     let council = app.login("council").await;
     let (s, _, _) = app

@@ -44,10 +44,11 @@ type PageResult = Result<Response, PageError>;
 const MEMBERS_SHOWN: usize = 200;
 
 /// The nodes the asker may see reports of, in tree order, and the same as indented options of
-/// the node select; a 403 when there are none.
+/// the node select (without communities for a bulletin); a 403 when there are none.
 async fn report_nodes(
     state: &AppState,
     a: &roundtable_core::access::Actor,
+    with_communities: bool,
 ) -> Result<(Vec<roundtable_store::orgs::OrgBrief>, Vec<Value>), PageError> {
     let mut orgs = roundtable_store::orgs::briefs_in_scope(
         &mut state.db.pool(),
@@ -58,8 +59,10 @@ async fn report_nodes(
         return Err(AppError::Forbidden.into());
     }
     orgs.sort_by(|x, y| x.path.cmp(&y.path));
+    // A path `/district/street/` has three slashes; a community's four.
     let options = orgs
         .iter()
+        .filter(|o| with_communities || o.path.matches('/').count() <= 3)
         .map(|o| {
             let depth = o.path.matches('/').count().saturating_sub(2);
             context! { code => o.id.to_string(), label => format!("{}{}", "　".repeat(depth), o.name) }
@@ -133,7 +136,7 @@ async fn obligations_page(
     Query(q): Query<ObligationQuery>,
 ) -> PageResult {
     let a = &session.actor;
-    let (orgs, org_options) = report_nodes(&state, a).await?;
+    let (orgs, org_options) = report_nodes(&state, a, true).await?;
     let today = crate::render::today();
     let (dfrom, dto) = obligations::default_period(today);
     let result = obligations::check(
@@ -212,7 +215,7 @@ async fn dashboard_page(
     Query(q): Query<DashboardQuery>,
 ) -> PageResult {
     let a = &session.actor;
-    let (orgs, org_options) = report_nodes(&state, a).await?;
+    let (orgs, org_options) = report_nodes(&state, a, true).await?;
     let result = dashboards::dashboard(
         &state.db,
         &state.calendar,
@@ -269,17 +272,7 @@ async fn dashboard_page(
     let mut m = YearMonth::of(today);
     for _ in 0..3 {
         periods.push(m.to_string());
-        m = if m.month == 1 {
-            YearMonth {
-                year: m.year - 1,
-                month: 12,
-            }
-        } else {
-            YearMonth {
-                year: m.year,
-                month: m.month - 1,
-            }
-        };
+        m = m.prev();
     }
     Ok(page_with_status(
         &state,
@@ -329,21 +322,13 @@ async fn bulletin_page_with(
     result: Result<BulletinView, AppError>,
 ) -> PageResult {
     let a = &session.actor;
-    let (orgs, _) = report_nodes(state, a).await?;
-    let org_options: Vec<Value> = orgs
-        .iter()
-        .filter(|o| o.path.matches('/').count() <= 3)
-        .map(|o| {
-            let depth = o.path.matches('/').count().saturating_sub(2);
-            context! { code => o.id.to_string(), label => format!("{}{}", "　".repeat(depth), o.name) }
-        })
-        .collect();
+    let (_, org_options) = report_nodes(state, a, false).await?;
     let form = context! {
         org => q.org.clone().unwrap_or_default(),
         period => q.period.clone().filter(|s| !s.trim().is_empty())
             .unwrap_or_else(|| YearMonth::of(crate::render::today()).to_string()),
     };
-    let published = periodic::published(&state.db, a).await.unwrap_or_default();
+    let published = periodic::published(&state.db, a).await?;
     let (status, ctx) = match result {
         Ok(v) => (
             StatusCode::OK,
