@@ -53,6 +53,9 @@ domain_enum! {
         SixOnes = ("six_ones", "六个一"),
         /// 微心愿: posted by the community, claimed by party members (R-MEM-1).
         Wish = ("wish", "微心愿"),
+        /// R-ORG-4: what units and party members offer (资源清单); the needs and matches of a
+        /// case are the case's records.
+        Resource = ("resource", "资源清单"),
     }
 }
 
@@ -137,7 +140,8 @@ fn reach(role: Role, action: Action, kind: ResourceKind) -> Reach {
                 | K::Supervision
                 | K::Report
                 | K::SixOnes
-                | K::Wish,
+                | K::Wish
+                | K::Resource,
             ) => GrantSubtree,
             (ViewPersonal, K::Person | K::Topic) => GrantSubtree,
             // Matters collected offline on a sheet (issue 3: bulk intake).
@@ -156,7 +160,8 @@ fn reach(role: Role, action: Action, kind: ResourceKind) -> Reach {
                 | K::Case
                 | K::Visit
                 | K::SixOnes
-                | K::Wish,
+                | K::Wish
+                | K::Resource,
             ) => GrantSubtree,
             (ViewPersonal, K::Person | K::Topic) => GrantSubtree,
             (Import, K::Topic) => GrantSubtree,
@@ -166,7 +171,7 @@ fn reach(role: Role, action: Action, kind: ResourceKind) -> Reach {
             (_, K::User) => Nothing,
             (View, _) => GrantSubtree,
             (Edit | ViewPersonal, K::Person | K::Topic) => GrantSubtree,
-            (Edit, K::Case | K::Visit | K::SixOnes | K::Wish) => GrantSubtree,
+            (Edit, K::Case | K::Visit | K::SixOnes | K::Wish | K::Resource) => GrantSubtree,
             (Import, K::Topic) => GrantSubtree,
             _ => Nothing,
         },
@@ -184,14 +189,16 @@ fn reach(role: Role, action: Action, kind: ResourceKind) -> Reach {
                 | K::Supervision
                 | K::Report
                 | K::SixOnes
-                | K::Wish,
+                | K::Wish
+                | K::Resource,
             ) => LinkedStreets,
             _ => Nothing,
         },
         Role::CouncilMember => match (action, kind) {
-            (View, K::Org | K::Unit | K::Link | K::Topic | K::Case | K::Visit | K::Wish) => {
-                GrantSubtree
-            }
+            (
+                View,
+                K::Org | K::Unit | K::Link | K::Topic | K::Case | K::Visit | K::Wish | K::Resource,
+            ) => GrantSubtree,
             // R-PROC-2: council members log their visits and the opinions they gathered.
             (Edit, K::Visit) => GrantSubtree,
             _ => Nothing,
@@ -201,7 +208,9 @@ fn reach(role: Role, action: Action, kind: ResourceKind) -> Reach {
             (View | ViewPersonal, K::Person) => OwnRecord,
             // R-MEM-1: a member records their own six ones and claims their community's wishes.
             (View | Edit, K::SixOnes) => OwnRecord,
-            (View, K::Wish) => GrantSubtree,
+            (View, K::Wish | K::Resource) => GrantSubtree,
+            // R-ORG-4: a member publishes what they offer themselves.
+            (Edit, K::Resource) => OwnRecord,
             _ => Nothing,
         },
     }
@@ -344,6 +353,7 @@ mod tests {
                         | K::Visit
                         | K::SixOnes
                         | K::Wish
+                        | K::Resource
                 ),
                 ViewPersonal => matches!(kind, K::Person | K::Topic),
                 Import => kind == K::Topic,
@@ -352,7 +362,13 @@ mod tests {
                 View => kind != K::User,
                 Edit => matches!(
                     kind,
-                    K::Person | K::Topic | K::Case | K::Visit | K::SixOnes | K::Wish
+                    K::Person
+                        | K::Topic
+                        | K::Case
+                        | K::Visit
+                        | K::SixOnes
+                        | K::Wish
+                        | K::Resource
                 ),
                 ViewPersonal => matches!(kind, K::Person | K::Topic),
                 Import => kind == K::Topic,
@@ -364,13 +380,20 @@ mod tests {
             Role::CouncilMember => match action {
                 View => matches!(
                     kind,
-                    K::Org | K::Unit | K::Link | K::Topic | K::Case | K::Visit | K::Wish
+                    K::Org
+                        | K::Unit
+                        | K::Link
+                        | K::Topic
+                        | K::Case
+                        | K::Visit
+                        | K::Wish
+                        | K::Resource
                 ),
                 Edit => kind == K::Visit,
                 _ => false,
             },
             // Their community's node; their own record is checked separately.
-            Role::PartyMember => action == View && matches!(kind, K::Org | K::Wish),
+            Role::PartyMember => action == View && matches!(kind, K::Org | K::Wish | K::Resource),
         };
         let outside = matches!(role, Role::SystemAdmin | Role::DistrictAdmin);
         (inside, outside)

@@ -13,6 +13,7 @@ pub mod people;
 pub mod privacy;
 pub mod project;
 pub mod questionnaire;
+pub mod resources;
 pub mod similarity;
 pub mod topics;
 pub mod validate;

@@ -17,6 +17,7 @@ pub mod people;
 pub mod periodic_bulletins;
 pub mod projects;
 pub mod questionnaires;
+pub mod resources;
 pub mod testing;
 pub mod topics;
 pub mod units;

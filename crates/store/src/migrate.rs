@@ -84,6 +84,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0012_notifications.sql"),
         postgres: include_str!("../migrations/postgres/0012_notifications.sql"),
     },
+    Migration {
+        version: 13,
+        name: "resources",
+        sqlite: include_str!("../migrations/sqlite/0013_resources.sql"),
+        postgres: include_str!("../migrations/postgres/0013_resources.sql"),
+    },
 ];
 
 /// Applies the migrations not yet applied; returns how many were. Safe with several instances
