@@ -89,6 +89,14 @@ fn quantity(e: &mut FieldErrors, field: &str, kind: Option<ResourceType>, v: &st
     }
 }
 
+/// A quantity typed for a match: yuan for funds, a whole count otherwise.
+pub fn check_quantity(kind: ResourceType, v: &str) -> Result<i64, FieldErrors> {
+    let mut e = FieldErrors::new();
+    let q = quantity(&mut e, "quantity", Some(kind), v);
+    e.into_result()?;
+    Ok(q)
+}
+
 fn resource_type(e: &mut FieldErrors, v: &str) -> Option<ResourceType> {
     let t = ResourceType::parse(v);
     if t.is_none() {

@@ -95,6 +95,9 @@ pub const TEMPLATES: &[(&str, &str)] = embedded![
     "notifications.html",
     "jobs.html",
     "six_ones.html",
+    "resources.html",
+    "resource.html",
+    "case_resources.html",
 ];
 
 pub struct Templates {
@@ -142,8 +145,8 @@ impl Templates {
 /// `{{ code | label("org_kind") }}`: the Chinese name of a stored code.
 fn label(code: Option<String>, set: &str) -> String {
     use roundtable_core::{
-        access, cases, links, meeting, obligations, org, people, project, questionnaire, topics,
-        wishes,
+        access, cases, links, meeting, obligations, org, people, project, questionnaire,
+        resources, topics, wishes,
     };
     let Some(code) = code else {
         return String::new();
@@ -176,6 +179,7 @@ fn label(code: Option<String>, set: &str) -> String {
         "ledger_status" => project::LedgerStatus::parse(&code).map(|v| v.label()),
         "satisfaction" => project::Satisfaction::parse(&code).map(|v| v.label()),
         "wish_status" => wishes::WishStatus::parse(&code).map(|v| v.label()),
+        "resource_type" => resources::ResourceType::parse(&code).map(|v| v.label()),
         "six_one" => obligations::SixOne::parse(&code).map(|v| v.label()),
         "holiday_saturday_rule" => {
             obligations::HolidaySaturdayRule::parse(&code).map(|v| v.label())
@@ -224,6 +228,7 @@ pub fn base(session: Option<&Session>, csrf: &str) -> Value {
             cases => permit_somewhere(a, Action::View, ResourceKind::Case),
             reports => permit_somewhere(a, Action::View, ResourceKind::Report),
             wishes => permit_somewhere(a, Action::View, ResourceKind::Wish),
+            resources => permit_somewhere(a, Action::View, ResourceKind::Resource),
             calendar => crate::services::calendar::may_edit(a),
             excel => crate::services::excel::may_import(a) || crate::services::excel::may_export(a),
             admin => a.has_role(Role::SystemAdmin) || a.has_role(Role::DistrictAdmin),
@@ -290,7 +295,7 @@ mod tests {
         let signed_in = minijinja::context! {
             csrf => "token",
             me => minijinja::context! { username => "admin", display_name => "管理员", roles => vec!["系统管理员"], id => 1 },
-            nav => minijinja::context! { orgs => true, units => true, people => true, users => true, excel => true, admin => true, topics => true, cases => true, reports => true, wishes => true, calendar => true },
+            nav => minijinja::context! { orgs => true, units => true, people => true, users => true, excel => true, admin => true, topics => true, cases => true, reports => true, wishes => true, resources => true, calendar => true },
         };
         for (name, _) in TEMPLATES {
             // Partials (macros, `_name.html`) are rendered inside pages.

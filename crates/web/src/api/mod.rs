@@ -4,6 +4,7 @@
 mod cases;
 mod projects;
 mod questionnaires;
+mod resources;
 mod reports;
 mod wishes;
 
@@ -86,6 +87,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(projects::router())
         .merge(reports::router())
         .merge(wishes::router())
+        .merge(resources::router())
 }
 
 /// The OpenAPI document, served at /api/v1/openapi.json.

@@ -879,7 +879,8 @@ async fn document(
             if project.tasks.is_empty() {
                 return Err(not_yet("计划书任务").into());
             }
-            ("doc_plan.html", context! {})
+            let resources = crate::services::resources::plan_sources(&mut e, id).await?;
+            ("doc_plan.html", context! { resources })
         }
         "bulletin" => {
             let b = project

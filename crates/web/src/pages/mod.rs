@@ -10,6 +10,7 @@ mod questionnaires;
 mod reports;
 mod topics;
 mod users;
+mod resources;
 mod wishes;
 
 use axum::Router;
@@ -42,6 +43,7 @@ pub fn router() -> Router<AppState> {
         .merge(cases::router())
         .merge(reports::router())
         .merge(wishes::router())
+        .merge(resources::router())
         .merge(feeds::router())
         .merge(notify::router())
 }

@@ -21,7 +21,7 @@ use roundtable_store::{Db, Exec, PageReq, Paged, Tx, links, people, topics};
 use super::{actor_id, audit_change, require};
 use crate::error::AppError;
 
-fn step_of(c: &Case) -> Step {
+pub(crate) fn step_of(c: &Case) -> Step {
     Step::parse(&c.step).unwrap_or(Step::Topic)
 }
 
@@ -37,7 +37,7 @@ pub(crate) async fn visible(e: &mut impl Exec, actor: &Actor, id: i64) -> Result
 }
 
 /// A case read inside a transaction for an actor who may change `kind` on it.
-async fn editable(
+pub(crate) async fn editable(
     tx: &mut Tx,
     actor: &Actor,
     id: i64,

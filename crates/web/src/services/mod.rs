@@ -18,6 +18,7 @@ pub mod periodic;
 pub mod photos;
 pub mod projects;
 pub mod questionnaires;
+pub mod resources;
 pub mod similar;
 pub mod six_ones;
 pub mod timeline;
@@ -30,6 +31,29 @@ pub mod wishes;
 use roundtable_core::access::{Action, Actor, ResourceKind, permit};
 
 use crate::error::AppError;
+
+/// Deserialises a typed quantity from a string or a JSON number (an API client writes
+/// `"quantity": 20000`, a form `quantity=20000`); the domain check reads the text.
+pub mod quantity_text {
+    use serde::{Deserialize, Deserializer};
+
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        I(i64),
+        F(f64),
+        S(String),
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+        Ok(match Option::<Raw>::deserialize(d)? {
+            None => String::new(),
+            Some(Raw::I(n)) => n.to_string(),
+            Some(Raw::F(f)) => f.to_string(),
+            Some(Raw::S(s)) => s,
+        })
+    }
+}
 
 /// Deserialises an optional id from a number, a numeric string or an empty string (forms send
 /// strings; an empty select means "none").

@@ -195,6 +195,13 @@ pub async fn remove_plan_row(
 ) -> Result<(), AppError> {
     let mut tx = db.begin().await?;
     super::cases::case_at(&mut tx, actor, case_id, ResourceKind::Case, Step::Notice).await?;
+    if table == PlanTable::Budget && super::resources::budget_from_match(&mut tx, id).await? {
+        return Err(AppError::broken(
+            "R-ORG-4",
+            "id",
+            "该笔资金来自资源对接，请在“资源对接”中取消该对接",
+        ));
+    }
     if !store::delete_plan_row(&mut tx, table, case_id, id).await? {
         return Err(AppError::NotFound);
     }
