@@ -362,13 +362,7 @@ mod tests {
                 View => kind != K::User,
                 Edit => matches!(
                     kind,
-                    K::Person
-                        | K::Topic
-                        | K::Case
-                        | K::Visit
-                        | K::SixOnes
-                        | K::Wish
-                        | K::Resource
+                    K::Person | K::Topic | K::Case | K::Visit | K::SixOnes | K::Wish | K::Resource
                 ),
                 ViewPersonal => matches!(kind, K::Person | K::Topic),
                 Import => kind == K::Topic,

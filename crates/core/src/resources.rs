@@ -105,7 +105,10 @@ fn resource_type(e: &mut FieldErrors, v: &str) -> Option<ResourceType> {
         } else {
             e.add(
                 "kind",
-                format!("未知的资源类型「{}」（资金、场地、志愿服务、专业技能、物资）", v.trim()),
+                format!(
+                    "未知的资源类型「{}」（资金、场地、志愿服务、专业技能、物资）",
+                    v.trim()
+                ),
             );
         }
     }
@@ -156,7 +159,12 @@ pub fn check_offer(i: &OfferInput<'_>) -> Result<OfferFields, FieldErrors> {
     let quantity = quantity(&mut e, "quantity", kind, i.quantity);
     let measure = measure(&mut e, kind, i.measure);
     let mut categories = Vec::new();
-    for c in i.categories.iter().map(|c| c.trim()).filter(|c| !c.is_empty()) {
+    for c in i
+        .categories
+        .iter()
+        .map(|c| c.trim())
+        .filter(|c| !c.is_empty())
+    {
         match Category::parse(c) {
             Some(c) if !categories.contains(&c) => categories.push(c),
             Some(_) => {}
@@ -398,13 +406,19 @@ pub fn check_accept(need: &NeedFacts, c: &Candidate, quantity: i64) -> Result<()
     if quantity > c.remaining {
         return Err(err(
             "quantity",
-            format!("超过该资源的剩余数量（剩余 {}）", amount(c.kind, c.remaining)),
+            format!(
+                "超过该资源的剩余数量（剩余 {}）",
+                amount(c.kind, c.remaining)
+            ),
         ));
     }
     if quantity > need.outstanding {
         return Err(err(
             "quantity",
-            format!("超过该需求尚缺的数量（尚缺 {}）", amount(need.kind, need.outstanding)),
+            format!(
+                "超过该需求尚缺的数量（尚缺 {}）",
+                amount(need.kind, need.outstanding)
+            ),
         ));
     }
     Ok(())
@@ -610,7 +624,11 @@ mod tests {
             title: " 社区微更新资金 ",
             quantity: "¥20,000",
             measure: Some("万元"),
-            categories: &["environment".into(), "安全防护类".into(), "environment".into()],
+            categories: &[
+                "environment".into(),
+                "安全防护类".into(),
+                "environment".into(),
+            ],
             ..Default::default()
         })
         .unwrap();

@@ -263,7 +263,8 @@ impl FromRow for Need {
     }
 }
 
-const NEEDS: &str = "SELECT id, case_id, kind, description, quantity, matched, measure, created_at FROM case_needs";
+const NEEDS: &str =
+    "SELECT id, case_id, kind, description, quantity, matched, measure, created_at FROM case_needs";
 
 pub async fn insert_need(
     e: &mut impl Exec,
@@ -423,7 +424,11 @@ pub async fn matches_of_resource(
     .await
 }
 
-pub async fn get_match(e: &mut impl Exec, case_id: i64, id: i64) -> Result<Option<Match>, StoreError> {
+pub async fn get_match(
+    e: &mut impl Exec,
+    case_id: i64,
+    id: i64,
+) -> Result<Option<Match>, StoreError> {
     e.fetch_optional(Sql::with(
         &format!("{MATCHES} WHERE m.case_id = $1 AND m.id = $2"),
         args![case_id, id],
@@ -433,12 +438,11 @@ pub async fn get_match(e: &mut impl Exec, case_id: i64, id: i64) -> Result<Optio
 
 /// Deletes a match; false when it was already gone.
 pub async fn delete_match(e: &mut impl Exec, id: i64) -> Result<bool, StoreError> {
-    Ok(e
-        .execute(Sql::with(
-            "DELETE FROM resource_matches WHERE id = $1",
-            args![id],
-        ))
-        .await?
+    Ok(e.execute(Sql::with(
+        "DELETE FROM resource_matches WHERE id = $1",
+        args![id],
+    ))
+    .await?
         == 1)
 }
 

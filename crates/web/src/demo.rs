@@ -568,6 +568,7 @@ pub async fn seed(db: &Db) -> Result<Option<Vec<DemoLogin>>, AppError> {
     }
     seed_topics(&mut tx, &mut names, &communities).await?;
     seed_questionnaire(&mut tx, &mut names, first_community).await?;
+    seed_resources(&mut tx, district, &communities, member_person).await?;
     tx.commit().await?;
     Ok(Some(logins))
 }
@@ -763,6 +764,104 @@ async fn seed_topics(
 }
 
 /// A questionnaire published in the secretary's community, with answers to read and export.
+/// The resource list (R-ORG-4): each community's assistance unit offers volunteers (every
+/// third also its meeting room), each street the volunteers of a co-building unit, the
+/// district funds for environment and safety projects and materials, the demo member their
+/// skill — checked by the same rules as a form.
+async fn seed_resources(
+    tx: &mut roundtable_store::Tx,
+    district: i64,
+    communities: &[(i64, i64)],
+    member: Option<i64>,
+) -> Result<(), AppError> {
+    use roundtable_core::resources::{OfferInput, check_offer};
+    use roundtable_store::resources::{Offerer, insert};
+    let offer = |kind: &'static str, title: &'static str, quantity: String, categories: &[&str]| {
+        let categories: Vec<String> = categories.iter().map(|c| c.to_string()).collect();
+        check_offer(&OfferInput {
+            kind,
+            title,
+            quantity: &quantity,
+            categories: &categories,
+            ..Default::default()
+        })
+        .map_err(AppError::Validation)
+    };
+    let linked: Vec<(i64, i64, String)> = links::list(
+        tx,
+        &crate::services::everywhere(),
+        &links::LinkFilter::default(),
+        100_000,
+    )
+    .await?
+    .into_iter()
+    .filter_map(|l| Some((l.unit_id?, l.org_id, l.kind)))
+    .filter(|(_, _, kind)| kind == "unit_assist" || kind == "unit_co_build")
+    .collect();
+    let mut streets_done = Vec::new();
+    for (k, (street, community)) in communities.iter().enumerate() {
+        let assist = linked
+            .iter()
+            .find(|(_, org, kind)| org == community && kind == "unit_assist");
+        if let Some((unit, _, _)) = assist {
+            let n = 10 + (k % 3) as i64 * 10;
+            let f = offer("volunteers", "单位党员志愿服务队", n.to_string(), &[])?;
+            insert(tx, *community, Offerer::Unit(*unit), &f, None).await?;
+            if k % 3 == 0 {
+                let f = offer("venue", "单位会议室（可借用议事）", "4".into(), &[])?;
+                insert(tx, *community, Offerer::Unit(*unit), &f, None).await?;
+            }
+        }
+        let co_build = linked
+            .iter()
+            .find(|(_, org, kind)| org == community && kind == "unit_co_build");
+        if let Some((unit, _, _)) = co_build
+            && !streets_done.contains(street)
+        {
+            streets_done.push(*street);
+            let f = offer(
+                "skills",
+                "水电维修、法律咨询志愿服务",
+                "12".into(),
+                &["living_care", "public_benefit"],
+            )?;
+            insert(tx, *street, Offerer::Unit(*unit), &f, None).await?;
+        }
+    }
+    let department: Option<i64> = tx
+        .fetch_optional(roundtable_store::Sql::with(
+            "SELECT id FROM units WHERE unit_type = 'district_department' ORDER BY id LIMIT 1",
+            vec![],
+        ))
+        .await?;
+    if let Some(unit) = department {
+        let f = offer(
+            "funds",
+            "社区微更新专项资金",
+            "50000".into(),
+            &["environment", "safety"],
+        )?;
+        insert(tx, district, Offerer::Unit(unit), &f, None).await?;
+        let f = offer(
+            "materials",
+            "分类垃圾桶、宣传展板",
+            "60".into(),
+            &["environment"],
+        )?;
+        insert(tx, district, Offerer::Unit(unit), &f, None).await?;
+    }
+    if let (Some(p), Some((_, community))) = (member, communities.first()) {
+        let f = offer(
+            "skills",
+            "党员理发、家电维修志愿服务",
+            "8".into(),
+            &["living_care"],
+        )?;
+        insert(tx, *community, Offerer::Person(p), &f, None).await?;
+    }
+    Ok(())
+}
+
 async fn seed_questionnaire(
     tx: &mut roundtable_store::Tx,
     names: &mut Names,

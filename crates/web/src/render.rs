@@ -145,8 +145,8 @@ impl Templates {
 /// `{{ code | label("org_kind") }}`: the Chinese name of a stored code.
 fn label(code: Option<String>, set: &str) -> String {
     use roundtable_core::{
-        access, cases, links, meeting, obligations, org, people, project, questionnaire,
-        resources, topics, wishes,
+        access, cases, links, meeting, obligations, org, people, project, questionnaire, resources,
+        topics, wishes,
     };
     let Some(code) = code else {
         return String::new();

@@ -27,6 +27,19 @@ async fn one(app: &App, sql: &str, a: Vec<roundtable_store::Val>) -> i64 {
     app.db.pool().fetch_one(Sql::with(sql, a)).await.unwrap()
 }
 
+/// The demo's own offers taken away, so that what is proposed is what the test published.
+async fn without_demo_offers() -> App {
+    let app = common::app().await;
+    let n = app
+        .db
+        .pool()
+        .execute(Sql::new("DELETE FROM resources"))
+        .await
+        .unwrap();
+    assert!(n > 0, "the demo publishes offers");
+    app
+}
+
 async fn publish(app: &App, who: &str, body: Value) -> i64 {
     let (s, v, _) = app
         .json("POST", "/api/v1/resources", Some(who), Some(body))
@@ -86,7 +99,12 @@ async fn at_plan_step(app: &App, case: i64) {
 
 async fn needs(app: &App, who: &str, case: i64) -> Value {
     let (s, v, _) = app
-        .json("GET", &format!("/api/v1/cases/{case}/needs"), Some(who), None)
+        .json(
+            "GET",
+            &format!("/api/v1/cases/{case}/needs"),
+            Some(who),
+            None,
+        )
         .await;
     assert_eq!(s, StatusCode::OK, "{v}");
     v
@@ -110,7 +128,7 @@ fn assert_r_org_4(s: StatusCode, v: &Value, field: &str, words: &str) {
 
 #[tokio::test]
 async fn r_org_4_offers_needs_proposals_and_matches_on_the_plan() {
-    let app = common::app().await;
+    let app = without_demo_offers().await;
     let zzb = app.login("zzb").await;
     let street_admin = app.login("street").await;
     let sec = app.login("secretary").await;
@@ -150,9 +168,7 @@ async fn r_org_4_offers_needs_proposals_and_matches_on_the_plan() {
     for f in ["kind", "title", "categories", "available_to"] {
         assert!(v["error"]["fields"][f].is_string(), "{f}: {v}");
     }
-    let volunteers = |title: &str, n: i64| {
-        json!({"kind": "volunteers", "title": title, "quantity": n, "measure": "人次"})
-    };
+    let volunteers = |title: &str, n: i64| json!({"kind": "volunteers", "title": title, "quantity": n, "measure": "人次"});
     let mut body = volunteers("无提供方", 3);
     body["org_id"] = json!(community);
     let (s, v, _) = app
@@ -167,10 +183,7 @@ async fn r_org_4_offers_needs_proposals_and_matches_on_the_plan() {
         .json("POST", "/api/v1/resources", Some(&sec), Some(body))
         .await;
     assert_eq!(s, StatusCode::FORBIDDEN);
-    assert_eq!(
-        one(&app, "SELECT COUNT(*) FROM resources", vec![]).await,
-        0
-    );
+    assert_eq!(one(&app, "SELECT COUNT(*) FROM resources", vec![]).await, 0);
 
     // The offers. Funds for 环境整治类 across the district; a linked unit's volunteers for the
     // street; a unit's and a member's own volunteers for the community; volunteers elsewhere,
@@ -187,7 +200,12 @@ async fn r_org_4_offers_needs_proposals_and_matches_on_the_plan() {
     // The member publishes their own: their community by default.
     let own = publish(&app, &member, volunteers("党员个人志愿服务", 4)).await;
     let (_, o, _) = app
-        .json("GET", &format!("/api/v1/resources/{own}"), Some(&member), None)
+        .json(
+            "GET",
+            &format!("/api/v1/resources/{own}"),
+            Some(&member),
+            None,
+        )
         .await;
     assert_eq!(o["offer"]["org_id"], community, "{o}");
     assert!(o["offer"]["person_name"].is_string(), "{o}");
@@ -294,10 +312,7 @@ async fn r_org_4_offers_needs_proposals_and_matches_on_the_plan() {
         .await;
     assert_eq!(s, StatusCode::CREATED, "{v}");
     let n = &v["needs"];
-    let (people_need, money_need) = (
-        n[0]["id"].as_i64().unwrap(),
-        n[1]["id"].as_i64().unwrap(),
-    );
+    let (people_need, money_need) = (n[0]["id"].as_i64().unwrap(), n[1]["id"].as_i64().unwrap());
     // Proposed as core ranks them: the linked unit's street volunteers (20 + 15 + 5), then the
     // community's (30, part of the need), larger first; never elsewhere, culture, withdrawn.
     let proposed: Vec<i64> = n[0]["proposals"]
@@ -309,11 +324,19 @@ async fn r_org_4_offers_needs_proposals_and_matches_on_the_plan() {
     assert_eq!(proposed, vec![linked, unit_volunteers, own], "{n}");
     assert_eq!(n[0]["proposals"][0]["score"], 40);
     assert_eq!(n[1]["proposals"][0]["resource_id"], funds);
-    assert_eq!(n[1]["proposals"][0]["quantity"], 300_000, "3,000 yuan in fen");
+    assert_eq!(
+        n[1]["proposals"][0]["quantity"], 300_000,
+        "3,000 yuan in fen"
+    );
     assert_eq!(n[1]["outstanding_text"], "3,000.00 元");
     // A party member does not see cases, nor their needs.
     let (s, _, _) = app
-        .json("GET", &format!("/api/v1/cases/{case}/needs"), Some(&member), None)
+        .json(
+            "GET",
+            &format!("/api/v1/cases/{case}/needs"),
+            Some(&member),
+            None,
+        )
         .await;
     assert_eq!(s, StatusCode::FORBIDDEN, "as the case itself");
 
@@ -475,7 +498,7 @@ async fn r_org_4_offers_needs_proposals_and_matches_on_the_plan() {
 
 #[tokio::test]
 async fn two_cases_taking_the_last_of_an_offer_at_once_one_wins() {
-    let app = common::app().await;
+    let app = without_demo_offers().await;
     let sec = app.login("secretary").await;
     let community = grant_node(&app, &sec).await;
     let unit = one(&app, "SELECT id FROM units ORDER BY id LIMIT 1", vec![]).await;
@@ -511,10 +534,18 @@ async fn two_cases_taking_the_last_of_an_offer_at_once_one_wins() {
     let (a, b) = tokio::join!(take(targets[0]), take(targets[1]));
     let won = [a, b].iter().filter(|s| **s == StatusCode::CREATED).count();
     assert_eq!(won, 1, "{a} {b}");
-    assert!([a, b].contains(&StatusCode::UNPROCESSABLE_ENTITY), "{a} {b}");
+    assert!(
+        [a, b].contains(&StatusCode::UNPROCESSABLE_ENTITY),
+        "{a} {b}"
+    );
     assert_eq!(remaining(&app, offer).await, 0);
     assert_eq!(
-        one(&app, "SELECT CAST(SUM(matched) AS BIGINT) FROM case_needs", vec![]).await,
+        one(
+            &app,
+            "SELECT CAST(SUM(matched) AS BIGINT) FROM case_needs",
+            vec![]
+        )
+        .await,
         5
     );
     assert_eq!(
@@ -525,7 +556,7 @@ async fn two_cases_taking_the_last_of_an_offer_at_once_one_wins() {
 
 #[tokio::test]
 async fn resource_pages_publish_propose_and_accept() {
-    let app = common::app().await;
+    let app = without_demo_offers().await;
     let sec = app.login("secretary").await;
     let community = grant_node(&app, &sec).await;
     let unit = one(
@@ -536,7 +567,10 @@ async fn resource_pages_publish_propose_and_accept() {
     .await;
     let (s, h, html) = app.call(get("/resources", &sec)).await;
     assert_eq!(s, StatusCode::OK);
-    assert!(html.contains("发布资源") && html.contains("提供单位"), "{html}");
+    assert!(
+        html.contains("发布资源") && html.contains("提供单位"),
+        "{html}"
+    );
     let csrf = common::cookie_from(&h, "rt_csrf");
     let token = csrf.trim_start_matches("rt_csrf=").to_string();
     let cookies = format!("{sec}; {csrf}");
@@ -643,7 +677,10 @@ async fn resource_pages_publish_propose_and_accept() {
     .await;
     assert_eq!(s, StatusCode::SEE_OTHER);
     let (_, _, html) = app.call(get(&page, &sec)).await;
-    assert!(html.contains("已全部落实") && html.contains("取消对接"), "{html}");
+    assert!(
+        html.contains("已全部落实") && html.contains("取消对接"),
+        "{html}"
+    );
     // The printed plan lists the venue among its resources (it has a task to print).
     let (s, v, _) = app
         .json(

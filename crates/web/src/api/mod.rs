@@ -4,8 +4,8 @@
 mod cases;
 mod projects;
 mod questionnaires;
-mod resources;
 mod reports;
+mod resources;
 mod wishes;
 
 use axum::Json;

@@ -85,7 +85,9 @@ async fn needs(
     session: Session,
     Path(id): Path<i64>,
 ) -> ApiResult<CaseNeeds> {
-    Ok(Json(service::case_needs(&state.db, &session.actor, id).await?))
+    Ok(Json(
+        service::case_needs(&state.db, &session.actor, id).await?,
+    ))
 }
 
 /// States a need of the case (steps 1–5).

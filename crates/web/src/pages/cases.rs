@@ -879,7 +879,8 @@ async fn document(
             if project.tasks.is_empty() {
                 return Err(not_yet("计划书任务").into());
             }
-            let resources = crate::services::resources::plan_sources(&mut state.db.pool(), id).await?;
+            let resources =
+                crate::services::resources::plan_sources(&mut state.db.pool(), id).await?;
             ("doc_plan.html", context! { resources })
         }
         "bulletin" => {

@@ -8,9 +8,9 @@ mod feeds;
 mod notify;
 mod questionnaires;
 mod reports;
+mod resources;
 mod topics;
 mod users;
-mod resources;
 mod wishes;
 
 use axum::Router;

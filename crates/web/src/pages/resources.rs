@@ -31,9 +31,15 @@ pub fn router() -> Router<AppState> {
         .route("/resources/{id}", get(detail))
         .route("/resources/{id}/withdraw", post(withdraw))
         .route("/cases/{id}/resources", get(needs).post(add_need))
-        .route("/cases/{id}/resources/needs/{need_id}/remove", post(remove_need))
+        .route(
+            "/cases/{id}/resources/needs/{need_id}/remove",
+            post(remove_need),
+        )
         .route("/cases/{id}/resources/needs/{need_id}/accept", post(accept))
-        .route("/cases/{id}/resources/matches/{match_id}/cancel", post(cancel))
+        .route(
+            "/cases/{id}/resources/matches/{match_id}/cancel",
+            post(cancel),
+        )
 }
 
 type PageResult = Result<Response, PageError>;
@@ -51,8 +57,8 @@ async fn choices(state: &AppState, session: &Session) -> Result<Value, AppError>
     if s.org_ids.is_empty() && !s.everywhere {
         return Ok(context! { staff => false });
     }
-    let nodes = crate::services::orgs::outline(&state.db, a, Action::Edit, ResourceKind::Resource)
-        .await?;
+    let nodes =
+        crate::services::orgs::outline(&state.db, a, Action::Edit, ResourceKind::Resource).await?;
     let mut pool = state.db.pool();
     let districts: Vec<i64> = roundtable_store::orgs::list_in_scope(&mut pool, &s)
         .await?

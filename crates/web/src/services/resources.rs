@@ -233,13 +233,7 @@ async fn offerer(
     actor: &Actor,
     input: &ResourceInput,
 ) -> Result<(Offerer, String, Option<String>), AppError> {
-    let person = |p: people::Person| {
-        (
-            Offerer::Person(p.id),
-            p.org_path.clone(),
-            Some(p.org_path),
-        )
-    };
+    let person = |p: people::Person| (Offerer::Person(p.id), p.org_path.clone(), Some(p.org_path));
     match (input.unit_id, input.person_id) {
         (Some(_), Some(_)) => Err(AppError::field(
             "unit_id",
@@ -293,9 +287,14 @@ pub async fn publish(db: &Db, actor: &Actor, input: &ResourceInput) -> Result<Of
             .await?
             .ok_or_else(|| AppError::field("org_id", "所选组织不存在"))?,
         None => {
-            let Some(own) = member_path.as_deref().and_then(|p| path_ids(p).last().copied())
+            let Some(own) = member_path
+                .as_deref()
+                .and_then(|p| path_ids(p).last().copied())
             else {
-                return Err(AppError::field("org_id", "请选择资源面向的社区、街道或全区"));
+                return Err(AppError::field(
+                    "org_id",
+                    "请选择资源面向的社区、街道或全区",
+                ));
             };
             orgs::get(&mut tx, own).await?.ok_or(AppError::NotFound)?
         }
@@ -304,7 +303,13 @@ pub async fn publish(db: &Db, actor: &Actor, input: &ResourceInput) -> Result<Of
         Offerer::Person(p) => Some(p),
         Offerer::Unit(_) => None,
     };
-    require(actor, Action::Edit, ResourceKind::Resource, &org.path, person)?;
+    require(
+        actor,
+        Action::Edit,
+        ResourceKind::Resource,
+        &org.path,
+        person,
+    )?;
     if path_ids(&offerer_path).first() != path_ids(&org.path).first() {
         return Err(AppError::field("org_id", "提供方与所选组织不在同一个区"));
     }
@@ -783,9 +788,6 @@ pub async fn plan_sources(e: &mut impl Exec, case_id: i64) -> Result<Vec<MatchVi
 }
 
 /// Whether a budget line was written by a match (removed by cancelling the match instead).
-pub(crate) async fn budget_from_match(
-    e: &mut impl Exec,
-    budget_id: i64,
-) -> Result<bool, AppError> {
+pub(crate) async fn budget_from_match(e: &mut impl Exec, budget_id: i64) -> Result<bool, AppError> {
     Ok(store::match_of_budget(e, budget_id).await?.is_some())
 }
