@@ -371,8 +371,32 @@ pub trait Exec: Send {
     fn is_postgres(&self) -> bool;
 }
 
+/// PostgreSQL has no multi-statement batch with parameters: reads on a pool go side by side,
+/// each on a connection of its own (a dashboard's dozen reads then cost about the longest
+/// one); on one connection or in a transaction, one by one.
+macro_rules! pg_reads {
+    (side_by_side, $pe:expr, $reads:expr, $groups:expr) => {{
+        let pool = $pe;
+        let all = futures_util::future::try_join_all($reads.sql.into_iter().map(|sql| {
+            let (q, e) = ops!(pool, Postgres, sql);
+            q.fetch_all(e)
+        }))
+        .await?;
+        for rows in all {
+            $groups.push(Some(rows.into_iter().map(OwnedRow::Postgres).collect()));
+        }
+    }};
+    (one_by_one, $pe:expr, $reads:expr, $groups:expr) => {{
+        for sql in $reads.sql {
+            let (q, e) = ops!($pe, Postgres, sql);
+            let rows = q.fetch_all(e).await?;
+            $groups.push(Some(rows.into_iter().map(OwnedRow::Postgres).collect()));
+        }
+    }};
+}
+
 macro_rules! impl_ops {
-    ($ty:ty, $sqlite:pat => $se:expr, $pg:pat => $pe:expr) => {
+    ($ty:ty, $sqlite:pat => $se:expr, $pg:pat => $pe:expr, $pg_reads:ident) => {
         impl Exec for $ty {
             fn is_postgres(&self) -> bool {
                 #[allow(unused_variables)]
@@ -441,13 +465,7 @@ macro_rules! impl_ops {
                             }
                         }
                     }
-                    $pg => {
-                        for sql in reads.sql {
-                            let (q, e) = ops!($pe, Postgres, sql);
-                            let rows = q.fetch_all(e).await?;
-                            groups.push(Some(rows.into_iter().map(OwnedRow::Postgres).collect()));
-                        }
-                    }
+                    $pg => pg_reads!($pg_reads, $pe, reads, groups),
                 }
                 if groups.len() != wanted {
                     return Err(StoreError::Config(format!(
@@ -489,8 +507,8 @@ macro_rules! impl_ops {
 #[derive(Clone, Debug)]
 pub struct Pool(pub Db);
 
-impl_ops!(Pool, Pool(Db::Sqlite(p, _)) => &*p, Pool(Db::Postgres(p)) => &*p);
-impl_ops!(Conn, Conn::Sqlite(c) => &mut **c, Conn::Postgres(c) => &mut **c);
+impl_ops!(Pool, Pool(Db::Sqlite(p, _)) => &*p, Pool(Db::Postgres(p)) => &*p, side_by_side);
+impl_ops!(Conn, Conn::Sqlite(c) => &mut **c, Conn::Postgres(c) => &mut **c, one_by_one);
 
 /// One connection held for a page's many reads: each statement on a `Pool` acquires a
 /// connection of its own, which costs more than a small query.
@@ -498,7 +516,7 @@ pub enum Conn {
     Sqlite(sqlx::pool::PoolConnection<Sqlite>),
     Postgres(sqlx::pool::PoolConnection<Postgres>),
 }
-impl_ops!(Tx, Tx::Sqlite(t, _) => &mut **t, Tx::Postgres(t) => &mut **t);
+impl_ops!(Tx, Tx::Sqlite(t, _) => &mut **t, Tx::Postgres(t) => &mut **t, one_by_one);
 
 impl Tx {
     pub async fn commit(self) -> Result<(), StoreError> {

@@ -10,6 +10,7 @@ use chrono::{Duration, NaiveDate};
 use roundtable_core::access::{Action, Actor, ResourceKind, permit};
 use roundtable_core::cases::Step;
 use roundtable_core::obligations::{self as rules, HolidaySaturdayRule, YearMonth};
+use roundtable_core::org::OrgKind;
 use roundtable_core::project::Satisfaction;
 use roundtable_core::topics::{Category, Channel, Level};
 use roundtable_store::dashboard::{self as store, CaseLine, KeyCount};
@@ -154,21 +155,31 @@ pub(crate) async fn build(
         return Err(AppError::field("period", "统计期间无效"));
     };
     let counted_on = last.min(today);
-    let (facts, report) =
-        obligations::evaluate(db, calendar, rule, node, months, today, Members::Counted).await?;
-    let is_community = !report.leader_rules_checked;
-    let counts = store::counts(
-        &mut db.pool(),
-        &node.path,
-        (first, last),
-        (
-            china_day_start(first),
-            china_day_start(last + Duration::days(1)),
-        ),
-        (counted_on, china_day_start(counted_on + Duration::days(1))),
-        is_community,
-    )
-    .await?;
+    // A community's page lists its cases; R-LEAD-1/2 belong to streets and the district.
+    let is_community = matches!(
+        OrgKind::parse(&node.kind),
+        Some(OrgKind::Community | OrgKind::Village)
+    );
+    // The check and the counts are independent reads: on PostgreSQL they run side by side.
+    let (checked, counts) = tokio::join!(
+        obligations::evaluate(db, calendar, rule, node, months, today, Members::Counted),
+        async {
+            store::counts(
+                &mut db.pool(),
+                &node.path,
+                (first, last),
+                (
+                    china_day_start(first),
+                    china_day_start(last + Duration::days(1)),
+                ),
+                (counted_on, china_day_start(counted_on + Duration::days(1))),
+                is_community,
+            )
+            .await
+        }
+    );
+    let (facts, report) = checked?;
+    let counts = counts?;
 
     // Each community → the child of the node it lies under (itself for a community's page).
     let parent: HashMap<i64, Option<i64>> =
