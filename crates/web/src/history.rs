@@ -22,6 +22,7 @@ use crate::services::projects::{
     self, AcceptanceInput, AgreementInput, AnswerInput, BudgetInput, InspectionInput, LedgerAction,
     MemberInput, ObjectionInput, RemarkInput, TaskInput, VoteInput,
 };
+use crate::services::resources::{self, AcceptInput, NeedInput};
 use crate::services::topics::{self, DecisionInput, TopicInput};
 
 /// What to generate.
@@ -538,6 +539,36 @@ async fn one_case(
         },
     )
     .await?;
+    // R-ORG-4: some plans take volunteers from the resource list, when one serves them.
+    if rng.gen_range(0..10) < 4 {
+        let needs = resources::add_need(
+            db,
+            &actor,
+            id,
+            &NeedInput {
+                kind: "volunteers".into(),
+                description: "施工期间秩序维护和宣传志愿者".into(),
+                quantity: rng.gen_range(2..7).to_string(),
+                measure: Some("人次".into()),
+            },
+        )
+        .await?;
+        if let Some(need) = needs.needs.last()
+            && let Some(best) = need.proposals.first()
+        {
+            resources::accept(
+                db,
+                &actor,
+                id,
+                need.need.id,
+                &AcceptInput {
+                    resource_id: Some(best.proposal.resource_id),
+                    quantity: String::new(),
+                },
+            )
+            .await?;
+        }
+    }
     projects::add_agreement(
         db,
         &actor,
