@@ -100,6 +100,12 @@ enum Command {
         #[arg(long = "as")]
         as_user: Option<String>,
     },
+    /// The audit chain (issue 6): `verify` walks it and names the first entry altered,
+    /// deleted or inserted; exit status 1 when one is found.
+    Audit {
+        #[command(subcommand)]
+        action: AuditCommand,
+    },
     /// Show the effective configuration (secrets hidden).
     Config {
         #[command(subcommand)]
@@ -136,6 +142,11 @@ enum UserCommand {
 }
 
 #[derive(Subcommand)]
+enum AuditCommand {
+    Verify,
+}
+
+#[derive(Subcommand)]
 enum ConfigCommand {
     Show,
 }
@@ -162,6 +173,7 @@ struct FileConfig {
     smtp_host: Option<String>,
     smtp_port: Option<u16>,
     smtp_from: Option<String>,
+    audit_key_file: Option<PathBuf>,
 }
 
 #[derive(Debug, serde::Serialize)]
@@ -195,6 +207,10 @@ struct Effective {
     smtp_host: Option<String>,
     smtp_port: u16,
     smtp_from: Option<String>,
+    /// The audit chain's HMAC key (never in the database): ROUNDTABLE_AUDIT_KEY, else this
+    /// file, created with a random key on first start (keep it with the backups: without it
+    /// the chain cannot be verified).
+    audit_key_file: PathBuf,
     config_file: Option<PathBuf>,
 }
 
@@ -312,9 +328,18 @@ fn load(cli: &Cli, listen_flag: Option<&String>, default_db: &str) -> Result<Eff
         smtp_from: std::env::var("ROUNDTABLE_SMTP_FROM")
             .ok()
             .or(file.smtp_from),
+        audit_key_file: std::env::var("ROUNDTABLE_AUDIT_KEY_FILE")
+            .ok()
+            .map(PathBuf::from)
+            .or(file.audit_key_file)
+            // Beside the data (below) unless configured.
+            .unwrap_or_default(),
         config_file: path,
     })
-    .and_then(|cfg| {
+    .and_then(|mut cfg| {
+        if cfg.audit_key_file.as_os_str().is_empty() {
+            cfg.audit_key_file = cfg.data_dir.join("keys").join("audit.key");
+        }
         if cfg.smtp_host.is_some() && cfg.smtp_from.is_none() {
             bail!("smtp_from (the sender address) must be set when smtp_host is");
         }
@@ -355,6 +380,69 @@ fn init_logs(format: &str) {
     }
 }
 
+/// The audit key: ROUNDTABLE_AUDIT_KEY itself, or the key file, written with a random key
+/// (readable by its owner only) when there is none yet.
+fn audit_key(cfg: &Effective) -> Result<Vec<u8>> {
+    if let Ok(k) = std::env::var("ROUNDTABLE_AUDIT_KEY") {
+        if k.trim().len() < 32 {
+            bail!("ROUNDTABLE_AUDIT_KEY must be at least 32 characters");
+        }
+        return Ok(k.trim().as_bytes().to_vec());
+    }
+    let path = &cfg.audit_key_file;
+    if !path.exists() {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("cannot create {}", dir.display()))?;
+        }
+        let key = roundtable_web::auth::random_token();
+        std::fs::write(path, &key)
+            .with_context(|| format!("cannot write the audit key file {}", path.display()))?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+        }
+        tracing::info!(file = %path.display(), "audit key created");
+    }
+    let key = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read the audit key file {}", path.display()))?;
+    if key.trim().len() < 32 {
+        bail!(
+            "the audit key file {} must hold at least 32 characters",
+            path.display()
+        );
+    }
+    Ok(key.trim().as_bytes().to_vec())
+}
+
+/// The key set for the process, entries written before the chain chained once, and a key that
+/// does not verify the chain's last entry refused (it would fork the chain).
+async fn prepare_audit(cfg: &Effective, db: &Db) -> Result<()> {
+    roundtable_store::audit::set_key(&audit_key(cfg)?);
+    let mut tx = db.begin().await?;
+    let sealed = roundtable_store::audit::seal_unchained(&mut tx).await?;
+    tx.commit().await?;
+    if sealed > 0 {
+        tracing::info!(
+            sealed,
+            "audit entries written before the chain were chained"
+        );
+    }
+    if !roundtable_store::audit::key_matches(&mut db.pool()).await? {
+        bail!(
+            "the audit key ({}) is not the key the audit chain was written with: \
+             start with the deployment's key (audit_key_file or ROUNDTABLE_AUDIT_KEY)",
+            if std::env::var("ROUNDTABLE_AUDIT_KEY").is_ok() {
+                "ROUNDTABLE_AUDIT_KEY".to_string()
+            } else {
+                cfg.audit_key_file.display().to_string()
+            }
+        );
+    }
+    Ok(())
+}
+
 async fn open(cfg: &Effective) -> Result<Db> {
     let db = Db::connect(&cfg.database_url)
         .await
@@ -363,6 +451,7 @@ async fn open(cfg: &Effective) -> Result<Db> {
     if applied > 0 {
         tracing::info!(applied, "migrations applied");
     }
+    prepare_audit(cfg, &db).await?;
     Ok(db)
 }
 
@@ -496,8 +585,39 @@ async fn main() -> Result<()> {
             init_logs(&cfg.log_format);
             let db = Db::connect(&cfg.database_url).await?;
             let n = migrate::run(&db).await?;
+            prepare_audit(&cfg, &db).await?;
             println!("{n} migration(s) applied to {}", redact(&cfg.database_url));
             Ok(())
+        }
+        Command::Audit {
+            action: AuditCommand::Verify,
+        } => {
+            let cfg = load(&cli, None, "sqlite://data/roundtable.db")?;
+            init_logs(&cfg.log_format);
+            let db = open(&cfg).await?;
+            let v = roundtable_store::audit::verify(&mut db.pool()).await?;
+            match &v.first_problem {
+                None => {
+                    println!(
+                        "审计链完整：{} 条记录校验通过（末端 {}）",
+                        v.entries, v.head_seq
+                    );
+                    Ok(())
+                }
+                Some(p) => {
+                    println!(
+                        "审计链异常：{}（{}；此前 {} 条校验通过）",
+                        p.message,
+                        match p.kind {
+                            roundtable_store::audit::Tampering::Altered => "altered",
+                            roundtable_store::audit::Tampering::Deleted => "deleted",
+                            roundtable_store::audit::Tampering::Inserted => "inserted",
+                        },
+                        v.entries
+                    );
+                    std::process::exit(1);
+                }
+            }
         }
         Command::Demo {
             listen,

@@ -90,6 +90,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0013_resources.sql"),
         postgres: include_str!("../migrations/postgres/0013_resources.sql"),
     },
+    Migration {
+        version: 14,
+        name: "audit_chain",
+        sqlite: include_str!("../migrations/sqlite/0014_audit_chain.sql"),
+        postgres: include_str!("../migrations/postgres/0014_audit_chain.sql"),
+    },
 ];
 
 /// Applies the migrations not yet applied; returns how many were. Safe with several instances

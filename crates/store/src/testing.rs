@@ -30,8 +30,16 @@ fn unique_name() -> String {
     )
 }
 
+/// The audit key of every test process (a deployment's comes from its configuration).
+pub const AUDIT_KEY: &[u8] = b"roundtable-tests-audit-key-32-bytes!";
+
+fn test_key() {
+    crate::audit::set_key(AUDIT_KEY);
+}
+
 /// An empty, migrated database of the configured backend.
 pub async fn fresh_db() -> Result<Db, StoreError> {
+    test_key();
     let db = match backend().as_str() {
         "postgres" => fresh_pg().await?,
         "sqlite" => fresh_sqlite().await?,
@@ -48,6 +56,7 @@ pub async fn fresh_db() -> Result<Db, StoreError> {
 /// An empty, migrated database opened as the history generator opens it
 /// (`Db::connect_for_bulk_writes`: on SQLite one connection, no memory map).
 pub async fn fresh_db_for_bulk_writes() -> Result<Db, StoreError> {
+    test_key();
     let db = match backend().as_str() {
         "sqlite" => Db::connect_for_bulk_writes(&sqlite_url()).await?,
         _ => return fresh_db().await,
@@ -71,6 +80,7 @@ pub async fn fresh_sqlite() -> Result<Db, StoreError> {
 /// The address of a new, empty database of the configured backend (nothing migrated), for a
 /// test that opens it more than once — two server instances on one database.
 pub async fn fresh_url() -> Result<String, StoreError> {
+    test_key();
     match backend().as_str() {
         "postgres" => fresh_pg_url().await,
         _ => Ok(sqlite_url()),
