@@ -631,6 +631,10 @@ async fn api_answers_bad_periods_and_foreign_subtrees_with_clear_errors() {
         .await;
     assert_eq!(s.as_u16(), 200, "{b}");
     assert!(b["title"].as_str().unwrap().contains("2026年1月"));
+    // A community's secretary opening the page is told where bulletins are made, not refused.
+    let (s, _, html) = app.call(get("/bulletins", &secretary)).await;
+    assert_eq!(s.as_u16(), 200, "{html}");
+    assert!(html.contains("定期通报按区或街道(镇)生成"), "{html}");
     let (s, _, html) = app.call(get("/bulletins?period=2026-01", &admin)).await;
     assert_eq!(s.as_u16(), 200);
     assert!(

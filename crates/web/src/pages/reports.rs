@@ -334,6 +334,14 @@ async fn bulletin_page_with(
             StatusCode::OK,
             context! { b => Value::from_serialize(&v.content), view => Value::from_serialize(&v), errors => context! {} },
         ),
+        // A community's account opening the page: nothing is asked yet, so no error — what
+        // it can read are the published bulletins listed.
+        Err(AppError::Validation(e))
+            if e.get("org").is_some() && q.org.as_deref().is_none_or(|o| o.trim().is_empty()) =>
+        {
+            let note = e.get("org").map(str::to_string);
+            (StatusCode::OK, context! { errors => context! {}, note })
+        }
         Err(AppError::Validation(e)) => (
             StatusCode::UNPROCESSABLE_ENTITY,
             context! { errors => Value::from_serialize(&e) },
