@@ -7,6 +7,7 @@ pub mod cases;
 pub mod dashboard;
 pub mod db;
 pub mod feeds;
+pub mod fingerprints;
 pub mod links;
 pub mod meetings;
 pub mod migrate;

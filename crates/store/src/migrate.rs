@@ -96,6 +96,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0014_audit_chain.sql"),
         postgres: include_str!("../migrations/postgres/0014_audit_chain.sql"),
     },
+    Migration {
+        version: 15,
+        name: "fingerprints",
+        sqlite: include_str!("../migrations/sqlite/0015_fingerprints.sql"),
+        postgres: include_str!("../migrations/postgres/0015_fingerprints.sql"),
+    },
 ];
 
 /// Applies the migrations not yet applied; returns how many were. Safe with several instances

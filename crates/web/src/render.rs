@@ -98,6 +98,7 @@ pub const TEMPLATES: &[(&str, &str)] = embedded![
     "resources.html",
     "resource.html",
     "case_resources.html",
+    "verify.html",
 ];
 
 pub struct Templates {

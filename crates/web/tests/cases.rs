@@ -1684,6 +1684,127 @@ async fn notice_period_passes(app: &App, id: i64) {
         .unwrap();
 }
 
+/// Issue 6: the public page shows the fingerprints of the notice version and of the filed
+/// resolution; anyone can ask what each stands for; the printed copies carry them; the audit
+/// chain recorded each digest; a kept text changed afterwards no longer matches.
+async fn fingerprints_confirm_what_was_published(app: &App, sec: &str, id: i64, public: &Value) {
+    let notice_fp = public["notice_fingerprint"]
+        .as_str()
+        .expect("notice fingerprint");
+    let resolution_fp = public["resolution_fingerprint"]
+        .as_str()
+        .expect("resolution fingerprint");
+    assert_ne!(notice_fp, resolution_fp);
+    let (s, v, _) = app
+        .json(
+            "GET",
+            &format!(
+                "/api/v1/public/verify/{}",
+                notice_fp.to_lowercase().replace('-', "")
+            ),
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(
+        (v["kind"].as_str(), v["intact"].as_bool()),
+        (Some("notice"), Some(true)),
+        "{v}"
+    );
+    assert_eq!(v["code"], notice_fp);
+    assert_eq!(
+        v["content"]["version"], public["notice_version"],
+        "the version shown: {v}"
+    );
+    assert!(v["content"]["content"]["tasks"].is_array(), "{v}");
+    let (s, v, _) = app
+        .json(
+            "GET",
+            &format!("/api/v1/public/verify/{resolution_fp}"),
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["content"]["resolution"], "同意实施");
+    assert!(v["content"]["filing_number"].is_string(), "{v}");
+    // Malformed, or never issued.
+    let (s, v, _) = app
+        .json("GET", "/api/v1/public/verify/not-a-print", None, None)
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(v["error"]["fields"]["fingerprint"].is_string(), "{v}");
+    let (s, _, _) = app
+        .json(
+            "GET",
+            "/api/v1/public/verify/0000-0000-0000-0000",
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    // The resident's page, the printed notice and minutes.
+    let page = |uri: String| {
+        axum::http::Request::get(uri)
+            .header("cookie", sec)
+            .body(axum::body::Body::empty())
+            .unwrap()
+    };
+    let (s, _, html) = app.call(page(format!("/v/{notice_fp}"))).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        html.contains("核验一致") && html.contains(notice_fp),
+        "{html}"
+    );
+    let (s, _, html) = app.call(page("/v/zzzz".into())).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{html}");
+    let (s, _, html) = app
+        .call(page(format!("/cases/{id}/documents/notice")))
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        html.contains(&format!("公示指纹（SM3）：<strong>{notice_fp}")),
+        "{html}"
+    );
+    let (_, _, html) = app
+        .call(page(format!("/cases/{id}/documents/minutes")))
+        .await;
+    assert!(html.contains(resolution_fp), "{html}");
+    let digest: String = app
+        .db
+        .pool()
+        .fetch_one(Sql::with(
+            "SELECT digest FROM fingerprints WHERE code = $1",
+            roundtable_store::args![notice_fp],
+        ))
+        .await
+        .unwrap();
+    assert_eq!(
+        count(app, &format!("SELECT COUNT(*) FROM audit_log WHERE action = 'notice.publish' AND after_json LIKE '%{digest}%'")).await,
+        1,
+        "the chain holds the digest"
+    );
+    // Changed behind the application's back: the page says so.
+    app.db
+        .pool()
+        .execute(Sql::with(
+            "UPDATE fingerprints SET content = REPLACE(content, '同意实施', '同意暂缓') WHERE code = $1",
+            roundtable_store::args![resolution_fp],
+        ))
+        .await
+        .unwrap();
+    let (_, v, _) = app
+        .json(
+            "GET",
+            &format!("/api/v1/public/verify/{resolution_fp}"),
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(v["intact"], false, "{v}");
+}
+
 #[tokio::test]
 async fn r_proc_5_to_7_notice_ledger_supervision_to_done() {
     let app = app().await;
@@ -1792,6 +1913,7 @@ async fn r_proc_5_to_7_notice_ledger_supervision_to_done() {
         "{v}"
     );
     assert_eq!(v["notice_running"], true);
+    fingerprints_confirm_what_was_published(&app, &sec, id, &v).await;
     // A bot filling the honeypot is answered but nothing is stored.
     app.json(
         "POST",

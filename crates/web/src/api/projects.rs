@@ -42,6 +42,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(bulletin_period))
         .routes(routes!(accept))
         .routes(routes!(public_case))
+        .routes(routes!(public_verify))
         .routes(routes!(public_objection))
         .routes(routes!(public_opinion))
         .routes(routes!(public_vote))
@@ -274,6 +275,19 @@ async fn accept(
 ) -> ApiResult<ProjectView> {
     service::accept(&state.db, &session.actor, id, &b).await?;
     now(&state, &session, id).await
+}
+
+/// What a fingerprint printed on a notice or a resolution stands for: the text published
+/// under it and when (issue 6). 404 for a fingerprint never issued; 422 for one that cannot be.
+#[utoipa::path(get, path = "/public/verify/{fingerprint}", tag = "public", params(("fingerprint" = String, Path, description = "16 hex digits, dashes optional")),
+    responses((status = 200, body = crate::services::verify::Verified), (status = 404, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
+async fn public_verify(
+    State(state): State<AppState>,
+    Path(fingerprint): Path<String>,
+) -> ApiResult<crate::services::verify::Verified> {
+    Ok(Json(
+        crate::services::verify::verify(&state.db, &fingerprint).await?,
+    ))
 }
 
 /// The public case: topic, resolution, notice with its dates, objections and answers (no

@@ -82,6 +82,8 @@ pub fn router() -> Router<AppState> {
         .route("/cases/{id}/documents/{kind}", get(document))
         .route("/cases/{id}/ledger.xlsx", get(ledger_xlsx))
         .route("/c/{code}", get(public_page))
+        .route("/v", get(verify_form))
+        .route("/v/{fingerprint}", get(verify_page))
         .route("/c/{code}/objections", post(public_objection))
         .route("/c/{code}/opinions", post(public_opinion))
         .route("/c/{code}/votes", post(public_vote))
@@ -857,9 +859,14 @@ async fn document(
                 .iter()
                 .filter(|p| p.signed_in_at.is_some())
                 .count();
+            let fingerprint = roundtable_store::fingerprints::of_case(&mut state.db.pool(), id)
+                .await?
+                .into_iter()
+                .find(|f| f.kind == "resolution" && f.record_id == m.meeting.id)
+                .map(|f| f.code);
             (
                 "doc_minutes.html",
-                context! { meeting => m, minutes, signed },
+                context! { meeting => m, minutes, signed, fingerprint },
             )
         }
         "notice" => {
@@ -870,9 +877,18 @@ async fn document(
                 .ok_or_else(|| not_yet("已发布的公示"))?;
             let (url, _) =
                 super::public_link(&state, &headers, &format!("/c/{}", v.case.public_code))?;
+            let fingerprint = roundtable_store::fingerprints::of_case(&mut state.db.pool(), id)
+                .await?
+                .into_iter()
+                .find(|f| f.kind == "notice" && f.record_id == n.id)
+                .map(|f| f.code);
+            let verify_url = match &fingerprint {
+                Some(code) => Some(super::public_link(&state, &headers, &format!("/v/{code}"))?.0),
+                None => None,
+            };
             (
                 "doc_notice.html",
-                context! { notice => n, label => project.notice_label.clone(), url },
+                context! { notice => n, label => project.notice_label.clone(), url, fingerprint, verify_url },
             )
         }
         "plan" => {
@@ -931,6 +947,65 @@ async fn poster(
         Some(&session),
         &csrf,
         context! { c, url, qr },
+    ))
+}
+
+#[derive(serde::Deserialize)]
+struct VerifyForm {
+    f: Option<String>,
+}
+
+/// The look-up form: to the fingerprint's own address (only its digits and dashes kept).
+async fn verify_form(
+    State(state): State<AppState>,
+    CsrfToken(csrf): CsrfToken,
+    Query(q): Query<VerifyForm>,
+) -> PageResult {
+    let typed: String =
+        q.f.unwrap_or_default()
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
+            .take(40)
+            .collect();
+    if typed.is_empty() {
+        let ctx = context! { fingerprint => "" };
+        return Ok(page_with_status(
+            &state,
+            StatusCode::OK,
+            "verify.html",
+            None,
+            &csrf,
+            ctx,
+        ));
+    }
+    Ok(Redirect::to(&format!("/v/{typed}")).into_response())
+}
+
+/// What a printed fingerprint stands for, for anyone (issue 6).
+async fn verify_page(
+    State(state): State<AppState>,
+    CsrfToken(csrf): CsrfToken,
+    Path(fingerprint): Path<String>,
+) -> PageResult {
+    let (status, ctx) = match crate::services::verify::verify(&state.db, &fingerprint).await {
+        Ok(v) => (StatusCode::OK, context! { v, fingerprint }),
+        Err(AppError::Validation(e)) => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            context! { errors => Value::from_serialize(&e), fingerprint },
+        ),
+        Err(AppError::NotFound) => (
+            StatusCode::NOT_FOUND,
+            context! { unknown => true, fingerprint },
+        ),
+        Err(e) => return Err(e.into()),
+    };
+    Ok(page_with_status(
+        &state,
+        status,
+        "verify.html",
+        None,
+        &csrf,
+        ctx,
     ))
 }
 

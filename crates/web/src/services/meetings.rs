@@ -879,12 +879,21 @@ pub async fn file(db: &Db, actor: &Actor, case_id: i64) -> Result<String, AppErr
     if !store::file(&mut tx, m.id, year as i64, seq, &number).await? {
         return Err(AppError::broken("R-PROC-4", "meeting", "会议已备案登记"));
     }
+    // The resolution as filed, fingerprinted (it changes no more).
+    let text = serde_json::json!({
+        "kind": "resolution", "case": c.public_code, "title": c.title, "community": org.name,
+        "filing_number": number, "held_on": m.held_on, "resolution": m.resolution,
+        "votes": {"for": m.votes_for, "against": m.votes_against, "abstain": m.votes_abstain},
+    })
+    .to_string();
+    let fp =
+        roundtable_store::fingerprints::insert(&mut tx, "resolution", case_id, m.id, &text).await?;
     record(
         &mut tx,
         actor,
         "meeting.file",
         m.id,
-        serde_json::json!({"filing_number": number}),
+        serde_json::json!({"filing_number": number, "fingerprint": fp.digest}),
     )
     .await?;
     tx.commit().await?;

@@ -25,6 +25,7 @@ pub mod timeline;
 pub mod topics;
 pub mod units;
 pub mod users;
+pub mod verify;
 pub mod warnings;
 pub mod wishes;
 

@@ -369,13 +369,21 @@ pub async fn publish_notice(
         .into_iter()
         .find(|n| n.id == id)
         .ok_or(AppError::NotFound)?;
+    // What was published, fingerprinted: the public page and the printed copy show it.
+    let text = serde_json::json!({
+        "kind": "notice", "case": c.public_code, "title": c.title, "community": c.org_name,
+        "version": notice.version, "published_on": notice.published_on,
+        "starts_on": notice.starts_on, "ends_on": notice.ends_on, "content": notice.content,
+    })
+    .to_string();
+    let fp = roundtable_store::fingerprints::insert(&mut tx, "notice", case_id, id, &text).await?;
     super::audit_event(
         &mut tx,
         actor,
         "notice.publish",
         "notice",
         id,
-        super::json(&notice),
+        serde_json::json!({"notice": notice, "fingerprint": fp.digest}),
     )
     .await?;
     tx.commit().await?;
@@ -1200,6 +1208,9 @@ pub struct PublicCase {
     pub bulletins: Vec<Bulletin>,
     pub accepted: bool,
     pub votes: Vec<VoteCount>,
+    /// The fingerprint of the notice version shown, and of the filed resolution (issue 6).
+    pub notice_fingerprint: Option<String>,
+    pub resolution_fingerprint: Option<String>,
 }
 
 /// How long a public page's data is served from memory: the notice page is what a whole
@@ -1251,7 +1262,18 @@ pub async fn public_view(db: &Db, code: &str) -> Result<PublicCase, AppError> {
     let p = view_in(&mut e, c.id).await?;
     let today = crate::render::today();
     let latest = p.notices.first();
+    let prints = roundtable_store::fingerprints::of_case(&mut e, c.id).await?;
+    let print_of = |kind: &str, id: Option<i64>| {
+        prints
+            .iter()
+            .find(|f| f.kind == kind && Some(f.record_id) == id)
+            .map(|f| f.code.clone())
+    };
+    let notice_fingerprint = print_of("notice", latest.map(|n| n.id));
+    let resolution_fingerprint = print_of("resolution", meeting.as_ref().map(|m| m.id));
     Ok(PublicCase {
+        notice_fingerprint,
+        resolution_fingerprint,
         code: c.public_code.clone(),
         title: c.title.clone(),
         community: c.org_name.clone(),
