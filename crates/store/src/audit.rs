@@ -235,6 +235,14 @@ pub struct Verification {
     pub first_problem: Option<Finding>,
 }
 
+fn missing(first: i64, last: i64) -> String {
+    if first == last {
+        format!("第 {first} 号审计记录缺失（被删除）")
+    } else {
+        format!("第 {first}–{last} 号审计记录缺失（被删除）")
+    }
+}
+
 /// Walks the whole chain in order (pages of 5,000 rows) and reports the first entry altered,
 /// deleted or inserted.
 pub async fn verify(e: &mut impl Exec) -> Result<Verification, StoreError> {
@@ -287,10 +295,7 @@ pub async fn verify(e: &mut impl Exec) -> Result<Verification, StoreError> {
                     format!("第 {seq} 号审计记录在审计链的末端（{}）之后", head.seq),
                 ))
             } else if seq != expected {
-                Some((
-                    Tampering::Deleted,
-                    format!("第 {expected}–{} 号审计记录缺失（被删除）", seq - 1),
-                ))
+                Some((Tampering::Deleted, missing(expected, seq - 1)))
             } else if en.prev_hash.as_deref() != Some(prev.as_str()) {
                 Some((
                     Tampering::Inserted,
@@ -322,7 +327,7 @@ pub async fn verify(e: &mut impl Exec) -> Result<Verification, StoreError> {
             kind: Tampering::Deleted,
             id: None,
             seq: Some(expected),
-            message: format!("第 {expected}–{} 号审计记录缺失（被删除）", head.seq),
+            message: missing(expected, head.seq),
         });
     } else if head.seq > 0 && prev != head.hash {
         report.first_problem = Some(Finding {

@@ -171,6 +171,13 @@ impl IntoResponse for PageError {
 /// The whole application: pages, API, static files, health, with the security headers.
 pub fn router(state: AppState) -> Router {
     let limit = state.config.body_limit;
+    // Served over TLS (directly or behind the district's proxy): browsers keep to HTTPS.
+    let hsts = state.config.secure_cookies.then(|| {
+        SetResponseHeaderLayer::overriding(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000"),
+        )
+    });
     let (api_router, _) = api::router().split_for_parts();
     Router::new()
         .merge(pages::router())
@@ -192,6 +199,7 @@ pub fn router(state: AppState) -> Router {
             header::CONTENT_SECURITY_POLICY,
             HeaderValue::from_static("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'; form-action 'self'"),
         ))
+        .layer(tower::util::option_layer(hsts))
         .layer(tower_http::catch_panic::CatchPanicLayer::new())
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)

@@ -629,3 +629,59 @@ async fn health_and_readiness_answer_on_this_backend() {
         assert_eq!(s, StatusCode::OK, "{uri}: {body}");
     }
 }
+
+/// Issue 6 item 5: every answer carries the security headers (no inline script or style
+/// allowed, never framed, no sniffing, no referrer leaving the site); HSTS only when served
+/// over TLS.
+#[tokio::test]
+async fn security_headers_on_pages_api_and_errors_hsts_over_tls() {
+    let header_of = |h: &[(String, String)], name: &str| {
+        h.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
+    };
+    let app = app().await;
+    for uri in ["/login", "/api/v1/openapi.json", "/no-such-page", "/p"] {
+        let (_, h, _) = app
+            .call(Request::get(uri).body(Body::empty()).unwrap())
+            .await;
+        let csp = header_of(&h, "content-security-policy").unwrap_or_default();
+        assert!(
+            csp.contains("default-src 'self'")
+                && csp.contains("frame-ancestors 'none'")
+                && csp.contains("script-src 'self'")
+                && !csp.contains("unsafe-inline"),
+            "{uri}: {csp}"
+        );
+        assert_eq!(
+            header_of(&h, "x-content-type-options").as_deref(),
+            Some("nosniff"),
+            "{uri}"
+        );
+        assert_eq!(
+            header_of(&h, "x-frame-options").as_deref(),
+            Some("DENY"),
+            "{uri}"
+        );
+        assert_eq!(
+            header_of(&h, "referrer-policy").as_deref(),
+            Some("same-origin"),
+            "{uri}"
+        );
+        assert_eq!(
+            header_of(&h, "strict-transport-security"),
+            None,
+            "{uri}: plain HTTP"
+        );
+    }
+    let tls = common::app_with(roundtable_web::WebConfig {
+        secure_cookies: true,
+        ..Default::default()
+    })
+    .await;
+    let (_, h, _) = tls
+        .call(Request::get("/login").body(Body::empty()).unwrap())
+        .await;
+    assert_eq!(
+        header_of(&h, "strict-transport-security").as_deref(),
+        Some("max-age=31536000")
+    );
+}
