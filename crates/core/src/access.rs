@@ -15,6 +15,9 @@ domain_enum! {
         CommunityStaff = ("community_staff", "社区工作人员"),
         CouncilMember = ("council_member", "民情理事会成员"),
         PartyMember = ("party_member", "在职党员"),
+        /// 三员分立 (等保 2.0): reads and exports the audit record, nothing else; the system
+        /// administrator does not read it.
+        AuditAdmin = ("audit_admin", "审计管理员"),
     }
 }
 
@@ -56,19 +59,21 @@ domain_enum! {
         /// R-ORG-4: what units and party members offer (资源清单); the needs and matches of a
         /// case are the case's records.
         Resource = ("resource", "资源清单"),
+        /// The audit record (issue 6): for the audit administrator only.
+        Audit = ("audit", "审计记录"),
     }
 }
 
 impl Role {
     /// Whether the role is granted for a node of the tree (all but the system administrator).
     pub fn needs_scope(self) -> bool {
-        !matches!(self, Role::SystemAdmin)
+        !matches!(self, Role::SystemAdmin | Role::AuditAdmin)
     }
 
     /// The level of node a grant of this role points at: 1 district, 2 street, 3 community.
     pub fn scope_level(self) -> Option<u8> {
         match self {
-            Role::SystemAdmin => None,
+            Role::SystemAdmin | Role::AuditAdmin => None,
             Role::DistrictAdmin | Role::DistrictLeader => Some(1),
             Role::StreetAdmin => Some(2),
             Role::CommunitySecretary
@@ -114,6 +119,12 @@ fn reach(role: Role, action: Action, kind: ResourceKind) -> Reach {
     use Action::*;
     use Reach::*;
     use ResourceKind as K;
+    if kind == K::Audit {
+        return match (role, action) {
+            (Role::AuditAdmin, View | Export) => Everywhere,
+            _ => Nothing,
+        };
+    }
     if kind == K::Calendar {
         // National facts: everyone reads them; the district's administrators enter a new year.
         return match (role, action) {
@@ -124,6 +135,7 @@ fn reach(role: Role, action: Action, kind: ResourceKind) -> Reach {
     }
     match role {
         Role::SystemAdmin => Everywhere,
+        Role::AuditAdmin => Nothing,
         Role::DistrictAdmin => GrantSubtree,
         Role::StreetAdmin => match (action, kind) {
             (View | Export, _) => GrantSubtree,
@@ -309,7 +321,7 @@ mod tests {
 
     fn actor(role: Role) -> Actor {
         let org_id = match role {
-            Role::SystemAdmin => None,
+            Role::SystemAdmin | Role::AuditAdmin => None,
             Role::DistrictAdmin | Role::DistrictLeader => Some(1),
             Role::StreetAdmin => Some(10),
             _ => Some(100),
@@ -328,6 +340,10 @@ mod tests {
     fn expected(role: Role, action: Action, kind: ResourceKind) -> (bool, bool) {
         use Action::*;
         use ResourceKind as K;
+        if kind == K::Audit {
+            let v = role == Role::AuditAdmin && matches!(action, View | Export);
+            return (v, v);
+        }
         if kind == K::Calendar {
             let v = action == View
                 || (action == Edit && matches!(role, Role::SystemAdmin | Role::DistrictAdmin));
@@ -335,6 +351,7 @@ mod tests {
         }
         let inside = match role {
             Role::SystemAdmin | Role::DistrictAdmin => true,
+            Role::AuditAdmin => false,
             Role::StreetAdmin => match action {
                 View | Export => true,
                 Edit => kind != K::User,

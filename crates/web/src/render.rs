@@ -99,6 +99,7 @@ pub const TEMPLATES: &[(&str, &str)] = embedded![
     "resource.html",
     "case_resources.html",
     "verify.html",
+    "audit.html",
 ];
 
 pub struct Templates {
@@ -230,6 +231,7 @@ pub fn base(session: Option<&Session>, csrf: &str) -> Value {
             reports => permit_somewhere(a, Action::View, ResourceKind::Report),
             wishes => permit_somewhere(a, Action::View, ResourceKind::Wish),
             resources => permit_somewhere(a, Action::View, ResourceKind::Resource),
+            audit => permit_somewhere(a, Action::View, ResourceKind::Audit),
             calendar => crate::services::calendar::may_edit(a),
             excel => crate::services::excel::may_import(a) || crate::services::excel::may_export(a),
             admin => a.has_role(Role::SystemAdmin) || a.has_role(Role::DistrictAdmin),
@@ -296,7 +298,7 @@ mod tests {
         let signed_in = minijinja::context! {
             csrf => "token",
             me => minijinja::context! { username => "admin", display_name => "管理员", roles => vec!["系统管理员"], id => 1 },
-            nav => minijinja::context! { orgs => true, units => true, people => true, users => true, excel => true, admin => true, topics => true, cases => true, reports => true, wishes => true, resources => true, calendar => true },
+            nav => minijinja::context! { orgs => true, units => true, people => true, users => true, excel => true, admin => true, topics => true, cases => true, reports => true, wishes => true, resources => true, audit => true, calendar => true },
         };
         for (name, _) in TEMPLATES {
             // Partials (macros, `_name.html`) are rendered inside pages.

@@ -241,3 +241,80 @@ async fn an_inserted_entry_is_found_off_the_chain_beyond_its_head_or_between_two
         "{p:?}"
     );
 }
+
+#[tokio::test]
+async fn the_audit_administrator_searches_and_exports_the_record_nobody_else_reads_it() {
+    let app = chained_app().await;
+    let auditor = app.login("auditor").await;
+    let admin = app.login("admin").await;
+    let (s, v, _) = app
+        .json(
+            "GET",
+            "/api/v1/audit?action=wish.&object_type=wish",
+            Some(&auditor),
+            None,
+        )
+        .await;
+    assert_eq!(s.as_u16(), 200, "{v}");
+    let rows = v["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 20, "{v}");
+    assert!(
+        rows.iter()
+            .all(|r| r["action"] == "wish.post" && r["hash"].is_string())
+    );
+    assert_eq!(v["more"], false);
+    // 三员分立: the system administrator does not read the record.
+    let (s, _, _) = app.json("GET", "/api/v1/audit", Some(&admin), None).await;
+    assert_eq!(s.as_u16(), 403);
+    let get = |uri: &str, who: &str| {
+        axum::http::Request::get(uri)
+            .header("cookie", who)
+            .body(axum::body::Body::empty())
+            .unwrap()
+    };
+    let (s, _, _) = app.call(get("/admin/audit", &admin)).await;
+    assert_eq!(s.as_u16(), 403);
+    // Bad input named, on the page and in the API.
+    let (s, v, _) = app
+        .json(
+            "GET",
+            "/api/v1/audit?from=2026-12-31&to=2026-01-01&actor=nobody",
+            Some(&auditor),
+            None,
+        )
+        .await;
+    assert_eq!(s.as_u16(), 422);
+    assert!(
+        v["error"]["fields"]["to"].is_string() && v["error"]["fields"]["actor"].is_string(),
+        "{v}"
+    );
+    let (s, _, html) = app.call(get("/admin/audit?object_id=x", &auditor)).await;
+    assert_eq!(s.as_u16(), 422);
+    assert!(html.contains("应为数字"), "{html}");
+    let (s, _, html) = app.call(get("/admin/audit?action=wish.", &auditor)).await;
+    assert_eq!(s.as_u16(), 200, "{html}");
+    assert!(
+        html.contains("wish.post") && html.contains("导出 Excel"),
+        "{html}"
+    );
+    // The export: a workbook, and itself on the chain.
+    let (s, h, body) = app
+        .call_raw(get("/api/v1/audit/export?action=wish.", &auditor))
+        .await;
+    assert_eq!(s.as_u16(), 200);
+    assert!(
+        h.iter()
+            .any(|(k, v)| k == "content-type" && v.contains("spreadsheetml")),
+        "{h:?}"
+    );
+    assert_eq!(&body[..2], b"PK", "an .xlsx is a zip");
+    assert_eq!(
+        n(
+            &app,
+            "SELECT COUNT(*) FROM audit_log WHERE action = 'audit.export'"
+        )
+        .await,
+        1
+    );
+    assert_eq!(verify(&app).await.first_problem, None);
+}

@@ -3,7 +3,7 @@
 //! (no sign-in) with its objection form and satisfaction vote.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use roundtable_store::projects::{LedgerItem, Notice, PlanTable};
@@ -43,6 +43,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(accept))
         .routes(routes!(public_case))
         .routes(routes!(public_verify))
+        .routes(routes!(audit_search))
+        .routes(routes!(audit_export))
         .routes(routes!(public_objection))
         .routes(routes!(public_opinion))
         .routes(routes!(public_vote))
@@ -275,6 +277,33 @@ async fn accept(
 ) -> ApiResult<ProjectView> {
     service::accept(&state.db, &session.actor, id, &b).await?;
     now(&state, &session, id).await
+}
+
+/// The audit record, newest first, 50 a page (the audit administrator only; 403 otherwise).
+#[utoipa::path(get, path = "/audit", tag = "audit", params(crate::services::audit::AuditQuery),
+    responses((status = 200, body = crate::services::audit::AuditPage), (status = 403, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
+async fn audit_search(
+    State(state): State<AppState>,
+    session: Session,
+    Query(q): Query<crate::services::audit::AuditQuery>,
+) -> ApiResult<crate::services::audit::AuditPage> {
+    Ok(Json(
+        crate::services::audit::search(&state.db, &session.actor, &q).await?,
+    ))
+}
+
+/// The same search as .xlsx with the watermark line; the export is audited.
+#[utoipa::path(get, path = "/audit/export", tag = "audit", params(crate::services::audit::AuditQuery),
+    responses((status = 200, description = "审计记录",
+        content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", body = Vec<u8>),
+        (status = 403, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
+async fn audit_export(
+    State(state): State<AppState>,
+    session: Session,
+    Query(q): Query<crate::services::audit::AuditQuery>,
+) -> Result<Response, ApiError> {
+    let (name, bytes) = crate::services::audit::export(&state.db, &session.actor, &q).await?;
+    Ok(crate::pages::excel::xlsx(bytes, &name))
 }
 
 /// What a fingerprint printed on a notice or a resolution stands for: the text published

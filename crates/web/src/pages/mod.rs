@@ -1,6 +1,7 @@
 //! Server-rendered Chinese pages. Each handler calls a service and renders one template; a form
 //! with errors is shown again with what the user typed and a message next to each field.
 
+mod audit;
 mod cases;
 mod directory;
 pub mod excel;
@@ -44,6 +45,7 @@ pub fn router() -> Router<AppState> {
         .merge(reports::router())
         .merge(wishes::router())
         .merge(resources::router())
+        .merge(audit::router())
         .merge(feeds::router())
         .merge(notify::router())
 }

@@ -2,6 +2,7 @@
 //! (field errors in Chinese), asks the one permission function, and writes the change with its
 //! audit record in one transaction.
 
+pub mod audit;
 pub mod calendar;
 pub mod cases;
 pub mod dashboard;
