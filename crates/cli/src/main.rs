@@ -858,6 +858,17 @@ async fn user_command(db: &Db, action: &UserCommand) -> Result<()> {
             )
             .await?;
             users::add_role(&mut tx, id, role_v.code(), org_id).await?;
+            // Permission changes on the command line are on the chain too (no account: user 0).
+            roundtable_store::audit::record(
+                &mut tx,
+                None,
+                "user.create",
+                "user",
+                Some(id),
+                None,
+                Some(&serde_json::json!({"username": username, "role": role_v.code(), "org_id": org_id, "via": "cli"})),
+            )
+            .await?;
             users::auth_event(
                 &mut tx,
                 "account_created",
@@ -880,6 +891,16 @@ async fn user_command(db: &Db, action: &UserCommand) -> Result<()> {
             let mut tx = db.begin().await?;
             users::set_password(&mut tx, u.id, &hash, true).await?;
             users::sessions_delete_for_user(&mut tx, u.id).await?;
+            roundtable_store::audit::record(
+                &mut tx,
+                None,
+                "user.password_reset",
+                "user",
+                Some(u.id),
+                None,
+                Some(&serde_json::json!({"username": username, "via": "cli"})),
+            )
+            .await?;
             users::auth_event(
                 &mut tx,
                 "password_reset",
@@ -943,6 +964,20 @@ async fn user_command(db: &Db, action: &UserCommand) -> Result<()> {
             if lock {
                 users::sessions_delete_for_user(&mut tx, u.id).await?;
             }
+            roundtable_store::audit::record(
+                &mut tx,
+                None,
+                if lock {
+                    "account_locked"
+                } else {
+                    "account_unlocked"
+                },
+                "user",
+                Some(u.id),
+                None,
+                Some(&serde_json::json!({"username": username, "disabled": lock, "via": "cli"})),
+            )
+            .await?;
             users::auth_event(
                 &mut tx,
                 if lock {
