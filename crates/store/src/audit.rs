@@ -284,9 +284,9 @@ pub async fn verify(e: &mut impl Exec) -> Result<Verification, StoreError> {
                 args![expected],
             ))
             .await?;
-        let Some(last) = page.last().and_then(|l| l.seq) else {
+        if page.is_empty() {
             break;
-        };
+        }
         for en in &page {
             let seq = en.seq.unwrap_or_default();
             let problem = if seq > head.seq {
@@ -318,7 +318,6 @@ pub async fn verify(e: &mut impl Exec) -> Result<Verification, StoreError> {
             expected = seq + 1;
         }
         if page.len() < 5000 {
-            debug_assert!(last + 1 == expected);
             break;
         }
     }

@@ -109,6 +109,19 @@ pub async fn by_code(e: &mut impl Exec, code: &str) -> Result<Option<Fingerprint
         .await
 }
 
+/// The code of one record's fingerprint (the unique (kind, record) index).
+pub async fn code_of(
+    e: &mut impl Exec,
+    kind: &str,
+    record_id: i64,
+) -> Result<Option<String>, StoreError> {
+    e.fetch_optional(Sql::with(
+        "SELECT code FROM fingerprints WHERE kind = $1 AND record_id = $2",
+        args![kind, record_id],
+    ))
+    .await
+}
+
 /// A case's fingerprints, the newest first.
 pub async fn of_case(e: &mut impl Exec, case_id: i64) -> Result<Vec<Fingerprint>, StoreError> {
     e.fetch_all(Sql::with(

@@ -859,11 +859,12 @@ async fn document(
                 .iter()
                 .filter(|p| p.signed_in_at.is_some())
                 .count();
-            let fingerprint = roundtable_store::fingerprints::of_case(&mut state.db.pool(), id)
-                .await?
-                .into_iter()
-                .find(|f| f.kind == "resolution" && f.record_id == m.meeting.id)
-                .map(|f| f.code);
+            let fingerprint = roundtable_store::fingerprints::code_of(
+                &mut state.db.pool(),
+                "resolution",
+                m.meeting.id,
+            )
+            .await?;
             (
                 "doc_minutes.html",
                 context! { meeting => m, minutes, signed, fingerprint },
@@ -877,11 +878,9 @@ async fn document(
                 .ok_or_else(|| not_yet("已发布的公示"))?;
             let (url, _) =
                 super::public_link(&state, &headers, &format!("/c/{}", v.case.public_code))?;
-            let fingerprint = roundtable_store::fingerprints::of_case(&mut state.db.pool(), id)
-                .await?
-                .into_iter()
-                .find(|f| f.kind == "notice" && f.record_id == n.id)
-                .map(|f| f.code);
+            let fingerprint =
+                roundtable_store::fingerprints::code_of(&mut state.db.pool(), "notice", n.id)
+                    .await?;
             let verify_url = match &fingerprint {
                 Some(code) => Some(super::public_link(&state, &headers, &format!("/v/{code}"))?.0),
                 None => None,

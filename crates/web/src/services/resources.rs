@@ -488,11 +488,18 @@ pub async fn case_needs(db: &Db, actor: &Actor, case_id: i64) -> Result<CaseNeed
     let ids = path_ids(&c.org_path);
     let today = crate::render::today();
     let mut views = Vec::with_capacity(needs.len());
+    let mut offers: std::collections::HashMap<String, Vec<store::CandidateRow>> =
+        std::collections::HashMap::new();
     for n in needs {
         let kind = kind_of(&n.kind);
         let f = facts(&n, &c);
         let proposals = if f.outstanding > 0 && edit && needs_open(step) {
-            let rows = store::candidates(&mut pool, &ids, &n.kind, today).await?;
+            // The offers of a kind are read once, whatever number of needs ask for it.
+            if !offers.contains_key(&n.kind) {
+                let rows = store::candidates(&mut pool, &ids, &n.kind, today).await?;
+                offers.insert(n.kind.clone(), rows);
+            }
+            let rows = &offers[&n.kind];
             let cands: Vec<Candidate> = rows
                 .iter()
                 .map(|row| candidate(&row.resource, &c, row.linked))
