@@ -106,6 +106,23 @@ enum Command {
         #[command(subcommand)]
         action: AuditCommand,
     },
+    /// Back up the database and the uploaded files into one signed file (while serving is
+    /// fine: the copy is of one moment). Default: a new file in `backup_dir`, keeping the
+    /// newest `backup_keep` there.
+    Backup {
+        /// Write exactly this file instead (nothing is pruned).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Restore a backup into a new, empty database (DATABASE_URL) and data directory; the
+    /// backup's signature and every entry's hash are checked, and the restored audit chain
+    /// verified.
+    Restore {
+        file: PathBuf,
+        /// Only check the file (signature and every entry), write nothing.
+        #[arg(long)]
+        check: bool,
+    },
     /// Show the effective configuration (secrets hidden).
     Config {
         #[command(subcommand)]
@@ -174,6 +191,9 @@ struct FileConfig {
     smtp_port: Option<u16>,
     smtp_from: Option<String>,
     audit_key_file: Option<PathBuf>,
+    backup_dir: Option<PathBuf>,
+    backup_hour: Option<u32>,
+    backup_keep: Option<usize>,
 }
 
 #[derive(Debug, serde::Serialize)]
@@ -211,6 +231,12 @@ struct Effective {
     /// file, created with a random key on first start (keep it with the backups: without it
     /// the chain cannot be verified).
     audit_key_file: PathBuf,
+    /// Where backups go (default data_dir/backups).
+    backup_dir: PathBuf,
+    /// The hour (China time) `serve` makes the daily backup; unset: no scheduled backup.
+    backup_hour: Option<u32>,
+    /// Backups kept in backup_dir (the newest).
+    backup_keep: usize,
     config_file: Option<PathBuf>,
 }
 
@@ -334,11 +360,37 @@ fn load(cli: &Cli, listen_flag: Option<&String>, default_db: &str) -> Result<Eff
             .or(file.audit_key_file)
             // Beside the data (below) unless configured.
             .unwrap_or_default(),
+        backup_dir: std::env::var("ROUNDTABLE_BACKUP_DIR")
+            .ok()
+            .map(PathBuf::from)
+            .or(file.backup_dir)
+            .unwrap_or_default(),
+        backup_hour: {
+            let h = env_number("ROUNDTABLE_BACKUP_HOUR")?
+                .map(|n| n as u32)
+                .or(file.backup_hour);
+            if h.is_some_and(|h| h > 23) {
+                anyhow::bail!("backup_hour must be an hour of the day (0–23), got {h:?}");
+            }
+            h
+        },
+        backup_keep: {
+            let n = env_number("ROUNDTABLE_BACKUP_KEEP")?
+                .or(file.backup_keep)
+                .unwrap_or(14);
+            if n == 0 {
+                anyhow::bail!("backup_keep must be at least 1");
+            }
+            n
+        },
         config_file: path,
     })
     .and_then(|mut cfg| {
         if cfg.audit_key_file.as_os_str().is_empty() {
             cfg.audit_key_file = cfg.data_dir.join("keys").join("audit.key");
+        }
+        if cfg.backup_dir.as_os_str().is_empty() {
+            cfg.backup_dir = cfg.data_dir.join("backups");
         }
         if cfg.smtp_host.is_some() && cfg.smtp_from.is_none() {
             bail!("smtp_from (the sender address) must be set when smtp_host is");
@@ -556,6 +608,13 @@ async fn serve(cfg: &Effective, db: Db) -> Result<()> {
                 }),
             ..Default::default()
         },
+        backup: cfg
+            .backup_hour
+            .map(|hour| roundtable_web::services::backup::BackupConfig {
+                dir: cfg.backup_dir.clone(),
+                hour,
+                keep: cfg.backup_keep,
+            }),
         ..WebConfig::default()
     };
     let state = AppState::new(db, web).map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -711,6 +770,77 @@ async fn main() -> Result<()> {
             };
             std::fs::write(file, bytes).with_context(|| format!("writing {}", file.display()))?;
             println!("written {}", file.display());
+            Ok(())
+        }
+        Command::Backup { out } => {
+            let cfg = load(&cli, None, "sqlite://data/roundtable.db")?;
+            init_logs(&cfg.log_format);
+            let db = open(&cfg).await?;
+            let started = std::time::Instant::now();
+            let made = match out {
+                Some(path) => roundtable_web::services::backup::make_at(&db, &cfg.data_dir, path)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("{e}"))?,
+                None => roundtable_web::services::backup::make(
+                    &db,
+                    &cfg.data_dir,
+                    &cfg.backup_dir,
+                    cfg.backup_keep,
+                )
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?,
+            };
+            println!(
+                "备份完成：{}（{} 张表 {} 行，{} 个上传文件，审计记录 {} 条，{} 字节，用时 {:.1?}）",
+                made.path.display(),
+                made.manifest.tables.len(),
+                made.manifest.rows(),
+                made.manifest.files.len(),
+                made.manifest.audit_entries,
+                made.bytes,
+                started.elapsed()
+            );
+            Ok(())
+        }
+        Command::Restore { file, check } => {
+            let cfg = load(&cli, None, "sqlite://data/roundtable.db")?;
+            init_logs(&cfg.log_format);
+            // The key signs the backup: set before the file is opened.
+            roundtable_store::audit::set_key(&audit_key(&cfg)?);
+            if *check {
+                let mut archive =
+                    roundtable_store::backup::open(file).map_err(|e| anyhow::anyhow!("{e}"))?;
+                archive.check().map_err(|e| anyhow::anyhow!("{e}"))?;
+                let m = &archive.manifest;
+                println!(
+                    "备份文件完好：{}（{} 制作于 {}，结构版本 {}，{} 张表 {} 行，{} 个上传文件）",
+                    file.display(),
+                    m.backend,
+                    m.made_at,
+                    m.schema_version,
+                    m.tables.len(),
+                    m.rows(),
+                    m.files.len()
+                );
+                return Ok(());
+            }
+            let db = Db::connect(&cfg.database_url)
+                .await
+                .with_context(|| format!("cannot open database {}", redact(&cfg.database_url)))?;
+            let started = std::time::Instant::now();
+            let report = roundtable_web::services::backup::restore(&db, file, &cfg.data_dir)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            prepare_audit(&cfg, &db).await?;
+            println!(
+                "恢复完成：{} 张表 {} 行、{} 个上传文件恢复到 {}；审计链 {} 条校验通过；用时 {:.1?}",
+                report.restored.tables,
+                report.restored.rows,
+                report.restored.files,
+                redact(&cfg.database_url),
+                report.chain.entries,
+                started.elapsed()
+            );
             Ok(())
         }
         Command::Config {

@@ -34,6 +34,23 @@ fn key() -> Result<Arc<Vec<u8>>, StoreError> {
         .ok_or_else(|| StoreError::Config("the audit key is not set (audit_key)".into()))
 }
 
+/// HMAC-SM3 of `bytes` under the audit key, as lower-case hex (a backup's manifest).
+pub fn sign(bytes: &[u8]) -> Result<String, StoreError> {
+    let mut mac = HmacSm3::new_from_slice(&key()?).expect("HMAC takes a key of any length");
+    mac.update(bytes);
+    Ok(hex::encode(mac.finalize().into_bytes()))
+}
+
+/// Whether `signature` is `sign(bytes)`, compared in constant time.
+pub fn verify_signature(bytes: &[u8], signature: &str) -> Result<bool, StoreError> {
+    let Ok(expected) = hex::decode(signature.trim()) else {
+        return Ok(false);
+    };
+    let mut mac = HmacSm3::new_from_slice(&key()?).expect("HMAC takes a key of any length");
+    mac.update(bytes);
+    Ok(mac.verify_slice(&expected).is_ok())
+}
+
 /// One entry as it is chained.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Entry {

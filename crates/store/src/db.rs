@@ -518,6 +518,15 @@ pub enum Conn {
 }
 impl_ops!(Tx, Tx::Sqlite(t, _) => &mut **t, Tx::Postgres(t) => &mut **t, one_by_one);
 
+/// A read-only transaction that sees the database as of its first statement, whatever is
+/// written meanwhile (a backup's copy): SQLite's WAL snapshot of a deferred transaction,
+/// PostgreSQL's REPEATABLE READ.
+pub enum Snapshot {
+    Sqlite(sqlx::Transaction<'static, Sqlite>),
+    Postgres(sqlx::Transaction<'static, Postgres>),
+}
+impl_ops!(Snapshot, Snapshot::Sqlite(t) => &mut **t, Snapshot::Postgres(t) => &mut **t, one_by_one);
+
 impl Tx {
     pub async fn commit(self) -> Result<(), StoreError> {
         match self {
@@ -614,6 +623,17 @@ impl Db {
                 Tx::Sqlite(p.begin_with("BEGIN IMMEDIATE").await?, queued)
             }
             Db::Postgres(p) => Tx::Postgres(p.begin().await?),
+        })
+    }
+
+    /// A snapshot for reading (see `Snapshot`); it never queues behind writers.
+    pub async fn snapshot(&self) -> Result<Snapshot, StoreError> {
+        Ok(match self {
+            Db::Sqlite(p, _) => Snapshot::Sqlite(p.begin_with("BEGIN DEFERRED").await?),
+            Db::Postgres(p) => Snapshot::Postgres(
+                p.begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                    .await?,
+            ),
         })
     }
 

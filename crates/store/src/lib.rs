@@ -2,6 +2,7 @@
 //! one module per aggregate, migrations embedded from `migrations/{sqlite,postgres}`.
 
 pub mod audit;
+pub mod backup;
 pub mod calendar;
 pub mod cases;
 pub mod dashboard;
@@ -26,7 +27,7 @@ pub mod users;
 pub mod warnings;
 pub mod wishes;
 
-pub use db::{Conn, Db, Exec, FromRow, Pool, Reads, Row, Rows, Sql, Tx, Val};
+pub use db::{Conn, Db, Exec, FromRow, Pool, Reads, Row, Rows, Snapshot, Sql, Tx, Val};
 
 use roundtable_core::FieldErrors;
 
@@ -43,6 +44,9 @@ pub enum StoreError {
     Config(String),
     #[error("migration: {0}")]
     Migration(String),
+    /// A backup that cannot be made or restored, with the reason.
+    #[error("backup: {0}")]
+    Backup(String),
 }
 
 impl StoreError {

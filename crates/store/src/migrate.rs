@@ -107,6 +107,36 @@ const MIGRATIONS: &[Migration] = &[
 /// Applies the migrations not yet applied; returns how many were. Safe with several instances
 /// starting together: PostgreSQL takes an advisory lock, SQLite an immediate write lock.
 pub async fn run(db: &Db) -> Result<usize, StoreError> {
+    run_to(db, latest()).await
+}
+
+/// The newest migration this program holds.
+pub fn latest() -> i64 {
+    MIGRATIONS.last().map_or(0, |m| m.version)
+}
+
+/// The newest migration applied to `db` (0 for a new database).
+pub async fn current(db: &Db) -> Result<i64, StoreError> {
+    let mut pool = db.pool();
+    let exists: Option<i64> = pool
+        .fetch_optional(Sql::new(if pool.is_postgres() {
+            "SELECT CAST(1 AS BIGINT) FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = 'schema_migrations'"
+        } else {
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'"
+        }))
+        .await?;
+    if exists.is_none() {
+        return Ok(0);
+    }
+    pool.fetch_one(Sql::new(
+        "SELECT CAST(COALESCE(MAX(version), 0) AS BIGINT) FROM schema_migrations",
+    ))
+    .await
+}
+
+/// Applies the migrations up to `version` (a restore loads an older backup into its own
+/// schema, then migrates on).
+pub async fn run_to(db: &Db, version: i64) -> Result<usize, StoreError> {
     let mut pool = db.pool();
     let create = match db {
         Db::Sqlite(..) => {
@@ -118,7 +148,7 @@ pub async fn run(db: &Db) -> Result<usize, StoreError> {
     };
     pool.execute(Sql::new(create)).await?;
     let mut applied = 0;
-    for m in MIGRATIONS {
+    for m in MIGRATIONS.iter().filter(|m| m.version <= version) {
         let mut tx = db.begin().await?;
         if tx.is_postgres() {
             tx.execute(Sql::new("SELECT pg_advisory_xact_lock(7242001)"))

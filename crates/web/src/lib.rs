@@ -50,6 +50,8 @@ pub struct WebConfig {
     pub holiday_saturday_rule: roundtable_core::obligations::HolidaySaturdayRule,
     /// Reminders: the webhook, the digest's hour.
     pub notify: services::notify::NotifyConfig,
+    /// The daily backup (issue 6), when configured.
+    pub backup: Option<services::backup::BackupConfig>,
 }
 
 impl Default for WebConfig {
@@ -66,6 +68,7 @@ impl Default for WebConfig {
             data_dir: PathBuf::from("data"),
             notice_working_days: roundtable_core::calendar::MIN_NOTICE_WORKING_DAYS,
             holiday_saturday_rule: Default::default(),
+            backup: None,
             notify: Default::default(),
         }
     }

@@ -4,7 +4,6 @@
 
 mod common;
 
-use roundtable_core::access::{Actor, Grant, Role};
 use roundtable_store::audit::{self, Tampering};
 use roundtable_store::{Exec, Sql, args};
 use roundtable_web::services::wishes::{self, WishInput};
@@ -21,15 +20,7 @@ async fn chained_app() -> common::App {
         "SELECT p.org_id FROM people p JOIN person_kinds k ON k.person_id = p.id AND k.kind = 'party_member' ORDER BY p.id LIMIT 1",
     )
     .await;
-    let staff = Actor {
-        user_id: 0,
-        person_id: None,
-        grants: vec![Grant {
-            role: Role::CommunityStaff,
-            org_id: Some(community),
-        }],
-        linked_streets: vec![],
-    };
+    let staff = common::community_staff(community);
     let before = n(&app, "SELECT COUNT(*) FROM audit_log").await;
     let posts = (0..20).map(|i| {
         let (db, staff) = (&app.db, &staff);

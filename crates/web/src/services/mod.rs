@@ -3,6 +3,7 @@
 //! audit record in one transaction.
 
 pub mod audit;
+pub mod backup;
 pub mod calendar;
 pub mod cases;
 pub mod dashboard;

@@ -93,6 +93,19 @@ pub async fn tick(state: &AppState, instance: &str) -> Result<Tick, AppError> {
             t.notified = r.unwrap_or(0);
         }
     }
+    if let Some(cfg) = state.config.backup.clone() {
+        // Apart from the tick: a large database takes minutes to copy.
+        let (db, data_dir, instance) = (
+            state.db.clone(),
+            state.config.data_dir.clone(),
+            instance.to_string(),
+        );
+        tokio::spawn(async move {
+            if let Err(e) = super::backup::scheduled(&db, &data_dir, &cfg, &instance).await {
+                tracing::warn!(error = %e, "scheduled backup");
+            }
+        });
+    }
     let (sent, failed) = send_due(state).await?;
     t.sent = sent;
     t.failed = failed;

@@ -15,6 +15,8 @@ pub struct App {
     pub router: Router,
     pub db: roundtable_store::Db,
     pub logins: Vec<(String, String)>,
+    /// Where this test's uploads are kept.
+    pub data_dir: std::path::PathBuf,
 }
 
 pub async fn app() -> App {
@@ -31,8 +33,10 @@ pub async fn app_with(mut config: WebConfig) -> App {
     ));
     let db = testing::fresh_db().await.expect("test database");
     let logins = roundtable_web::demo::seed(&db).await.unwrap().unwrap();
+    let data_dir = config.data_dir.clone();
     let state = AppState::new(db.clone(), config).unwrap();
     App {
+        data_dir,
         router: router(state),
         db,
         logins: logins
@@ -203,4 +207,18 @@ pub async fn post_multipart(
             .unwrap(),
     )
     .await
+}
+
+/// Community staff of `community` (no account: the services' actor).
+pub fn community_staff(community: i64) -> roundtable_core::access::Actor {
+    use roundtable_core::access::{Actor, Grant, Role};
+    Actor {
+        user_id: 0,
+        person_id: None,
+        grants: vec![Grant {
+            role: Role::CommunityStaff,
+            org_id: Some(community),
+        }],
+        linked_streets: vec![],
+    }
 }
