@@ -98,6 +98,19 @@ pub async fn send(
     cookie: &str,
     body: Option<String>,
 ) -> (StatusCode, Vec<(String, String)>, Bytes) {
+    try_send(sender, method, uri, cookie, body)
+        .await
+        .expect("a response")
+}
+
+/// `send`, with `None` when the connection fails (the server gone, as in the crash test).
+pub async fn try_send(
+    sender: &mut Sender,
+    method: &str,
+    uri: &str,
+    cookie: &str,
+    body: Option<String>,
+) -> Option<(StatusCode, Vec<(String, String)>, Bytes)> {
     let req = Request::builder()
         .method(method)
         .uri(uri)
@@ -106,16 +119,16 @@ pub async fn send(
         .header("content-type", "application/json")
         .body(Full::new(Bytes::from(body.unwrap_or_default())))
         .expect("request");
-    sender.ready().await.expect("connection ready");
-    let resp = sender.send_request(req).await.expect("response");
+    sender.ready().await.ok()?;
+    let resp = sender.send_request(req).await.ok()?;
     let status = resp.status();
     let headers = resp
         .headers()
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or("").to_string()))
         .collect();
-    let body = resp.into_body().collect().await.expect("body").to_bytes();
-    (status, headers, body)
+    let body = resp.into_body().collect().await.ok()?.to_bytes();
+    Some((status, headers, body))
 }
 
 /// Milliseconds from spawning `serve` to the first 200 of /readyz.
