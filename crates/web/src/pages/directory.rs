@@ -139,6 +139,16 @@ async fn org_show(
     ))
 }
 
+/// A form for a new record only for those who may create one somewhere (the form itself is
+/// no secret, but a form that can only fail is no use either).
+pub(crate) fn may_create(session: &Session, kind: ResourceKind) -> Result<(), AppError> {
+    if permit_somewhere(&session.actor, Action::Edit, kind) {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden)
+    }
+}
+
 async fn org_form_page(
     state: &AppState,
     session: &Session,
@@ -147,6 +157,9 @@ async fn org_form_page(
     form: &OrgInput,
     errors: Value,
 ) -> Result<Response, AppError> {
+    if id.is_none() {
+        may_create(session, ResourceKind::Org)?;
+    }
     let parents: Vec<Value> = orgs::editable(&state.db, &session.actor, ResourceKind::Org)
         .await?
         .iter()
@@ -188,7 +201,7 @@ async fn org_new(
             _ => "community".into(),
         };
     }
-    Ok(org_form_page(&state, &session, &csrf, None, &form, Value::UNDEFINED).await?)
+    Ok(org_form_page(&state, &session, &csrf, None, &form, context! {}).await?)
 }
 
 async fn org_create(
@@ -229,7 +242,7 @@ async fn org_edit(
         code: o.code,
         sort_order: Some(o.sort_order),
     };
-    Ok(org_form_page(&state, &session, &csrf, Some(id), &form, Value::UNDEFINED).await?)
+    Ok(org_form_page(&state, &session, &csrf, Some(id), &form, context! {}).await?)
 }
 
 async fn org_update(
@@ -351,6 +364,9 @@ async fn unit_form_page(
     form: &UnitInput,
     errors: Value,
 ) -> Result<Response, AppError> {
+    if id.is_none() {
+        may_create(session, ResourceKind::Unit)?;
+    }
     let orgs = org_options(state, session, ResourceKind::Unit, Action::Edit).await?;
     let types = options(UnitType::ALL, UnitType::code, UnitType::label);
     Ok(page(
@@ -373,7 +389,7 @@ async fn unit_new(
         &csrf,
         None,
         &UnitInput::default(),
-        Value::UNDEFINED,
+        context! {},
     )
     .await?)
 }
@@ -415,7 +431,7 @@ async fn unit_edit(
         contact_phone: u.contact_phone,
         note: u.note,
     };
-    Ok(unit_form_page(&state, &session, &csrf, Some(id), &form, Value::UNDEFINED).await?)
+    Ok(unit_form_page(&state, &session, &csrf, Some(id), &form, context! {}).await?)
 }
 
 async fn unit_update(
@@ -532,6 +548,9 @@ async fn person_form_page(
     form: &PersonInput,
     errors: Value,
 ) -> Result<Response, AppError> {
+    if id.is_none() {
+        may_create(session, ResourceKind::Person)?;
+    }
     let orgs = org_options(state, session, ResourceKind::Person, Action::Edit).await?;
     let kinds = options(PersonKind::ALL, PersonKind::code, PersonKind::label);
     let deputy_types = options(DeputyType::ALL, DeputyType::code, DeputyType::label);
@@ -555,7 +574,7 @@ async fn person_new(
         &csrf,
         None,
         &PersonInput::default(),
-        Value::UNDEFINED,
+        context! {},
     )
     .await?)
 }
@@ -599,7 +618,7 @@ async fn person_edit(
         note: p.note,
         kinds: p.kinds,
     };
-    Ok(person_form_page(&state, &session, &csrf, Some(id), &form, Value::UNDEFINED).await?)
+    Ok(person_form_page(&state, &session, &csrf, Some(id), &form, context! {}).await?)
 }
 
 async fn person_update(
@@ -635,6 +654,9 @@ async fn link_form_page(
     form: &LinkInput,
     errors: Value,
 ) -> Result<Response, AppError> {
+    if id.is_none() {
+        may_create(session, ResourceKind::Link)?;
+    }
     let kind = LinkKind::parse(&form.kind).unwrap_or(LinkKind::LeaderStreet);
     let subjects: Vec<Value> = links::candidates(&state.db, &session.actor, kind)
         .await?
@@ -677,7 +699,7 @@ async fn link_new(
         start_date: today().to_string(),
         ..Default::default()
     };
-    Ok(link_form_page(&state, &session, &csrf, None, &form, Value::UNDEFINED).await?)
+    Ok(link_form_page(&state, &session, &csrf, None, &form, context! {}).await?)
 }
 
 fn link_target(l: &roundtable_store::links::Link) -> String {
@@ -726,7 +748,7 @@ async fn link_edit(
         end_date: l.end_date.map(|d| d.to_string()),
         note: l.note,
     };
-    Ok(link_form_page(&state, &session, &csrf, Some(id), &form, Value::UNDEFINED).await?)
+    Ok(link_form_page(&state, &session, &csrf, Some(id), &form, context! {}).await?)
 }
 
 async fn link_update(

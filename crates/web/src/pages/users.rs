@@ -77,6 +77,7 @@ async fn form_page(
     form: &UserInput,
     errors: Value,
 ) -> Result<Response, AppError> {
+    super::directory::may_create(session, ResourceKind::User)?;
     let orgs = org_options(state, session).await?;
     let role_options = options(Role::ALL, Role::code, Role::label);
     Ok(page(
@@ -93,14 +94,7 @@ async fn new(
     CsrfToken(csrf): CsrfToken,
     session: Session,
 ) -> PageResult {
-    Ok(form_page(
-        &state,
-        &session,
-        &csrf,
-        &UserInput::default(),
-        Value::UNDEFINED,
-    )
-    .await?)
+    Ok(form_page(&state, &session, &csrf, &UserInput::default(), context! {}).await?)
 }
 
 async fn create(
@@ -121,7 +115,7 @@ async fn create(
                 &session,
                 created.user.user.id,
                 Some(password),
-                Value::UNDEFINED,
+                context! {},
                 &RoleInput::default(),
             )
             .await?)
@@ -187,7 +181,7 @@ async fn show(
         &session,
         id,
         None,
-        Value::UNDEFINED,
+        context! {},
         &RoleInput::default(),
     )
     .await?)
@@ -256,7 +250,7 @@ async fn reset_password(
         &session,
         id,
         Some(password),
-        Value::UNDEFINED,
+        context! {},
         &RoleInput::default(),
     )
     .await?)
