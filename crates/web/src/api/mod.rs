@@ -639,16 +639,23 @@ struct ImportParams {
     dry_run: bool,
 }
 
+/// A refused import: bad cells (`import_rejected`, with the report) or a request that is no
+/// workbook at all (`validation_failed`, with the field).
 #[derive(serde::Serialize, utoipa::ToSchema)]
 struct ImportRejectedBody {
-    /// import_rejected
+    /// import_rejected or validation_failed
     code: String,
     message: String,
-    /// Every bad cell by sheet, row and column; nothing was written.
-    report: ImportReport,
+    /// import_rejected: every bad cell by sheet, row and column; nothing was written.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    report: Option<ImportReport>,
+    /// validation_failed: the field and what is wrong with it.
+    #[schema(value_type = Option<Object>)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    fields: Option<roundtable_core::validate::FieldErrors>,
 }
 
-/// The error envelope of an import with bad cells.
+/// The error envelope of a refused import.
 #[derive(serde::Serialize, utoipa::ToSchema)]
 struct ImportRejected {
     error: ImportRejectedBody,
@@ -686,7 +693,8 @@ async fn excel_import(
             error: ImportRejectedBody {
                 code: "import_rejected".into(),
                 message,
-                report,
+                report: Some(report),
+                fields: None,
             },
         }),
     )
