@@ -7,7 +7,7 @@
 //! when it refuses.
 //!
 //! Cases per property: `PROPTEST_CASES` (64 unless set). A failing input is shrunk and kept in
-//! `proptest-regressions/parsers.txt`, which every later run replays first: found cases become
+//! `tests/parsers.proptest-regressions`, which every later run replays first: found cases become
 //! tests.
 
 mod common;
