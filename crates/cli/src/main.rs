@@ -194,6 +194,7 @@ struct FileConfig {
     backup_dir: Option<PathBuf>,
     backup_hour: Option<u32>,
     backup_keep: Option<usize>,
+    password_max_age_days: Option<u32>,
 }
 
 #[derive(Debug, serde::Serialize)]
@@ -237,6 +238,8 @@ struct Effective {
     backup_hour: Option<u32>,
     /// Backups kept in backup_dir (the newest).
     backup_keep: usize,
+    /// Days a password is valid (等保 2.0); 0: no expiry.
+    password_max_age_days: u32,
     config_file: Option<PathBuf>,
 }
 
@@ -383,6 +386,10 @@ fn load(cli: &Cli, listen_flag: Option<&String>, default_db: &str) -> Result<Eff
             }
             n
         },
+        password_max_age_days: env_number("ROUNDTABLE_PASSWORD_MAX_AGE_DAYS")?
+            .map(|n| n as u32)
+            .or(file.password_max_age_days)
+            .unwrap_or(90),
         config_file: path,
     })
     .and_then(|mut cfg| {
@@ -608,6 +615,7 @@ async fn serve(cfg: &Effective, db: Db) -> Result<()> {
                 }),
             ..Default::default()
         },
+        password_max_age_days: cfg.password_max_age_days,
         backup: cfg
             .backup_hour
             .map(|hour| roundtable_web::services::backup::BackupConfig {

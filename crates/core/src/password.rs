@@ -40,3 +40,28 @@ mod tests {
         assert!(check_strength("Zhang123!", "zhang").is_some());
     }
 }
+
+/// 等保 2.0 asks for passwords to be changed periodically: one set `max_age_days` or more ago
+/// has expired and must be changed before anything else (0: passwords never expire).
+pub fn expired(
+    changed_at: chrono::DateTime<chrono::Utc>,
+    now: chrono::DateTime<chrono::Utc>,
+    max_age_days: u32,
+) -> bool {
+    max_age_days > 0 && now - changed_at >= chrono::Duration::days(i64::from(max_age_days))
+}
+
+#[cfg(test)]
+mod expiry_tests {
+    use super::expired;
+    use chrono::{Duration, Utc};
+
+    #[test]
+    fn a_password_expires_after_its_days_unless_expiry_is_off() {
+        let now = Utc::now();
+        assert!(!expired(now - Duration::days(89), now, 90));
+        assert!(expired(now - Duration::days(90), now, 90));
+        assert!(expired(now - Duration::days(400), now, 90));
+        assert!(!expired(now - Duration::days(400), now, 0), "0: never");
+    }
+}

@@ -260,6 +260,17 @@ pub struct Session {
     pub token_hash: String,
 }
 
+/// Whether the account must set a new password before anything else: it was reset (or is new),
+/// or it is older than the deployment's `password_max_age_days`.
+pub fn must_change_password(state: &AppState, user: &User) -> bool {
+    user.must_change_password
+        || roundtable_core::password::expired(
+            user.password_changed_at,
+            roundtable_store::now(),
+            state.config.password_max_age_days,
+        )
+}
+
 /// Paths a user who must change the password may still reach.
 fn allowed_before_password_change(path: &str) -> bool {
     matches!(
@@ -408,7 +419,8 @@ impl FromRequestParts<AppState> for Session {
             next: uri.to_string(),
         };
         let session = load_session(state, &parts.headers).await.map_err(reject)?;
-        if session.user.must_change_password && !allowed_before_password_change(uri.path()) {
+        if must_change_password(state, &session.user) && !allowed_before_password_change(uri.path())
+        {
             return Err(reject(AppError::PasswordChangeRequired));
         }
         Ok(session)

@@ -50,6 +50,8 @@ pub struct WebConfig {
     pub holiday_saturday_rule: roundtable_core::obligations::HolidaySaturdayRule,
     /// Reminders: the webhook, the digest's hour.
     pub notify: services::notify::NotifyConfig,
+    /// 等保 2.0: days a password is valid before it must be changed (0: no expiry).
+    pub password_max_age_days: u32,
     /// The daily backup (issue 6), when configured.
     pub backup: Option<services::backup::BackupConfig>,
 }
@@ -69,6 +71,7 @@ impl Default for WebConfig {
             notice_working_days: roundtable_core::calendar::MIN_NOTICE_WORKING_DAYS,
             holiday_saturday_rule: Default::default(),
             backup: None,
+            password_max_age_days: 90,
             notify: Default::default(),
         }
     }

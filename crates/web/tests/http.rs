@@ -41,6 +41,83 @@ async fn api_login_and_bad_credentials() {
     assert_eq!(events, 2);
 }
 
+/// 等保 2.0 (issue 6 point 4): a password older than `password_max_age_days` is changed before
+/// anything else; 0 turns expiry off.
+#[tokio::test]
+async fn an_expired_password_is_changed_before_anything_else() {
+    let app = app().await;
+    let old = roundtable_store::now() - chrono::Duration::days(91);
+    app.db
+        .pool()
+        .execute(Sql::with(
+            "UPDATE users SET password_changed_at = $1 WHERE username = 'staff'",
+            roundtable_store::args![old],
+        ))
+        .await
+        .unwrap();
+    let c = app.login("staff").await;
+    let (s, me, _) = app.json("GET", "/api/v1/auth/me", Some(&c), None).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(me["password_change_required"], true);
+    let (s, body, _) = app.json("GET", "/api/v1/people", Some(&c), None).await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{body}");
+    assert_eq!(body["error"]["code"], "password_change_required");
+    let (s, h, _) = app
+        .call(
+            Request::get("/people")
+                .header(header::COOKIE, &c)
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert!(s.is_redirection());
+    assert!(
+        h.iter()
+            .any(|(k, v)| k == "location" && v == "/account/password")
+    );
+    let (_, _, page) = app
+        .call(
+            Request::get("/account/password")
+                .header(header::COOKIE, &c)
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert!(page.contains("密码已使用 90 天以上"), "{page}");
+    let (s, _, _) = app
+        .json(
+            "POST",
+            "/api/v1/auth/password",
+            Some(&c),
+            Some(json!({"current_password": app.password("staff"), "new_password": "Xihu-2026-round"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (s, me, _) = app.json("GET", "/api/v1/auth/me", Some(&c), None).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(me["password_change_required"], false);
+    let (s, _, _) = app.json("GET", "/api/v1/people", Some(&c), None).await;
+    assert_eq!(s, StatusCode::OK);
+
+    // Expiry off: the same age is accepted.
+    let off = common::app_with(roundtable_web::WebConfig {
+        password_max_age_days: 0,
+        ..Default::default()
+    })
+    .await;
+    off.db
+        .pool()
+        .execute(Sql::with(
+            "UPDATE users SET password_changed_at = $1 WHERE username = 'staff'",
+            roundtable_store::args![old],
+        ))
+        .await
+        .unwrap();
+    let c = off.login("staff").await;
+    let (s, _, _) = off.json("GET", "/api/v1/people", Some(&c), None).await;
+    assert_eq!(s, StatusCode::OK);
+}
+
 #[tokio::test]
 async fn lockout_after_five_failures_holds_even_with_the_right_password() {
     let app = app().await;

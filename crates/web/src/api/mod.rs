@@ -134,6 +134,9 @@ struct Me {
     user: User,
     /// Role codes with the node each is held for.
     grants: Vec<roundtable_store::users::UserRole>,
+    /// A new password must be set (POST /auth/password) before anything else: the account's
+    /// was reset, or it is older than the deployment allows (等保 2.0).
+    password_change_required: bool,
 }
 
 /// Starts a session (cookie `rt_session`) for an API client.
@@ -151,6 +154,7 @@ async fn login(
     let done = auth::login(&state, &b.username, &b.password, ip.as_deref()).await?;
     let grants = roundtable_store::users::roles(&mut state.db.pool(), done.user.id).await?;
     let mut r = Json(Me {
+        password_change_required: auth::must_change_password(&state, &done.user),
         user: done.user,
         grants,
     })
@@ -171,6 +175,7 @@ async fn logout(State(state): State<AppState>, session: Session) -> Result<Statu
 async fn me(State(state): State<AppState>, session: Session) -> ApiResult<Me> {
     let grants = roundtable_store::users::roles(&mut state.db.pool(), session.user.id).await?;
     Ok(Json(Me {
+        password_change_required: auth::must_change_password(&state, &session.user),
         user: session.user,
         grants,
     }))

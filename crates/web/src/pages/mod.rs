@@ -306,7 +306,7 @@ async fn login(
     .await
     {
         Ok(done) => {
-            let to = if done.user.must_change_password {
+            let to = if auth::must_change_password(&state, &done.user) {
                 "/account/password"
             } else {
                 safe_next(&f.next)
@@ -350,7 +350,11 @@ async fn password_form(
         "password.html",
         Some(&session),
         &csrf,
-        context! { must_change => session.user.must_change_password },
+        context! {
+            must_change => session.user.must_change_password,
+            expired => auth::must_change_password(&state, &session.user) && !session.user.must_change_password,
+            max_age => state.config.password_max_age_days,
+        },
     )
 }
 
@@ -384,7 +388,12 @@ async fn password(
             "password.html",
             Some(&session),
             &csrf,
-            context! { errors => errors, must_change => session.user.must_change_password },
+            context! {
+                errors => errors,
+                must_change => session.user.must_change_password,
+                expired => auth::must_change_password(&state, &session.user) && !session.user.must_change_password,
+                max_age => state.config.password_max_age_days,
+            },
         )),
         Err(e) => Err(e.into()),
     }
