@@ -195,6 +195,8 @@ struct FileConfig {
     backup_hour: Option<u32>,
     backup_keep: Option<usize>,
     password_max_age_days: Option<u32>,
+    public_per_minute: Option<usize>,
+    login_per_hour: Option<usize>,
 }
 
 #[derive(Debug, serde::Serialize)]
@@ -240,6 +242,10 @@ struct Effective {
     backup_keep: usize,
     /// Days a password is valid (等保 2.0); 0: no expiry.
     password_max_age_days: u32,
+    /// Requests per client address per minute to public pages and endpoints (0: unlimited).
+    public_per_minute: usize,
+    /// Login attempts per client address per hour (0: unlimited).
+    login_per_hour: usize,
     config_file: Option<PathBuf>,
 }
 
@@ -390,6 +396,12 @@ fn load(cli: &Cli, listen_flag: Option<&String>, default_db: &str) -> Result<Eff
             .map(|n| n as u32)
             .or(file.password_max_age_days)
             .unwrap_or(90),
+        public_per_minute: env_number("ROUNDTABLE_PUBLIC_PER_MINUTE")?
+            .or(file.public_per_minute)
+            .unwrap_or(120),
+        login_per_hour: env_number("ROUNDTABLE_LOGIN_PER_HOUR")?
+            .or(file.login_per_hour)
+            .unwrap_or(100),
         config_file: path,
     })
     .and_then(|mut cfg| {
@@ -616,6 +628,8 @@ async fn serve(cfg: &Effective, db: Db) -> Result<()> {
             ..Default::default()
         },
         password_max_age_days: cfg.password_max_age_days,
+        public_per_minute: cfg.public_per_minute,
+        login_per_hour: cfg.login_per_hour,
         backup: cfg
             .backup_hour
             .map(|hour| roundtable_web::services::backup::BackupConfig {

@@ -50,6 +50,12 @@ pub struct WebConfig {
     pub holiday_saturday_rule: roundtable_core::obligations::HolidaySaturdayRule,
     /// Reminders: the webhook, the digest's hour.
     pub notify: services::notify::NotifyConfig,
+    /// Requests per client address per minute to the pages and endpoints open without an
+    /// account (0: unlimited).
+    pub public_per_minute: usize,
+    /// Login attempts per client address per hour (0: unlimited), besides the lockout of an
+    /// account after five failures.
+    pub login_per_hour: usize,
     /// 等保 2.0: days a password is valid before it must be changed (0: no expiry).
     pub password_max_age_days: u32,
     /// The daily backup (issue 6), when configured.
@@ -72,6 +78,8 @@ impl Default for WebConfig {
             holiday_saturday_rule: Default::default(),
             backup: None,
             password_max_age_days: 90,
+            public_per_minute: 120,
+            login_per_hour: 100,
             notify: Default::default(),
         }
     }
@@ -87,6 +95,9 @@ pub struct AppState {
     pub sessions: Arc<auth::SessionCache>,
     pub portal_limit: Arc<limits::RateLimiter>,
     pub questionnaire_limit: Arc<limits::RateLimiter>,
+    /// Requests to public pages and endpoints, and login attempts, per client address.
+    pub public_limit: Arc<limits::RateLimiter>,
+    pub login_limit: Arc<limits::RateLimiter>,
     /// The working-day calendar (R-CAL-1), read from the database at most once a minute.
     pub calendar: Arc<services::calendar::CalendarCache>,
     /// Public case pages' data, kept a few seconds (`services::projects::PublicCache`).
@@ -106,7 +117,17 @@ impl AppState {
             config.questionnaire_per_hour,
             std::time::Duration::from_secs(3600),
         ));
+        let public_limit = Arc::new(limits::RateLimiter::new(
+            config.public_per_minute,
+            std::time::Duration::from_secs(60),
+        ));
+        let login_limit = Arc::new(limits::RateLimiter::new(
+            config.login_per_hour,
+            std::time::Duration::from_secs(3600),
+        ));
         Ok(AppState {
+            public_limit,
+            login_limit,
             calendar: Arc::default(),
             public_cases: Arc::default(),
             portal_limit,
@@ -194,6 +215,7 @@ pub fn router(state: AppState) -> Router {
         .route("/static/app.js", axum::routing::get(static_js))
         .fallback(pages::not_found)
         .layer(axum::middleware::from_fn_with_state(state.clone(), csrf::layer))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), limits::public_layer))
         .layer(tower_http::limit::RequestBodyLimitLayer::new(limit))
         .layer(axum::extract::DefaultBodyLimit::max(limit))
         // Outside the body limit, so an oversized upload also gets a Chinese page or envelope.

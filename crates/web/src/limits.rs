@@ -1,5 +1,7 @@
 //! Per-key sliding-window rate limits kept in memory (per process): the resident portal's
-//! submissions per client address. A limit of 0 means unlimited.
+//! submissions per client address, and (`public_layer`) every request to a page or endpoint
+//! open without an account and every login attempt, per client address. A limit of 0 means
+//! unlimited.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
@@ -54,6 +56,53 @@ impl RateLimiter {
     }
 }
 
+/// Paths open to anyone without an account: residents' portal, questionnaires, public case and
+/// wish pages, fingerprint checks, the public API, calendar feeds.
+fn is_public(path: &str) -> bool {
+    const PREFIXES: &[&str] = &["/p", "/q/", "/c/", "/w", "/v", "/api/v1/public/", "/ical/"];
+    PREFIXES.iter().any(|p| {
+        path == p.trim_end_matches('/')
+            || path.starts_with(p) && (p.ends_with('/') || path[p.len()..].starts_with('/'))
+    })
+}
+
+fn is_login(path: &str, method: &axum::http::Method) -> bool {
+    method == axum::http::Method::POST && matches!(path, "/login" | "/api/v1/auth/login")
+}
+
+/// Turns away, per client address, public requests over `public_per_minute` and login attempts
+/// over `login_per_hour` (on top of the lockout of an account after five failures) with 429:
+/// a Chinese page, or the API envelope (`rate_limited`), and a Retry-After.
+pub async fn public_layer(
+    axum::extract::State(state): axum::extract::State<crate::AppState>,
+    ClientAddr(client): ClientAddr,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let path = req.uri().path();
+    let (limiter, retry) = if is_login(path, req.method()) {
+        (&state.login_limit, "600")
+    } else if is_public(path) {
+        (&state.public_limit, "60")
+    } else {
+        return next.run(req).await;
+    };
+    if limiter.allow(&client) {
+        return next.run(req).await;
+    }
+    let mut r = if path.starts_with("/api/") {
+        crate::error::ApiError(crate::error::AppError::TooMany).into_response()
+    } else {
+        crate::PageError(crate::error::AppError::TooMany).into_response()
+    };
+    r.headers_mut().insert(
+        axum::http::header::RETRY_AFTER,
+        axum::http::HeaderValue::from_static(retry),
+    );
+    r
+}
+
 /// The client's address as the socket saw it ("unknown" in-process, as in tests). Behind a
 /// reverse proxy every client has the proxy's address: set the limit accordingly.
 pub struct ClientAddr(pub String);
@@ -78,6 +127,36 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for ClientAddr {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn public_paths_are_those_open_without_an_account() {
+        for p in [
+            "/p",
+            "/p/track",
+            "/q/ABC",
+            "/c/XYZ",
+            "/w",
+            "/w/abc",
+            "/v",
+            "/v/1234",
+            "/api/v1/public/communities",
+            "/ical/u/x.ics",
+        ] {
+            assert!(is_public(p), "{p}");
+        }
+        for p in [
+            "/people",
+            "/cases/1",
+            "/questionnaires",
+            "/wishes",
+            "/api/v1/people",
+            "/",
+            "/login",
+            "/verify",
+        ] {
+            assert!(!is_public(p), "{p}");
+        }
+    }
 
     #[test]
     fn a_key_over_its_limit_waits_for_the_window() {

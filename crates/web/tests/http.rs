@@ -118,6 +118,58 @@ async fn an_expired_password_is_changed_before_anything_else() {
     assert_eq!(s, StatusCode::OK);
 }
 
+/// Issue 6 point 5: public pages and endpoints, and login attempts, are limited per client
+/// address: 429 with Retry-After, in Chinese on a page and as `rate_limited` in the API.
+#[tokio::test]
+async fn public_requests_and_logins_are_rate_limited_per_address() {
+    let app = common::app_with(roundtable_web::WebConfig {
+        public_per_minute: 3,
+        login_per_hour: 2,
+        ..Default::default()
+    })
+    .await;
+    for _ in 0..3 {
+        let (s, _, _) = app
+            .json("GET", "/api/v1/public/communities", None, None)
+            .await;
+        assert_eq!(s, StatusCode::OK);
+    }
+    let (s, body, h) = app
+        .json("GET", "/api/v1/public/verify/0123456789abcdef", None, None)
+        .await;
+    assert_eq!(s, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(body["error"]["code"], "rate_limited");
+    assert!(h.iter().any(|(k, v)| k == "retry-after" && v == "60"));
+    let (s, _, page) = app
+        .call(Request::get("/v").body(Body::empty()).unwrap())
+        .await;
+    assert_eq!(s, StatusCode::TOO_MANY_REQUESTS);
+    assert!(page.contains("<html") && page.contains("频繁"), "{page}");
+    // Pages behind a login are not counted.
+    let c = app.login("admin").await;
+    let (s, _, _) = app.json("GET", "/api/v1/people", Some(&c), None).await;
+    assert_eq!(s, StatusCode::OK);
+    // The second login attempt is the last this hour from the address, right password or not.
+    let (s, _, _) = app
+        .json(
+            "POST",
+            "/api/v1/auth/login",
+            None,
+            Some(json!({"username": "staff", "password": "wrong"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    let (s, body, _) = app
+        .json(
+            "POST",
+            "/api/v1/auth/login",
+            None,
+            Some(json!({"username": "staff", "password": app.password("staff")})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::TOO_MANY_REQUESTS, "{body}");
+}
+
 #[tokio::test]
 async fn lockout_after_five_failures_holds_even_with_the_right_password() {
     let app = app().await;

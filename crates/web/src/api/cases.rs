@@ -178,7 +178,7 @@ async fn evidence_photo(
         q.thumb.is_some_and(|t| t != "false" && t != "0"),
     )
     .await?;
-    Ok(([(axum::http::header::CONTENT_TYPE, mime)], bytes).into_response())
+    Ok(crate::services::photos::response((mime, bytes)))
 }
 
 /// R-PROC-2: an opinion gathered (while 征求意见 is in progress).

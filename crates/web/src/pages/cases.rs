@@ -472,7 +472,7 @@ async fn evidence_photo(
         q.contains_key("thumb"),
     )
     .await?;
-    Ok(super::photo_response(file))
+    Ok(crate::services::photos::response(file))
 }
 
 async fn add_opinion(

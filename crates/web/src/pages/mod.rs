@@ -154,18 +154,6 @@ pub(super) async fn read_multipart<T: serde::de::DeserializeOwned>(
     Ok((form, files))
 }
 
-/// A photo sent to a signed-in reader: its type, cached privately for a day.
-pub(super) fn photo_response((mime, bytes): (String, Vec<u8>)) -> Response {
-    (
-        [
-            (header::CONTENT_TYPE, mime),
-            (header::CACHE_CONTROL, "private, max-age=86400".into()),
-        ],
-        bytes,
-    )
-        .into_response()
-}
-
 /// A multipart form (CSRF token in the query, see `csrf`): its fields as `T` and its photos.
 pub struct MultipartForm<T>(pub T, pub Vec<Vec<u8>>);
 

@@ -540,5 +540,5 @@ async fn photo(
         q.thumb.is_some(),
     )
     .await?;
-    Ok(super::photo_response(file))
+    Ok(crate::services::photos::response(file))
 }
