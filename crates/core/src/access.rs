@@ -283,6 +283,43 @@ pub fn permit(
     scope(actor, action, kind).contains(org_path, person_id)
 }
 
+/// An API token's reach (issue 6 point 4): the account's grants narrowed to `roles` and, when
+/// the token names a subtree `root` (its id and materialised path), to that subtree. A grant
+/// whose node holds the root is moved down to it; a grant already inside the root stays; a
+/// grant elsewhere, or one held for no node (system or audit administrator) under a token with
+/// a subtree, is dropped. A token never reaches further than its account. `grants` come with
+/// the path of their node.
+pub fn narrow_grants(
+    grants: &[(Grant, Option<String>)],
+    roles: &[Role],
+    root: Option<(i64, &str)>,
+) -> Vec<Grant> {
+    let mut out = Vec::new();
+    for (g, path) in grants {
+        if !roles.contains(&g.role) {
+            continue;
+        }
+        let Some((root_id, root_path)) = root else {
+            out.push(g.clone());
+            continue;
+        };
+        let (Some(org), Some(path)) = (g.org_id, path) else {
+            continue;
+        };
+        if root_path.contains(&format!("/{org}/")) {
+            out.push(Grant {
+                role: g.role,
+                org_id: Some(root_id),
+            });
+        } else if path.contains(&format!("/{root_id}/")) {
+            out.push(g.clone());
+        }
+    }
+    out.sort_by_key(|g| (g.role.code(), g.org_id));
+    out.dedup();
+    out
+}
+
 /// May the actor do `action` on `kind` anywhere at all (to show a menu entry or a button)?
 pub fn permit_somewhere(actor: &Actor, action: Action, kind: ResourceKind) -> bool {
     !scope(actor, action, kind).is_empty()
@@ -537,5 +574,49 @@ mod tests {
             )
             .is_empty()
         );
+    }
+
+    #[test]
+    fn a_token_narrows_its_account_to_roles_and_a_subtree() {
+        // District 1 → street 2 → communities 3 and 4.
+        let street = Grant {
+            role: Role::StreetAdmin,
+            org_id: Some(2),
+        };
+        let staff = Grant {
+            role: Role::CommunityStaff,
+            org_id: Some(4),
+        };
+        let admin = Grant {
+            role: Role::SystemAdmin,
+            org_id: None,
+        };
+        let grants = vec![
+            (street.clone(), Some("/1/2/".to_string())),
+            (staff.clone(), Some("/1/2/4/".to_string())),
+            (admin.clone(), None),
+        ];
+        let all = [Role::StreetAdmin, Role::CommunityStaff, Role::SystemAdmin];
+        // No subtree: the roles named, as held.
+        assert_eq!(
+            narrow_grants(&grants, &[Role::StreetAdmin], None),
+            vec![street.clone()]
+        );
+        // Subtree community 3: the street grant moves down to it; the other community's
+        // grant and the deployment-wide one are dropped.
+        assert_eq!(
+            narrow_grants(&grants, &all, Some((3, "/1/2/3/"))),
+            vec![Grant {
+                role: Role::StreetAdmin,
+                org_id: Some(3)
+            }]
+        );
+        // Subtree the district (above every grant): each grant stays as held, never wider.
+        assert_eq!(
+            narrow_grants(&grants, &all, Some((1, "/1/"))),
+            vec![staff.clone(), street.clone()]
+        );
+        // A role the account does not hold gives nothing.
+        assert!(narrow_grants(&grants, &[Role::DistrictAdmin], None).is_empty());
     }
 }

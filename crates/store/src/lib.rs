@@ -21,6 +21,7 @@ pub mod projects;
 pub mod questionnaires;
 pub mod resources;
 pub mod testing;
+pub mod tokens;
 pub mod topics;
 pub mod units;
 pub mod users;

@@ -102,6 +102,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0015_fingerprints.sql"),
         postgres: include_str!("../migrations/postgres/0015_fingerprints.sql"),
     },
+    Migration {
+        version: 16,
+        name: "api_tokens",
+        sqlite: include_str!("../migrations/sqlite/0016_api_tokens.sql"),
+        postgres: include_str!("../migrations/postgres/0016_api_tokens.sql"),
+    },
 ];
 
 /// Applies the migrations not yet applied; returns how many were. Safe with several instances

@@ -258,6 +258,8 @@ pub struct Session {
     pub user: User,
     pub actor: Actor,
     pub token_hash: String,
+    /// The API token the request came with (`Authorization: Bearer …`), instead of a session.
+    pub via_token: Option<i64>,
 }
 
 /// Whether the account must set a new password before anything else: it was reset (or is new),
@@ -369,7 +371,93 @@ async fn load_session_from_db(state: &AppState, token_hash: String) -> Result<Se
         user,
         actor,
         token_hash,
+        via_token: None,
     })
+}
+
+/// What a machine client sends instead of a session cookie.
+pub const TOKEN_PREFIX: &str = "rt_";
+
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    let v = headers
+        .get(axum::http::header::AUTHORIZATION)?
+        .to_str()
+        .ok()?;
+    let t = v
+        .strip_prefix("Bearer ")
+        .or_else(|| v.strip_prefix("bearer "))?;
+    Some(t.trim())
+}
+
+/// The account of an API token, narrowed to the token's roles and subtree
+/// (`core::access::narrow_grants`); an unknown, expired or revoked token, or a disabled
+/// account, is not signed in.
+async fn load_token_session(state: &AppState, token: &str) -> Result<Session, AppError> {
+    if !token.starts_with(TOKEN_PREFIX) {
+        return Err(AppError::Unauthenticated);
+    }
+    let token_hash = hash_token(token);
+    if let Some(s) = state.sessions.get(&token_hash) {
+        return Ok(s);
+    }
+    let mut db = state.db.pool();
+    let t = roundtable_store::tokens::usable(&mut db, &token_hash)
+        .await?
+        .ok_or(AppError::Unauthenticated)?;
+    let user = users::get(&mut db, t.user_id)
+        .await?
+        .filter(|u| !u.disabled)
+        .ok_or(AppError::Unauthenticated)?;
+    let full = actor_for(&mut db, &user).await?;
+    let held: Vec<(Grant, Option<String>)> = users::roles(&mut db, user.id)
+        .await?
+        .into_iter()
+        .filter_map(|r| {
+            Some((
+                Grant {
+                    role: Role::parse(&r.role)?,
+                    org_id: r.org_id,
+                },
+                r.org_path,
+            ))
+        })
+        .collect();
+    let roles: Vec<Role> = t.roles.split(',').filter_map(Role::parse).collect();
+    let root = t.org_id.zip(t.org_path.as_deref());
+    let grants = roundtable_core::access::narrow_grants(&held, &roles, root);
+    // A leader's linked streets, narrowed the same way.
+    let mut linked_streets = Vec::new();
+    if grants.iter().any(|g| g.role == Role::DistrictLeader) {
+        for street in full.linked_streets {
+            let Some(org) = roundtable_store::orgs::get(&mut db, street).await? else {
+                continue;
+            };
+            match root {
+                None => linked_streets.push(street),
+                Some((id, path)) if path.contains(&format!("/{street}/")) => {
+                    linked_streets.push(id)
+                }
+                Some((id, _)) if org.path.contains(&format!("/{id}/")) => {
+                    linked_streets.push(street)
+                }
+                _ => {}
+            }
+        }
+    }
+    roundtable_store::tokens::touch(&mut db, t.id).await?;
+    let session = Session {
+        actor: Actor {
+            user_id: user.id,
+            person_id: user.person_id,
+            grants,
+            linked_streets,
+        },
+        user,
+        token_hash,
+        via_token: Some(t.id),
+    };
+    state.sessions.put(&session);
+    Ok(session)
 }
 
 /// The roles of an account as the permission function sees them; a district leader's reach is
@@ -418,6 +506,10 @@ impl FromRequestParts<AppState> for Session {
             error: e,
             next: uri.to_string(),
         };
+        // Machine clients of the API: a token instead of a session (no password involved).
+        if api && let Some(token) = bearer(&parts.headers) {
+            return load_token_session(state, token).await.map_err(reject);
+        }
         let session = load_session(state, &parts.headers).await.map_err(reject)?;
         if must_change_password(state, &session.user) && !allowed_before_password_change(uri.path())
         {

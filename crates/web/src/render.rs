@@ -91,6 +91,7 @@ pub const TEMPLATES: &[(&str, &str)] = embedded![
     "wish_wall.html",
     "wish_public.html",
     "account_calendar.html",
+    "account_tokens.html",
     "periodic_bulletin.html",
     "notifications.html",
     "jobs.html",

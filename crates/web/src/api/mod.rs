@@ -53,6 +53,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(logout))
         .routes(routes!(me))
         .routes(routes!(change_password))
+        .routes(routes!(token_list, token_issue))
+        .routes(routes!(token_revoke))
         .routes(routes!(org_tree, org_create))
         .routes(routes!(org_get, org_update))
         .routes(routes!(org_links))
@@ -179,6 +181,41 @@ async fn me(State(state): State<AppState>, session: Session) -> ApiResult<Me> {
         user: session.user,
         grants,
     }))
+}
+
+/// The signed-in account's API tokens (issue 6), the newest first; never their secrets.
+#[utoipa::path(get, path = "/me/tokens", tag = "auth",
+    responses((status = 200, body = Vec<roundtable_store::tokens::ApiToken>), (status = 401, body = ErrorEnvelope)))]
+async fn token_list(
+    State(state): State<AppState>,
+    session: Session,
+) -> ApiResult<Vec<roundtable_store::tokens::ApiToken>> {
+    Ok(Json(services::tokens::list(&state.db, &session).await?))
+}
+
+/// Issues an API token for a machine client: some of the account's roles, optionally one
+/// subtree, 1–365 days. The secret is in this answer only; send it as
+/// `Authorization: Bearer rt_…`. A request made with a token cannot issue one.
+#[utoipa::path(post, path = "/me/tokens", tag = "auth", request_body = services::tokens::TokenInput,
+    responses((status = 201, body = services::tokens::Issued), (status = 400, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
+async fn token_issue(
+    State(state): State<AppState>,
+    session: Session,
+    ApiJson(b): ApiJson<services::tokens::TokenInput>,
+) -> Result<Response, ApiError> {
+    let issued = services::tokens::issue(&state.db, &session, &b).await?;
+    Ok((StatusCode::CREATED, Json(issued)).into_response())
+}
+
+/// Revokes a token (one's own; an account administrator any): it stops working at once.
+#[utoipa::path(delete, path = "/me/tokens/{id}", tag = "auth", params(("id" = i64, Path)),
+    responses((status = 200, body = roundtable_store::tokens::ApiToken), (status = 404, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
+async fn token_revoke(
+    State(state): State<AppState>,
+    session: Session,
+    Path(id): Path<i64>,
+) -> ApiResult<roundtable_store::tokens::ApiToken> {
+    Ok(Json(services::tokens::revoke(&state, &session, id).await?))
 }
 
 #[derive(serde::Deserialize, utoipa::ToSchema)]

@@ -10,6 +10,7 @@ mod notify;
 mod questionnaires;
 mod reports;
 mod resources;
+mod tokens;
 mod topics;
 mod users;
 mod wishes;
@@ -48,6 +49,7 @@ pub fn router() -> Router<AppState> {
         .merge(audit::router())
         .merge(feeds::router())
         .merge(notify::router())
+        .merge(tokens::router())
 }
 
 /// The address residents open for `path` (from `public_url`, else the request's host) and its

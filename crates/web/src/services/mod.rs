@@ -24,6 +24,7 @@ pub mod resources;
 pub mod similar;
 pub mod six_ones;
 pub mod timeline;
+pub mod tokens;
 pub mod topics;
 pub mod units;
 pub mod users;
