@@ -197,6 +197,7 @@ struct FileConfig {
     password_max_age_days: Option<u32>,
     public_per_minute: Option<usize>,
     login_per_hour: Option<usize>,
+    contact_retention_days: Option<u32>,
 }
 
 #[derive(Debug, serde::Serialize)]
@@ -246,6 +247,8 @@ struct Effective {
     public_per_minute: usize,
     /// Login attempts per client address per hour (0: unlimited).
     login_per_hour: usize,
+    /// PIPL: days a submitter's contact data is kept after the matter is finished.
+    contact_retention_days: u32,
     config_file: Option<PathBuf>,
 }
 
@@ -402,6 +405,19 @@ fn load(cli: &Cli, listen_flag: Option<&String>, default_db: &str) -> Result<Eff
         login_per_hour: env_number("ROUNDTABLE_LOGIN_PER_HOUR")?
             .or(file.login_per_hour)
             .unwrap_or(100),
+        contact_retention_days: {
+            let d = env_number("ROUNDTABLE_CONTACT_RETENTION_DAYS")?
+                .map(|n| n as u32)
+                .or(file.contact_retention_days)
+                .unwrap_or(365);
+            if d < roundtable_core::privacy::MIN_RETENTION_DAYS {
+                bail!(
+                    "contact_retention_days must be at least {}, got {d}",
+                    roundtable_core::privacy::MIN_RETENTION_DAYS
+                );
+            }
+            d
+        },
         config_file: path,
     })
     .and_then(|mut cfg| {
@@ -629,6 +645,7 @@ async fn serve(cfg: &Effective, db: Db) -> Result<()> {
         },
         password_max_age_days: cfg.password_max_age_days,
         public_per_minute: cfg.public_per_minute,
+        contact_retention_days: cfg.contact_retention_days,
         login_per_hour: cfg.login_per_hour,
         backup: cfg
             .backup_hour

@@ -1,5 +1,23 @@
 //! Personal data on screen and in exports: masked unless the role may see it (PRODUCT.md).
 
+/// PIPL: a submitter's contact data is kept while the matter it came with is being handled and
+/// `days` after it was finished (a closed matter, a finished case, a confirmed or withdrawn
+/// wish, a closed questionnaire), then erased. Records last changed before the returned
+/// moment are past it.
+pub fn retention_cutoff(
+    now: chrono::DateTime<chrono::Utc>,
+    days: u32,
+) -> chrono::DateTime<chrono::Utc> {
+    now - chrono::Duration::days(i64::from(days))
+}
+
+/// The least a deployment may keep contact data after a matter is finished: long enough to
+/// answer a complaint about how it was handled.
+pub const MIN_RETENTION_DAYS: u32 = 30;
+
+/// What stands in for an erased name that a record cannot do without (a wish's household).
+pub const ERASED_NAME: &str = "（已删除）";
+
 /// 13812341234 → 138****1234. Anything that is not 11 characters keeps only its last 2.
 pub fn mask_phone(phone: &str) -> String {
     let chars: Vec<char> = phone.chars().collect();

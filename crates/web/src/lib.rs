@@ -56,6 +56,8 @@ pub struct WebConfig {
     /// Login attempts per client address per hour (0: unlimited), besides the lockout of an
     /// account after five failures.
     pub login_per_hour: usize,
+    /// PIPL: days a submitter's contact data is kept after the matter is finished.
+    pub contact_retention_days: u32,
     /// 等保 2.0: days a password is valid before it must be changed (0: no expiry).
     pub password_max_age_days: u32,
     /// The daily backup (issue 6), when configured.
@@ -78,6 +80,7 @@ impl Default for WebConfig {
             holiday_saturday_rule: Default::default(),
             backup: None,
             password_max_age_days: 90,
+            contact_retention_days: 365,
             public_per_minute: 120,
             login_per_hour: 100,
             notify: Default::default(),

@@ -55,6 +55,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(change_password))
         .routes(routes!(token_list, token_issue))
         .routes(routes!(token_revoke))
+        .routes(routes!(privacy_subject))
+        .routes(routes!(privacy_erase))
         .routes(routes!(org_tree, org_create))
         .routes(routes!(org_get, org_update))
         .routes(routes!(org_links))
@@ -216,6 +218,40 @@ async fn token_revoke(
     Path(id): Path<i64>,
 ) -> ApiResult<roundtable_store::tokens::ApiToken> {
     Ok(Json(services::tokens::revoke(&state, &session, id).await?))
+}
+
+#[derive(serde::Deserialize, utoipa::ToSchema, utoipa::IntoParams)]
+struct PhoneBody {
+    /// The person's mobile number (11 digits)
+    phone: String,
+}
+
+/// PIPL: everything held under one phone number, for the person who asked (system or district
+/// administrator; audited with the number masked).
+#[utoipa::path(get, path = "/privacy/subject", tag = "privacy", params(PhoneBody),
+    responses((status = 200, body = services::privacy::Subject), (status = 403, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
+async fn privacy_subject(
+    State(state): State<AppState>,
+    session: Session,
+    Query(q): Query<PhoneBody>,
+) -> ApiResult<services::privacy::Subject> {
+    Ok(Json(
+        services::privacy::subject(&state.db, &session.actor, &session.user.username, &q.phone)
+            .await?,
+    ))
+}
+
+/// PIPL: erases one phone number (and a resident's name with it) wherever it is held.
+#[utoipa::path(post, path = "/privacy/erase", tag = "privacy", request_body = PhoneBody,
+    responses((status = 200, body = roundtable_store::privacy::Erased), (status = 403, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
+async fn privacy_erase(
+    State(state): State<AppState>,
+    session: Session,
+    ApiJson(b): ApiJson<PhoneBody>,
+) -> ApiResult<roundtable_store::privacy::Erased> {
+    Ok(Json(
+        services::privacy::erase(&state.db, &session.actor, &b.phone).await?,
+    ))
 }
 
 #[derive(serde::Deserialize, utoipa::ToSchema)]

@@ -7,6 +7,7 @@ mod directory;
 pub mod excel;
 mod feeds;
 mod notify;
+mod privacy;
 mod questionnaires;
 mod reports;
 mod resources;
@@ -50,6 +51,7 @@ pub fn router() -> Router<AppState> {
         .merge(feeds::router())
         .merge(notify::router())
         .merge(tokens::router())
+        .merge(privacy::router())
 }
 
 /// The address residents open for `path` (from `public_url`, else the request's host) and its

@@ -18,6 +18,7 @@ pub mod orgs;
 pub mod people;
 pub mod periodic;
 pub mod photos;
+pub mod privacy;
 pub mod projects;
 pub mod questionnaires;
 pub mod resources;

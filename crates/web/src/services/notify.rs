@@ -93,6 +93,18 @@ pub async fn tick(state: &AppState, instance: &str) -> Result<Tick, AppError> {
             t.notified = r.unwrap_or(0);
         }
     }
+    // PIPL retention, once a day on one instance.
+    let day = now_china.date_naive().to_string();
+    if let Some(run) =
+        store::claim_run(&mut state.db.pool(), "contact_retention", &day, instance).await?
+    {
+        let r = super::privacy::retain(&state.db, state.config.contact_retention_days).await;
+        let (status, detail) = match &r {
+            Ok(n) => ("ok", format!("{} 条记录的联系方式已删除", n.total())),
+            Err(e) => ("error", e.to_string()),
+        };
+        store::finish_run(&mut state.db.pool(), run, status, &detail).await?;
+    }
     if let Some(cfg) = state.config.backup.clone() {
         // Apart from the tick: a large database takes minutes to copy.
         let (db, data_dir, instance) = (
