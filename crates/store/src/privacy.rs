@@ -72,45 +72,49 @@ impl Erased {
     }
 }
 
-/// Erases `phone` and the name that goes with it wherever a resident left them; a person's and
-/// a unit's record keeps its name (the organisation's own data) and loses the number.
-pub async fn erase_phone(e: &mut impl Exec, phone: &str) -> Result<Erased, StoreError> {
-    let topics = e
-        .execute(Sql::with(
-            "UPDATE topics SET submitter_name = NULL, submitter_phone = NULL, contact_consent = FALSE WHERE submitter_phone = $1",
-            args![phone],
-        ))
-        .await?;
-    let objections = e
-        .execute(Sql::with(
-            "UPDATE objections SET submitter_name = NULL, submitter_phone = NULL WHERE submitter_phone = $1",
-            args![phone],
-        ))
-        .await?;
-    let wishes = e
-        .execute(Sql::with(
-            "UPDATE wishes SET household_name = $2, household_phone = NULL WHERE household_phone = $1",
-            args![phone, ERASED_NAME],
-        ))
-        .await?;
-    let questionnaire_responses = e
-        .execute(Sql::with(
-            "UPDATE questionnaire_responses SET phone = NULL WHERE phone = $1",
-            args![phone],
-        ))
-        .await?;
-    let people = e
-        .execute(Sql::with(
-            "UPDATE people SET phone = NULL WHERE phone = $1",
-            args![phone],
-        ))
-        .await?;
-    let units = e
-        .execute(Sql::with(
-            "UPDATE units SET contact_phone = NULL WHERE contact_phone = $1",
-            args![phone],
-        ))
-        .await?;
+/// What erasing a resident's contact data sets, per table (`$2` is `ERASED_NAME`, for a name the
+/// record cannot do without), in the order of `Erased`'s fields.
+const ERASURES: [(&str, &str); 6] = [
+    (
+        "topics",
+        "submitter_name = NULL, submitter_phone = NULL, contact_consent = FALSE",
+    ),
+    (
+        "objections",
+        "submitter_name = NULL, submitter_phone = NULL",
+    ),
+    ("wishes", "household_name = $2, household_phone = NULL"),
+    ("questionnaire_responses", "phone = NULL"),
+    ("people", "phone = NULL"),
+    ("units", "contact_phone = NULL"),
+];
+
+/// Runs the erasure of each table with its condition (`$1` the phone or the cutoff; `None`:
+/// that table is left alone). Each statement gets both arguments and names `$2` (`$2 = $2`
+/// where it needs no name): PostgreSQL refuses an argument a statement does not use.
+async fn erase_where(
+    e: &mut impl Exec,
+    first: crate::Val,
+    conditions: [Option<&str>; 6],
+) -> Result<Erased, StoreError> {
+    let mut counts = [0u64; 6];
+    for (i, ((table, set), condition)) in ERASURES.iter().zip(conditions).enumerate() {
+        let Some(condition) = condition else { continue };
+        counts[i] = e
+            .execute(Sql::with(
+                &format!("UPDATE {table} SET {set} WHERE {condition}"),
+                vec![first.clone(), crate::Val::from(ERASED_NAME)],
+            ))
+            .await?;
+    }
+    let [
+        topics,
+        objections,
+        wishes,
+        questionnaire_responses,
+        people,
+        units,
+    ] = counts;
     Ok(Erased {
         topics,
         objections,
@@ -121,40 +125,47 @@ pub async fn erase_phone(e: &mut impl Exec, phone: &str) -> Result<Erased, Store
     })
 }
 
+/// Erases `phone` and the name that goes with it wherever a resident left them; a person's and
+/// a unit's record keeps its name (the organisation's own data) and loses the number.
+pub async fn erase_phone(e: &mut impl Exec, phone: &str) -> Result<Erased, StoreError> {
+    erase_where(
+        e,
+        crate::Val::from(phone),
+        [
+            Some("submitter_phone = $1 AND $2 = $2"),
+            Some("submitter_phone = $1 AND $2 = $2"),
+            Some("household_phone = $1"),
+            Some("phone = $1 AND $2 = $2"),
+            Some("phone = $1 AND $2 = $2"),
+            Some("contact_phone = $1 AND $2 = $2"),
+        ],
+    )
+    .await
+}
+
 /// Erases the contact data of what was finished before `cutoff`: closed matters (done,
 /// rejected, merged), objections to finished cases, confirmed or withdrawn wishes, answers to
-/// questionnaires closed since.
+/// questionnaires closed since. People and units are the organisation's records: kept.
 pub async fn erase_expired(e: &mut impl Exec, cutoff: DateTime<Utc>) -> Result<Erased, StoreError> {
-    let topics = e
-        .execute(Sql::with(
-            "UPDATE topics SET submitter_name = NULL, submitter_phone = NULL, contact_consent = FALSE WHERE status IN ('done', 'rejected', 'merged') AND updated_at < $1 AND (submitter_name IS NOT NULL OR submitter_phone IS NOT NULL)",
-            args![cutoff],
-        ))
-        .await?;
-    let objections = e
-        .execute(Sql::with(
-            "UPDATE objections SET submitter_name = NULL, submitter_phone = NULL WHERE (submitter_name IS NOT NULL OR submitter_phone IS NOT NULL) AND case_id IN (SELECT id FROM cases WHERE finished_at IS NOT NULL AND finished_at < $1)",
-            args![cutoff],
-        ))
-        .await?;
-    let wishes = e
-        .execute(Sql::with(
-            "UPDATE wishes SET household_name = $2, household_phone = NULL WHERE status IN ('confirmed', 'cancelled') AND updated_at < $1 AND (household_phone IS NOT NULL OR household_name <> $2)",
-            args![cutoff, ERASED_NAME],
-        ))
-        .await?;
-    let questionnaire_responses = e
-        .execute(Sql::with(
-            "UPDATE questionnaire_responses SET phone = NULL WHERE phone IS NOT NULL AND questionnaire_id IN (SELECT id FROM questionnaires WHERE status = 'closed' AND updated_at < $1)",
-            args![cutoff],
-        ))
-        .await?;
-    Ok(Erased {
-        topics,
-        objections,
-        wishes,
-        questionnaire_responses,
-        people: 0,
-        units: 0,
-    })
+    erase_where(
+        e,
+        crate::Val::from(cutoff),
+        [
+            Some(
+                "status IN ('done', 'rejected', 'merged') AND updated_at < $1 AND (submitter_name IS NOT NULL OR submitter_phone IS NOT NULL) AND $2 = $2",
+            ),
+            Some(
+                "(submitter_name IS NOT NULL OR submitter_phone IS NOT NULL) AND case_id IN (SELECT id FROM cases WHERE finished_at IS NOT NULL AND finished_at < $1) AND $2 = $2",
+            ),
+            Some(
+                "status IN ('confirmed', 'cancelled') AND updated_at < $1 AND (household_phone IS NOT NULL OR household_name <> $2)",
+            ),
+            Some(
+                "phone IS NOT NULL AND questionnaire_id IN (SELECT id FROM questionnaires WHERE status = 'closed' AND updated_at < $1) AND $2 = $2",
+            ),
+            None,
+            None,
+        ],
+    )
+    .await
 }
