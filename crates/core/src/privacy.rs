@@ -15,6 +15,12 @@ pub fn retention_cutoff(
 /// answer a complaint about how it was handled.
 pub const MIN_RETENTION_DAYS: u32 = 30;
 
+/// The notice a resident agrees to when they leave a phone number to be contacted; its version
+/// is kept with each matter (PIPL: consent is to a known text). Change the text, change the
+/// version.
+pub const CONSENT_VERSION: &str = "2026-12";
+pub const CONSENT_TEXT: &str = "我同意社区工作人员为办理本事项通过所留电话与我联系。电话号码只用于办理本事项，不公开、不转作他用；事项办结后按规定期限自动删除，我也可以随时要求查阅或删除。";
+
 /// What stands in for an erased name that a record cannot do without (a wish's household).
 pub const ERASED_NAME: &str = "（已删除）";
 

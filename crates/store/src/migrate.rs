@@ -108,6 +108,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0016_api_tokens.sql"),
         postgres: include_str!("../migrations/postgres/0016_api_tokens.sql"),
     },
+    Migration {
+        version: 17,
+        name: "consent_version",
+        sqlite: include_str!("../migrations/sqlite/0017_consent_version.sql"),
+        postgres: include_str!("../migrations/postgres/0017_consent_version.sql"),
+    },
 ];
 
 /// Applies the migrations not yet applied; returns how many were. Safe with several instances

@@ -77,7 +77,7 @@ impl Erased {
 const ERASURES: [(&str, &str); 6] = [
     (
         "topics",
-        "submitter_name = NULL, submitter_phone = NULL, contact_consent = FALSE",
+        "submitter_name = NULL, submitter_phone = NULL, contact_consent = FALSE, consent_version = NULL",
     ),
     (
         "objections",

@@ -32,6 +32,8 @@ pub struct Topic {
     /// Personal data: masked by the service unless the reader may see it.
     pub submitter_phone: Option<String>,
     pub contact_consent: bool,
+    /// The version of the consent notice agreed to (core::privacy::CONSENT_VERSION).
+    pub consent_version: Option<String>,
     pub location: Option<String>,
     /// The day it was collected, when entered on a later day.
     pub collected_on: Option<NaiveDate>,
@@ -67,6 +69,7 @@ impl FromRow for Topic {
             submitter_name: r.get("submitter_name")?,
             submitter_phone: r.get("submitter_phone")?,
             contact_consent: r.get("contact_consent")?,
+            consent_version: r.get("consent_version")?,
             location: r.get("location")?,
             collected_on: r.get("collected_on")?,
             level: r.get("level")?,
@@ -104,7 +107,7 @@ pub struct TopicFields {
     pub terms: String,
 }
 
-const COLS: &str = "SELECT t.id, t.tracking_code, t.org_id, o.name AS org_name, o.path AS org_path, t.title, t.description, t.category, t.category_reason, t.channel, t.direction, t.collector_person_id, cp.name AS collector_name, t.submitter_name, t.submitter_phone, t.contact_consent, t.location, t.collected_on, t.level, t.terms, t.status, t.merged_into, t.reject_reason, t.referred_to, t.created_by, t.created_at, t.updated_at";
+const COLS: &str = "SELECT t.id, t.tracking_code, t.org_id, o.name AS org_name, o.path AS org_path, t.title, t.description, t.category, t.category_reason, t.channel, t.direction, t.collector_person_id, cp.name AS collector_name, t.submitter_name, t.submitter_phone, t.contact_consent, t.consent_version, t.location, t.collected_on, t.level, t.terms, t.status, t.merged_into, t.reject_reason, t.referred_to, t.created_by, t.created_at, t.updated_at";
 const FROM: &str = " FROM topics t JOIN orgs o ON o.id = t.org_id LEFT JOIN people cp ON cp.id = t.collector_person_id";
 
 fn get_sql(id: i64) -> Sql {
@@ -143,7 +146,7 @@ pub async fn insert(
     status: &str,
     created_by: Option<i64>,
 ) -> Result<i64, StoreError> {
-    let sql = "INSERT INTO topics (tracking_code, org_id, title, description, category, category_reason, channel, direction, collector_person_id, submitter_name, submitter_phone, contact_consent, location, level, terms, status, created_by, created_at, updated_at, collected_on) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $18, $19) RETURNING id";
+    let sql = "INSERT INTO topics (tracking_code, org_id, title, description, category, category_reason, channel, direction, collector_person_id, submitter_name, submitter_phone, contact_consent, location, level, terms, status, created_by, created_at, updated_at, collected_on, consent_version) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $18, $19, $20) RETURNING id";
     insert_row(e, sql, tracking_code, f, status, created_by)
         .await?
         .ok_or_else(|| StoreError::Config("insert returned no row".into()))
@@ -159,7 +162,7 @@ pub async fn insert_if_code_free(
     status: &str,
     created_by: Option<i64>,
 ) -> Result<Option<i64>, StoreError> {
-    let sql = "INSERT INTO topics (tracking_code, org_id, title, description, category, category_reason, channel, direction, collector_person_id, submitter_name, submitter_phone, contact_consent, location, level, terms, status, created_by, created_at, updated_at, collected_on) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $18, $19) ON CONFLICT (tracking_code) DO NOTHING RETURNING id";
+    let sql = "INSERT INTO topics (tracking_code, org_id, title, description, category, category_reason, channel, direction, collector_person_id, submitter_name, submitter_phone, contact_consent, location, level, terms, status, created_by, created_at, updated_at, collected_on, consent_version) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $18, $19, $20) ON CONFLICT (tracking_code) DO NOTHING RETURNING id";
     insert_row(e, sql, tracking_code, f, status, created_by).await
 }
 
@@ -194,7 +197,10 @@ async fn insert_row(
                 status,
                 created_by,
                 now,
-                f.collected_on
+                f.collected_on,
+                // The notice the submitter agreed to, when they did (PIPL).
+                f.contact_consent
+                    .then_some(roundtable_core::privacy::CONSENT_VERSION)
             ],
         ))
         .await?;

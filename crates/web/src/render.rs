@@ -215,13 +215,19 @@ pub fn id_options(outline: Vec<(i64, String)>) -> Vec<Value> {
 
 /// What every page knows: who is signed in, what the menu offers, the CSRF token.
 pub fn base(session: Option<&Session>, csrf: &str) -> Value {
+    // The consent notice a form asking for a phone number shows (PIPL).
+    let consent = minijinja::context! {
+        text => roundtable_core::privacy::CONSENT_TEXT,
+        version => roundtable_core::privacy::CONSENT_VERSION,
+    };
     let Some(s) = session else {
-        return minijinja::context! { csrf => csrf };
+        return minijinja::context! { csrf => csrf, consent => consent };
     };
     let a = &s.actor;
     let roles: Vec<&str> = a.grants.iter().map(|g| g.role.label()).collect();
     minijinja::context! {
         csrf => csrf,
+        consent => consent,
         me => minijinja::context! { username => s.user.username, display_name => s.user.display_name, roles => roles, id => s.user.id },
         nav => minijinja::context! {
             orgs => permit_somewhere(a, Action::View, ResourceKind::Org),

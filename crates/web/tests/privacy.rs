@@ -29,6 +29,11 @@ async fn a_persons_data_is_exported_and_erased_on_request_and_by_retention() {
             .await;
         assert_eq!(s, StatusCode::CREATED, "{v}");
     }
+    // Consent is recorded with the version of the notice the resident saw.
+    assert_eq!(
+        n(&app, &format!("SELECT COUNT(*) FROM topics WHERE submitter_phone = '{phone}' AND consent_version = '{}'", roundtable_core::privacy::CONSENT_VERSION)).await,
+        2
+    );
     let admin = app.login("admin").await;
     let (s, v, _) = app
         .json(
