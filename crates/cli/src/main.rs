@@ -245,7 +245,7 @@ struct Effective {
     password_max_age_days: u32,
     /// Requests per client address per minute to public pages and endpoints (0: unlimited).
     public_per_minute: usize,
-    /// Login attempts per client address per hour (0: unlimited).
+    /// Failed login attempts per client address per hour (0: unlimited).
     login_per_hour: usize,
     /// PIPL: days a submitter's contact data is kept after the matter is finished.
     contact_retention_days: u32,

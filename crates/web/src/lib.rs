@@ -53,8 +53,8 @@ pub struct WebConfig {
     /// Requests per client address per minute to the pages and endpoints open without an
     /// account (0: unlimited).
     pub public_per_minute: usize,
-    /// Login attempts per client address per hour (0: unlimited), besides the lockout of an
-    /// account after five failures.
+    /// Failed login attempts per client address per hour before it is turned away (0:
+    /// unlimited), besides the lockout of an account after five failures.
     pub login_per_hour: usize,
     /// PIPL: days a submitter's contact data is kept after the matter is finished.
     pub contact_retention_days: u32,

@@ -32,27 +32,53 @@ impl RateLimiter {
     }
 
     fn allow_at(&self, key: &str, now: Instant) -> bool {
+        if self.over_at(key, now) {
+            return false;
+        }
+        self.hit_at(key, now);
+        true
+    }
+
+    /// Whether `key` has used up its limit (nothing recorded).
+    pub fn over(&self, key: &str) -> bool {
+        self.over_at(key, Instant::now())
+    }
+
+    /// Records one hit for `key`.
+    pub fn hit(&self, key: &str) {
+        self.hit_at(key, Instant::now())
+    }
+
+    fn over_at(&self, key: &str, now: Instant) -> bool {
         if self.max == 0 {
-            return true;
+            return false;
         }
         let Ok(mut hits) = self.hits.lock() else {
-            return true;
+            return false;
         };
-        if hits.len() >= Self::CAPACITY && !hits.contains_key(key) {
-            hits.clear();
-        }
-        let q = hits.entry(key.to_string()).or_default();
+        let Some(q) = hits.get_mut(key) else {
+            return false;
+        };
         while q
             .front()
             .is_some_and(|t| now.duration_since(*t) >= self.window)
         {
             q.pop_front();
         }
-        if q.len() >= self.max {
-            return false;
+        q.len() >= self.max
+    }
+
+    fn hit_at(&self, key: &str, now: Instant) {
+        if self.max == 0 {
+            return;
         }
-        q.push_back(now);
-        true
+        let Ok(mut hits) = self.hits.lock() else {
+            return;
+        };
+        if hits.len() >= Self::CAPACITY && !hits.contains_key(key) {
+            hits.clear();
+        }
+        hits.entry(key.to_string()).or_default().push_back(now);
     }
 }
 
@@ -70,9 +96,10 @@ fn is_login(path: &str, method: &axum::http::Method) -> bool {
     method == axum::http::Method::POST && matches!(path, "/login" | "/api/v1/auth/login")
 }
 
-/// Turns away, per client address, public requests over `public_per_minute` and login attempts
-/// over `login_per_hour` (on top of the lockout of an account after five failures) with 429:
-/// a Chinese page, or the API envelope (`rate_limited`), and a Retry-After.
+/// Turns away, per client address, public requests over `public_per_minute` and logins once
+/// `login_per_hour` attempts have failed (on top of the lockout of an account after five
+/// failures; successful logins are not counted, so an office behind one address is not shut
+/// out) with 429: a Chinese page, or the API envelope (`rate_limited`), and a Retry-After.
 pub async fn public_layer(
     axum::extract::State(state): axum::extract::State<crate::AppState>,
     ClientAddr(client): ClientAddr,
@@ -81,14 +108,22 @@ pub async fn public_layer(
 ) -> axum::response::Response {
     use axum::response::IntoResponse;
     let path = req.uri().path();
-    let (limiter, retry) = if is_login(path, req.method()) {
+    let login = is_login(path, req.method());
+    let (limiter, retry) = if login {
         (&state.login_limit, "600")
     } else if is_public(path) {
         (&state.public_limit, "60")
     } else {
         return next.run(req).await;
     };
-    if limiter.allow(&client) {
+    if login && !limiter.over(&client) {
+        let r = next.run(req).await;
+        if !(r.status().is_success() || r.status().is_redirection()) {
+            limiter.hit(&client);
+        }
+        return r;
+    }
+    if !login && limiter.allow(&client) {
         return next.run(req).await;
     }
     let mut r = if path.starts_with("/api/") {

@@ -149,16 +149,19 @@ async fn public_requests_and_logins_are_rate_limited_per_address() {
     let c = app.login("admin").await;
     let (s, _, _) = app.json("GET", "/api/v1/people", Some(&c), None).await;
     assert_eq!(s, StatusCode::OK);
-    // The second login attempt is the last this hour from the address, right password or not.
-    let (s, _, _) = app
-        .json(
-            "POST",
-            "/api/v1/auth/login",
-            None,
-            Some(json!({"username": "staff", "password": "wrong"})),
-        )
-        .await;
-    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    // Two failed logins from the address and it is turned away for the hour, right password
+    // or not; the successful login above was not counted.
+    for _ in 0..2 {
+        let (s, _, _) = app
+            .json(
+                "POST",
+                "/api/v1/auth/login",
+                None,
+                Some(json!({"username": "staff", "password": "wrong"})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::UNAUTHORIZED);
+    }
     let (s, body, _) = app
         .json(
             "POST",
