@@ -844,7 +844,14 @@ async fn main() -> Result<()> {
         Command::Restore { file, check } => {
             let cfg = load(&cli, None, "sqlite://data/roundtable.db")?;
             init_logs(&cfg.log_format);
-            // The key signs the backup: set before the file is opened.
+            // The key signs the backup: set before the file is opened. A new server gets the
+            // deployment's key copied over; a key made up here could never match.
+            if std::env::var("ROUNDTABLE_AUDIT_KEY").is_err() && !cfg.audit_key_file.exists() {
+                bail!(
+                    "restoring needs the audit key the backup was made with: copy the deployment's key file to {} (or set audit_key_file, or ROUNDTABLE_AUDIT_KEY)",
+                    cfg.audit_key_file.display()
+                );
+            }
             roundtable_store::audit::set_key(&audit_key(&cfg)?);
             if *check {
                 let mut archive =

@@ -468,7 +468,7 @@ pub fn open_reader<R: Read + Seek>(reader: R) -> Result<Archive<R>, StoreError> 
     let sig = read(&mut zip, "manifest.sig")?;
     if !crate::audit::verify_signature(&text, &String::from_utf8_lossy(&sig))? {
         return Err(bad(
-            "the backup's signature does not match its contents: the file was changed after it was made, or it was made with another audit key",
+            "the backup's signature does not match its contents: the file was changed after it was made, or it was made with another audit key (restore with the deployment's audit_key_file or ROUNDTABLE_AUDIT_KEY)",
         ));
     }
     let manifest: Manifest = serde_json::from_slice(&text)
