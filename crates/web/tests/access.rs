@@ -443,15 +443,7 @@ async fn every_route_as_every_role_outside_its_scope() {
             (cookie, root)
         };
         // A page form needs the CSRF pair: taken from the login page.
-        let (_, h, _) = app
-            .call(
-                Request::get("/login")
-                    .body(axum::body::Body::empty())
-                    .unwrap(),
-            )
-            .await;
-        let csrf = common::cookie_from(&h, "rt_csrf");
-        let token = csrf.split_once('=').unwrap().1.to_string();
+        let (csrf, token) = app.csrf().await;
         let cookies = if session.is_empty() {
             csrf.clone()
         } else {

@@ -334,15 +334,7 @@ fn admin_cookies() -> &'static (String, String) {
         runtime().block_on(async {
             let app = app();
             let session = app.login("admin").await;
-            let (_, h, _) = app
-                .call(
-                    Request::get("/login")
-                        .body(axum::body::Body::empty())
-                        .unwrap(),
-                )
-                .await;
-            let csrf = common::cookie_from(&h, "rt_csrf");
-            let token = csrf.split_once('=').unwrap().1.to_string();
+            let (csrf, token) = app.csrf().await;
             (format!("{session}; {csrf}"), token)
         })
     })

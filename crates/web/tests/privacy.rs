@@ -115,15 +115,7 @@ async fn a_persons_data_is_exported_and_erased_on_request_and_by_retention() {
     assert_eq!(again.total(), 0, "a second run has nothing left to do");
 
     // The page: the records listed, an erasure without its confirmation refused.
-    let (_, h, _) = app
-        .call(
-            axum::http::Request::get("/login")
-                .body(axum::body::Body::empty())
-                .unwrap(),
-        )
-        .await;
-    let csrf = common::cookie_from(&h, "rt_csrf");
-    let token = csrf.split_once('=').unwrap().1.to_string();
+    let (csrf, token) = app.csrf().await;
     let cookies = format!("{admin}; {csrf}");
     let (s, _, html) = app
         .call(

@@ -254,11 +254,7 @@ async fn a_token_carries_chosen_roles_in_one_subtree_until_revoked() {
 async fn the_token_page_shows_a_new_secret_once() {
     let app = common::app().await;
     let session = app.login("secretary").await;
-    let (_, h, _) = app
-        .call(Request::get("/login").body(Body::empty()).unwrap())
-        .await;
-    let csrf = common::cookie_from(&h, "rt_csrf");
-    let token = csrf.split_once('=').unwrap().1.to_string();
+    let (csrf, token) = app.csrf().await;
     let cookies = format!("{session}; {csrf}");
     let (s, _, html) = common::post_form(
         &app,

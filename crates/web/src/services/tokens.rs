@@ -157,12 +157,8 @@ pub async fn revoke(
     let token = store::get(&mut db.pool(), id)
         .await?
         .ok_or(AppError::NotFound)?;
-    if token.user_id != session.user.id {
-        let owner = users::get(&mut db.pool(), token.user_id).await?;
-        let may = owner.is_some() && admin_of_accounts(&session.actor);
-        if !may {
-            return Err(AppError::NotFound);
-        }
+    if token.user_id != session.user.id && !admin_of_accounts(&session.actor) {
+        return Err(AppError::NotFound);
     }
     let mut tx = db.begin().await?;
     if !store::revoke(&mut tx, id).await? {

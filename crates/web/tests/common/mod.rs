@@ -105,6 +105,16 @@ impl App {
         (s, serde_json::from_str(&text).unwrap_or(Value::Null), h)
     }
 
+    /// A CSRF pair for page forms, from the login page: the `rt_csrf=…` cookie and its token.
+    pub async fn csrf(&self) -> (String, String) {
+        let (_, h, _) = self
+            .call(Request::get("/login").body(Body::empty()).unwrap())
+            .await;
+        let cookie = cookie_from(&h, "rt_csrf");
+        let token = cookie.split_once('=').unwrap().1.to_string();
+        (cookie, token)
+    }
+
     /// Logs in through the API and returns the session cookie.
     pub async fn login(&self, user: &str) -> String {
         let (s, _, h) = self
