@@ -8,6 +8,7 @@ use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use roundtable_core::access::Actor;
 use roundtable_core::obligations::HolidaySaturdayRule;
+use roundtable_store::pii::{self, Keyring};
 use roundtable_store::{Db, PageReq, migrate, users};
 use roundtable_web::error::AppError;
 use roundtable_web::services::excel::{self, Sheet};
@@ -123,6 +124,13 @@ enum Command {
         #[arg(long)]
         check: bool,
     },
+    /// The data key that seals phone numbers and addresses (issue 6): `rotate` makes a new
+    /// key current and re-encrypts everything under it (the old key stays in the key file for
+    /// older backups); restart a running server afterwards.
+    Keys {
+        #[command(subcommand)]
+        action: KeysCommand,
+    },
     /// Show the effective configuration (secrets hidden).
     Config {
         #[command(subcommand)]
@@ -156,11 +164,19 @@ enum UserCommand {
     Lock { username: String },
     /// Enable an account and lift a failed-login lockout.
     Unlock { username: String },
+    /// Remove an account's second factor (a lost phone); where one is required, the account
+    /// sets up a new one at its next login.
+    ResetSecondFactor { username: String },
 }
 
 #[derive(Subcommand)]
 enum AuditCommand {
     Verify,
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    Rotate,
 }
 
 #[derive(Subcommand)]
@@ -191,10 +207,12 @@ struct FileConfig {
     smtp_port: Option<u16>,
     smtp_from: Option<String>,
     audit_key_file: Option<PathBuf>,
+    data_key_file: Option<PathBuf>,
     backup_dir: Option<PathBuf>,
     backup_hour: Option<u32>,
     backup_keep: Option<usize>,
     password_max_age_days: Option<u32>,
+    second_factor_required: Option<bool>,
     public_per_minute: Option<usize>,
     login_per_hour: Option<usize>,
     contact_retention_days: Option<u32>,
@@ -235,6 +253,10 @@ struct Effective {
     /// file, created with a random key on first start (keep it with the backups: without it
     /// the chain cannot be verified).
     audit_key_file: PathBuf,
+    /// The data key sealing phone numbers and addresses (SM4-GCM; never in the database):
+    /// ROUNDTABLE_DATA_KEY itself, else this file, created on the first start of a new
+    /// database. Without it the sealed data cannot be read: keep it apart from the backups.
+    data_key_file: PathBuf,
     /// Where backups go (default data_dir/backups).
     backup_dir: PathBuf,
     /// The hour (China time) `serve` makes the daily backup; unset: no scheduled backup.
@@ -243,6 +265,8 @@ struct Effective {
     backup_keep: usize,
     /// Days a password is valid (等保 2.0); 0: no expiry.
     password_max_age_days: u32,
+    /// 等保 2.0: administrators and district leaders must sign in with a second factor (TOTP).
+    second_factor_required: bool,
     /// Requests per client address per minute to public pages and endpoints (0: unlimited).
     public_per_minute: usize,
     /// Failed login attempts per client address per hour (0: unlimited).
@@ -372,6 +396,11 @@ fn load(cli: &Cli, listen_flag: Option<&String>, default_db: &str) -> Result<Eff
             .or(file.audit_key_file)
             // Beside the data (below) unless configured.
             .unwrap_or_default(),
+        data_key_file: std::env::var("ROUNDTABLE_DATA_KEY_FILE")
+            .ok()
+            .map(PathBuf::from)
+            .or(file.data_key_file)
+            .unwrap_or_default(),
         backup_dir: std::env::var("ROUNDTABLE_BACKUP_DIR")
             .ok()
             .map(PathBuf::from)
@@ -394,6 +423,16 @@ fn load(cli: &Cli, listen_flag: Option<&String>, default_db: &str) -> Result<Eff
                 anyhow::bail!("backup_keep must be at least 1");
             }
             n
+        },
+        second_factor_required: match std::env::var("ROUNDTABLE_SECOND_FACTOR_REQUIRED") {
+            Ok(v) => match v.trim() {
+                "1" | "true" | "yes" | "on" => true,
+                "0" | "false" | "no" | "off" | "" => false,
+                other => bail!(
+                    "ROUNDTABLE_SECOND_FACTOR_REQUIRED must be true or false, got {other:?}"
+                ),
+            },
+            Err(_) => file.second_factor_required.unwrap_or(false),
         },
         password_max_age_days: env_number("ROUNDTABLE_PASSWORD_MAX_AGE_DAYS")?
             .map(|n| n as u32)
@@ -423,6 +462,9 @@ fn load(cli: &Cli, listen_flag: Option<&String>, default_db: &str) -> Result<Eff
     .and_then(|mut cfg| {
         if cfg.audit_key_file.as_os_str().is_empty() {
             cfg.audit_key_file = cfg.data_dir.join("keys").join("audit.key");
+        }
+        if cfg.data_key_file.as_os_str().is_empty() {
+            cfg.data_key_file = cfg.data_dir.join("keys").join("data.key");
         }
         if cfg.backup_dir.as_os_str().is_empty() {
             cfg.backup_dir = cfg.data_dir.join("backups");
@@ -530,6 +572,85 @@ async fn prepare_audit(cfg: &Effective, db: &Db) -> Result<()> {
     Ok(())
 }
 
+/// Where the data key comes from, for messages.
+fn data_key_source(cfg: &Effective) -> String {
+    if std::env::var("ROUNDTABLE_DATA_KEY").is_ok() {
+        "ROUNDTABLE_DATA_KEY".to_string()
+    } else {
+        cfg.data_key_file.display().to_string()
+    }
+}
+
+/// The data keyring: ROUNDTABLE_DATA_KEY, else the key file. A missing file is created with
+/// a new random key only when `may_create` (the database has nothing sealed yet); otherwise
+/// the data could never be read and the start stops.
+fn data_keyring(cfg: &Effective, may_create: bool) -> Result<Keyring> {
+    if let Ok(k) = std::env::var("ROUNDTABLE_DATA_KEY") {
+        return Keyring::parse(&k).map_err(|e| anyhow::anyhow!("ROUNDTABLE_DATA_KEY: {e}"));
+    }
+    let path = &cfg.data_key_file;
+    if !path.exists() {
+        if !may_create {
+            bail!(
+                "the data key file {} is missing, and this database's phone numbers and addresses are sealed with a data key: copy the deployment's key file there (or set data_key_file, or ROUNDTABLE_DATA_KEY)",
+                path.display()
+            );
+        }
+        let keyring = Keyring::generate();
+        write_key_file(path, &keyring.to_text())?;
+        tracing::info!(file = %path.display(), "data key created");
+        return Ok(keyring);
+    }
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read the data key file {}", path.display()))?;
+    Keyring::parse(&text).map_err(|e| anyhow::anyhow!("the data key file {}: {e}", path.display()))
+}
+
+/// Writes a key file readable by its owner only, through a temporary file renamed into place
+/// (a crash leaves the old file or the new one, never half of one).
+fn write_key_file(path: &std::path::Path, text: &str) -> Result<()> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    }
+    let tmp = path.with_extension("key.new");
+    std::fs::write(&tmp, text)
+        .with_context(|| format!("cannot write the key file {}", tmp.display()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o600))?;
+    }
+    std::fs::rename(&tmp, path)
+        .with_context(|| format!("cannot write the key file {}", path.display()))?;
+    Ok(())
+}
+
+/// The data keyring set for the process once it opens this database's check value (a wrong or
+/// missing key stops the start: issue 6), and values not yet sealed under its current key
+/// sealed.
+async fn prepare_data_key(cfg: &Effective, db: &Db) -> Result<Keyring> {
+    let in_use = pii::sealed_with(&mut db.pool()).await?;
+    let keyring = data_keyring(cfg, in_use.is_none())?;
+    if let pii::KeyCheck::Mismatch(why) = pii::check(&mut db.pool(), &keyring).await? {
+        bail!(
+            "the data key ({}, keys {}) does not decrypt this database's personal data, sealed with key {}: {why}. Start with the deployment's key (data_key_file or ROUNDTABLE_DATA_KEY)",
+            data_key_source(cfg),
+            keyring.ids().join(", "),
+            in_use.unwrap_or_default()
+        );
+    }
+    let sealed = pii::prepare(db, &keyring).await?;
+    if sealed > 0 {
+        tracing::info!(
+            sealed,
+            key = keyring.current_id(),
+            "personal data sealed under the current data key"
+        );
+    }
+    pii::set_keyring(keyring.clone());
+    Ok(keyring)
+}
+
 async fn open(cfg: &Effective) -> Result<Db> {
     let db = Db::connect(&cfg.database_url)
         .await
@@ -539,6 +660,7 @@ async fn open(cfg: &Effective) -> Result<Db> {
         tracing::info!(applied, "migrations applied");
     }
     prepare_audit(cfg, &db).await?;
+    prepare_data_key(cfg, &db).await?;
     Ok(db)
 }
 
@@ -644,6 +766,7 @@ async fn serve(cfg: &Effective, db: Db) -> Result<()> {
             ..Default::default()
         },
         password_max_age_days: cfg.password_max_age_days,
+        second_factor_required: cfg.second_factor_required,
         public_per_minute: cfg.public_per_minute,
         contact_retention_days: cfg.contact_retention_days,
         login_per_hour: cfg.login_per_hour,
@@ -684,6 +807,7 @@ async fn main() -> Result<()> {
             let db = Db::connect(&cfg.database_url).await?;
             let n = migrate::run(&db).await?;
             prepare_audit(&cfg, &db).await?;
+            prepare_data_key(&cfg, &db).await?;
             println!("{n} migration(s) applied to {}", redact(&cfg.database_url));
             Ok(())
         }
@@ -853,6 +977,14 @@ async fn main() -> Result<()> {
                 );
             }
             roundtable_store::audit::set_key(&audit_key(&cfg)?);
+            // The restored phone numbers and addresses are sealed with the deployment's data
+            // key: without it they could not be read.
+            if std::env::var("ROUNDTABLE_DATA_KEY").is_err() && !cfg.data_key_file.exists() {
+                bail!(
+                    "restoring needs the data key the backup's personal data is sealed with: copy the deployment's key file to {} (or set data_key_file, or ROUNDTABLE_DATA_KEY)",
+                    cfg.data_key_file.display()
+                );
+            }
             if *check {
                 let mut archive =
                     roundtable_store::backup::open(file).map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -878,6 +1010,7 @@ async fn main() -> Result<()> {
                 .await
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
             prepare_audit(&cfg, &db).await?;
+            prepare_data_key(&cfg, &db).await?;
             println!(
                 "恢复完成：{} 张表 {} 行、{} 个上传文件恢复到 {}；审计链 {} 条校验通过；用时 {:.1?}",
                 report.restored.tables,
@@ -886,6 +1019,46 @@ async fn main() -> Result<()> {
                 redact(&cfg.database_url),
                 report.chain.entries,
                 started.elapsed()
+            );
+            Ok(())
+        }
+        Command::Keys {
+            action: KeysCommand::Rotate,
+        } => {
+            let cfg = load(&cli, None, "sqlite://data/roundtable.db")?;
+            init_logs(&cfg.log_format);
+            if std::env::var("ROUNDTABLE_DATA_KEY").is_ok() {
+                bail!(
+                    "the data key comes from ROUNDTABLE_DATA_KEY, which this command cannot change: move it into a key file (data_key_file) and rotate there"
+                );
+            }
+            let db = open(&cfg).await?;
+            let old = pii::keyring()?;
+            let new = old.rotated();
+            // The new key is on disk before anything is sealed with it; the old ones stay
+            // (older backups, and values a running server writes until it restarts).
+            write_key_file(&cfg.data_key_file, &new.to_text())?;
+            let started = std::time::Instant::now();
+            let written = pii::rotate(&db, &new).await?;
+            let mut tx = db.begin().await?;
+            roundtable_store::audit::record(
+                &mut tx,
+                None,
+                "keys.rotate",
+                "data_key",
+                None,
+                Some(&serde_json::json!({"key": old.current_id()})),
+                Some(&serde_json::json!({"key": new.current_id(), "values": written})),
+            )
+            .await?;
+            tx.commit().await?;
+            println!(
+                "数据密钥已轮换：当前密钥 {}，{} 项个人信息已用新密钥重新加密（用时 {:.1?}）。旧密钥 {} 仍保留在 {} 中，用于恢复轮换前的备份。正在运行的服务请重启。",
+                new.current_id(),
+                written,
+                started.elapsed(),
+                old.ids().join(", "),
+                cfg.data_key_file.display()
             );
             Ok(())
         }
@@ -1131,6 +1304,24 @@ async fn user_command(db: &Db, action: &UserCommand) -> Result<()> {
                 }
                 page += 1;
             }
+        }
+        UserCommand::ResetSecondFactor { username } => {
+            let u = find(username).await?;
+            let mut tx = db.begin().await?;
+            users::totp_disable(&mut tx, u.id).await?;
+            users::sessions_delete_for_user(&mut tx, u.id).await?;
+            roundtable_store::audit::record(
+                &mut tx,
+                None,
+                "second_factor.reset",
+                "user",
+                Some(u.id),
+                None,
+                Some(&serde_json::json!({"username": username, "via": "cli"})),
+            )
+            .await?;
+            tx.commit().await?;
+            println!("已重置 {username} 的双因素认证并结束其会话；该账户下次登录时重新设置。");
         }
         UserCommand::Lock { username } | UserCommand::Unlock { username } => {
             let lock = matches!(action, UserCommand::Lock { .. });

@@ -14,6 +14,7 @@ pub mod privacy;
 pub mod project;
 pub mod questionnaire;
 pub mod resources;
+pub mod second_factor;
 pub mod similarity;
 pub mod topics;
 pub mod validate;

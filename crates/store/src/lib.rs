@@ -17,6 +17,7 @@ pub mod obligations;
 pub mod orgs;
 pub mod people;
 pub mod periodic_bulletins;
+pub mod pii;
 pub mod privacy;
 pub mod projects;
 pub mod questionnaires;

@@ -114,6 +114,18 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0017_consent_version.sql"),
         postgres: include_str!("../migrations/postgres/0017_consent_version.sql"),
     },
+    Migration {
+        version: 18,
+        name: "sealed_personal_data",
+        sqlite: include_str!("../migrations/sqlite/0018_sealed_personal_data.sql"),
+        postgres: include_str!("../migrations/postgres/0018_sealed_personal_data.sql"),
+    },
+    Migration {
+        version: 19,
+        name: "second_factor",
+        sqlite: include_str!("../migrations/sqlite/0019_second_factor.sql"),
+        postgres: include_str!("../migrations/postgres/0019_second_factor.sql"),
+    },
 ];
 
 /// Applies the migrations not yet applied; returns how many were. Safe with several instances

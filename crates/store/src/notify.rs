@@ -98,7 +98,7 @@ impl FromRow for Prefs {
             email: r.get("email")?,
             by_email: r.get("by_email")?,
             by_webhook: r.get("by_webhook")?,
-            mobile: r.get("mobile")?,
+            mobile: crate::pii::open("notification_prefs.mobile", r.get("mobile")?)?,
             daily_digest: r.get("daily_digest")?,
         })
     }
@@ -131,7 +131,7 @@ pub async fn set_prefs(e: &mut impl Exec, user_id: i64, p: &Prefs) -> Result<(),
     .await?;
     e.execute(Sql::with(
         "INSERT INTO notification_prefs (user_id, email, by_email, by_webhook, mobile, daily_digest, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        args![user_id, p.email.clone(), p.by_email, p.by_webhook, p.mobile.clone(), p.daily_digest, crate::now()],
+        args![user_id, p.email.clone(), p.by_email, p.by_webhook, crate::pii::seal("notification_prefs.mobile", p.mobile.as_deref())?, p.daily_digest, crate::now()],
     ))
     .await?;
     Ok(())

@@ -32,7 +32,7 @@ impl FromRow for Person {
         Ok(Person {
             id: r.get("id")?,
             name: r.get("name")?,
-            phone: r.get("phone")?,
+            phone: crate::pii::open("people.phone", r.get("phone")?)?,
             org_id: r.get("org_id")?,
             org_name: r.get("org_name")?,
             org_path: r.get("org_path")?,
@@ -109,8 +109,8 @@ pub async fn get(e: &mut impl Exec, id: i64) -> Result<Option<Person>, StoreErro
 pub async fn by_phone(e: &mut impl Exec, phone: &str) -> Result<Option<Person>, StoreError> {
     let id: Option<i64> = e
         .fetch_optional(Sql::with(
-            "SELECT id FROM people WHERE phone = $1",
-            args![phone],
+            "SELECT id FROM people WHERE phone_idx = $1",
+            args![crate::pii::index(Some(phone))?],
         ))
         .await?;
     match id {
@@ -151,8 +151,8 @@ async fn replace_kinds(e: &mut impl Exec, id: i64, kinds: &[String]) -> Result<(
 pub async fn insert(e: &mut impl Exec, f: &PersonFields) -> Result<i64, StoreError> {
     let id: i64 = e
         .fetch_one(Sql::with(
-            "INSERT INTO people (name, phone, org_id, unit_id, title, deputy_type, note, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) RETURNING id",
-            args![&f.name, f.phone.clone(), f.org_id, f.unit_id, f.title.clone(), f.deputy_type.clone(), f.note.clone(), crate::now()],
+            "INSERT INTO people (name, phone, phone_idx, org_id, unit_id, title, deputy_type, note, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) RETURNING id",
+            args![&f.name, crate::pii::seal("people.phone", f.phone.as_deref())?, crate::pii::index(f.phone.as_deref())?, f.org_id, f.unit_id, f.title.clone(), f.deputy_type.clone(), f.note.clone(), crate::now()],
         ))
         .await?;
     replace_kinds(e, id, &f.kinds).await?;
@@ -161,8 +161,8 @@ pub async fn insert(e: &mut impl Exec, f: &PersonFields) -> Result<i64, StoreErr
 
 pub async fn update(e: &mut impl Exec, id: i64, f: &PersonFields) -> Result<(), StoreError> {
     e.execute(Sql::with(
-        "UPDATE people SET name = $1, phone = $2, org_id = $3, unit_id = $4, title = $5, deputy_type = $6, note = $7, updated_at = $8 WHERE id = $9",
-        args![&f.name, f.phone.clone(), f.org_id, f.unit_id, f.title.clone(), f.deputy_type.clone(), f.note.clone(), crate::now(), id],
+        "UPDATE people SET name = $1, phone = $2, phone_idx = $3, org_id = $4, unit_id = $5, title = $6, deputy_type = $7, note = $8, updated_at = $9 WHERE id = $10",
+        args![&f.name, crate::pii::seal("people.phone", f.phone.as_deref())?, crate::pii::index(f.phone.as_deref())?, f.org_id, f.unit_id, f.title.clone(), f.deputy_type.clone(), f.note.clone(), crate::now(), id],
     ))
     .await?;
     replace_kinds(e, id, &f.kinds).await
@@ -170,7 +170,8 @@ pub async fn update(e: &mut impl Exec, id: i64, f: &PersonFields) -> Result<(), 
 
 #[derive(Debug, Clone, Default)]
 pub struct PersonFilter {
-    /// Part of the name, or the start of the phone number.
+    /// Part of the name, or a whole phone number (numbers are sealed at rest and found by
+    /// their keyed index only).
     pub q: Option<String>,
     pub kind: Option<String>,
     /// A node: its whole subtree.
@@ -185,7 +186,11 @@ fn push_person_filter(filter: &mut Sql, scope: &Scope, f: &PersonFilter, kinds_a
     push_scope_as(filter, scope, Node::Id("p.org_id"), Some("p.id"));
     if let Some(q) = &f.q {
         if q.chars().all(|c| c.is_ascii_digit()) {
-            filter.push(" AND p.phone LIKE ").arg(format!("{q}%"));
+            // Without a keyring nothing matches (the empty index).
+            let index = crate::pii::keyring()
+                .map(|k| k.index(q))
+                .unwrap_or_default();
+            filter.push(" AND p.phone_idx = ").arg(index);
         } else {
             filter.push(" AND p.name LIKE ").arg(format!("%{q}%"));
         }

@@ -24,12 +24,22 @@ pub struct Held {
 
 impl FromRow for Held {
     fn from_row(r: &Row<'_>) -> Result<Self, StoreError> {
+        let kind: String = r.get("kind")?;
+        // The column each kind's number is sealed for (`pii::SEALED`).
+        let column = match kind.as_str() {
+            "topic" => "topics.submitter_phone",
+            "objection" => "objections.submitter_phone",
+            "wish" => "wishes.household_phone",
+            "questionnaire_response" => "questionnaire_responses.phone",
+            "person" => "people.phone",
+            _ => "units.contact_phone",
+        };
         Ok(Held {
-            kind: r.get("kind")?,
+            phone: crate::pii::open(column, r.get("phone")?)?.unwrap_or_default(),
+            kind,
             id: r.get("id")?,
             title: r.get("title")?,
             name: r.get("name")?,
-            phone: r.get("phone")?,
             at: r.get("at")?,
         })
     }
@@ -38,14 +48,14 @@ impl FromRow for Held {
 /// Every record holding `phone`, the oldest first.
 pub async fn held_by_phone(e: &mut impl Exec, phone: &str) -> Result<Vec<Held>, StoreError> {
     e.fetch_all(Sql::with(
-        "SELECT 'topic' AS kind, id, title, submitter_name AS name, submitter_phone AS phone, created_at AS at FROM topics WHERE submitter_phone = $1 \
-         UNION ALL SELECT 'objection', o.id, c.title, o.submitter_name, o.submitter_phone, o.received_at FROM objections o JOIN cases c ON c.id = o.case_id WHERE o.submitter_phone = $1 \
-         UNION ALL SELECT 'wish', id, title, household_name, household_phone, created_at FROM wishes WHERE household_phone = $1 \
-         UNION ALL SELECT 'questionnaire_response', r.id, q.title, NULL, r.phone, r.submitted_at FROM questionnaire_responses r JOIN questionnaires q ON q.id = r.questionnaire_id WHERE r.phone = $1 \
-         UNION ALL SELECT 'person', id, name, name, phone, created_at FROM people WHERE phone = $1 \
-         UNION ALL SELECT 'unit', id, name, contact_name, contact_phone, created_at FROM units WHERE contact_phone = $1 \
+        "SELECT 'topic' AS kind, id, title, submitter_name AS name, submitter_phone AS phone, created_at AS at FROM topics WHERE submitter_phone_idx = $1 \
+         UNION ALL SELECT 'objection', o.id, c.title, o.submitter_name, o.submitter_phone, o.received_at FROM objections o JOIN cases c ON c.id = o.case_id WHERE o.submitter_phone_idx = $1 \
+         UNION ALL SELECT 'wish', id, title, household_name, household_phone, created_at FROM wishes WHERE household_phone_idx = $1 \
+         UNION ALL SELECT 'questionnaire_response', r.id, q.title, NULL, r.phone, r.submitted_at FROM questionnaire_responses r JOIN questionnaires q ON q.id = r.questionnaire_id WHERE r.phone_idx = $1 \
+         UNION ALL SELECT 'person', id, name, name, phone, created_at FROM people WHERE phone_idx = $1 \
+         UNION ALL SELECT 'unit', id, name, contact_name, contact_phone, created_at FROM units WHERE contact_phone_idx = $1 \
          ORDER BY 6, 1, 2",
-        args![phone],
+        args![crate::pii::index(Some(phone))?],
     ))
     .await
 }
@@ -77,16 +87,19 @@ impl Erased {
 const ERASURES: [(&str, &str); 6] = [
     (
         "topics",
-        "submitter_name = NULL, submitter_phone = NULL, contact_consent = FALSE, consent_version = NULL",
+        "submitter_name = NULL, submitter_phone = NULL, submitter_phone_idx = NULL, contact_consent = FALSE, consent_version = NULL",
     ),
     (
         "objections",
-        "submitter_name = NULL, submitter_phone = NULL",
+        "submitter_name = NULL, submitter_phone = NULL, submitter_phone_idx = NULL",
     ),
-    ("wishes", "household_name = $2, household_phone = NULL"),
-    ("questionnaire_responses", "phone = NULL"),
-    ("people", "phone = NULL"),
-    ("units", "contact_phone = NULL"),
+    (
+        "wishes",
+        "household_name = $2, household_phone = NULL, household_phone_idx = NULL",
+    ),
+    ("questionnaire_responses", "phone = NULL, phone_idx = NULL"),
+    ("people", "phone = NULL, phone_idx = NULL"),
+    ("units", "contact_phone = NULL, contact_phone_idx = NULL"),
 ];
 
 /// Runs the erasure of each table with its condition (`$1` the phone or the cutoff; `None`:
@@ -130,14 +143,14 @@ async fn erase_where(
 pub async fn erase_phone(e: &mut impl Exec, phone: &str) -> Result<Erased, StoreError> {
     erase_where(
         e,
-        crate::Val::from(phone),
+        crate::Val::from(crate::pii::index(Some(phone))?),
         [
-            Some("submitter_phone = $1 AND $2 = $2"),
-            Some("submitter_phone = $1 AND $2 = $2"),
-            Some("household_phone = $1"),
-            Some("phone = $1 AND $2 = $2"),
-            Some("phone = $1 AND $2 = $2"),
-            Some("contact_phone = $1 AND $2 = $2"),
+            Some("submitter_phone_idx = $1 AND $2 = $2"),
+            Some("submitter_phone_idx = $1 AND $2 = $2"),
+            Some("household_phone_idx = $1"),
+            Some("phone_idx = $1 AND $2 = $2"),
+            Some("phone_idx = $1 AND $2 = $2"),
+            Some("contact_phone_idx = $1 AND $2 = $2"),
         ],
     )
     .await

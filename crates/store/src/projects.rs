@@ -66,18 +66,36 @@ row_struct! {
     }
 }
 
-row_struct! {
-    Objection {
-        id: i64,
-        case_id: i64,
-        notice_id: i64,
-        content: String,
-        submitter_name: Option<String>,
-        /// Personal data: masked by the service unless the reader may see it.
-        submitter_phone: Option<String>,
-        received_at: DateTime<Utc>,
-        answer: Option<String>,
-        answered_at: Option<DateTime<Utc>>,
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct Objection {
+    pub id: i64,
+    pub case_id: i64,
+    pub notice_id: i64,
+    pub content: String,
+    pub submitter_name: Option<String>,
+    /// Personal data: sealed at rest (`pii`), masked by the service unless the reader may see it.
+    pub submitter_phone: Option<String>,
+    pub received_at: DateTime<Utc>,
+    pub answer: Option<String>,
+    pub answered_at: Option<DateTime<Utc>>,
+}
+
+impl FromRow for Objection {
+    fn from_row(r: &Row<'_>) -> Result<Self, StoreError> {
+        Ok(Objection {
+            id: r.get("id")?,
+            case_id: r.get("case_id")?,
+            notice_id: r.get("notice_id")?,
+            content: r.get("content")?,
+            submitter_name: r.get("submitter_name")?,
+            submitter_phone: crate::pii::open(
+                "objections.submitter_phone",
+                r.get("submitter_phone")?,
+            )?,
+            received_at: r.get("received_at")?,
+            answer: r.get("answer")?,
+            answered_at: r.get("answered_at")?,
+        })
     }
 }
 
@@ -427,8 +445,8 @@ pub async fn insert_objection(
     phone: Option<&str>,
 ) -> Result<i64, StoreError> {
     e.fetch_one(Sql::with(
-        "INSERT INTO objections (case_id, notice_id, content, submitter_name, submitter_phone, received_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
-        args![case_id, notice_id, content, name, phone, crate::now()],
+        "INSERT INTO objections (case_id, notice_id, content, submitter_name, submitter_phone, submitter_phone_idx, received_at) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+        args![case_id, notice_id, content, name, crate::pii::seal("objections.submitter_phone", phone)?, crate::pii::index(phone)?, crate::now()],
     ))
     .await
 }

@@ -251,8 +251,8 @@ pub async fn already_answered(
 ) -> Result<bool, StoreError> {
     let n: i64 = e
         .fetch_one(Sql::with(
-            "SELECT COUNT(*) FROM questionnaire_responses WHERE questionnaire_id = $1 AND (device_key = $2 OR phone = $3)",
-            args![questionnaire_id, device_key, phone.map(str::to_string)],
+            "SELECT COUNT(*) FROM questionnaire_responses WHERE questionnaire_id = $1 AND (device_key = $2 OR phone_idx = $3)",
+            args![questionnaire_id, device_key, crate::pii::index(phone)?],
         ))
         .await?;
     Ok(n > 0)
@@ -265,8 +265,8 @@ pub async fn insert_response(
     phone: Option<&str>,
 ) -> Result<i64, StoreError> {
     e.fetch_one(Sql::with(
-        "INSERT INTO questionnaire_responses (questionnaire_id, device_key, phone, submitted_at) VALUES ($1, $2, $3, $4) RETURNING id",
-        args![questionnaire_id, device_key, phone.map(str::to_string), crate::now()],
+        "INSERT INTO questionnaire_responses (questionnaire_id, device_key, phone, phone_idx, submitted_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
+        args![questionnaire_id, device_key, crate::pii::seal("questionnaire_responses.phone", phone)?, crate::pii::index(phone)?, crate::now()],
     ))
     .await
 }
@@ -348,7 +348,7 @@ impl FromRow for TextAnswer {
             response_id: r.get("response_id")?,
             text: r.get("text")?,
             topic_id: r.get("topic_id")?,
-            phone: r.get("phone")?,
+            phone: crate::pii::open("questionnaire_responses.phone", r.get("phone")?)?,
             submitted_at: r.get("submitted_at")?,
         })
     }
@@ -405,7 +405,7 @@ impl FromRow for AnswerRow {
     fn from_row(r: &Row<'_>) -> Result<Self, StoreError> {
         Ok(AnswerRow {
             response_id: r.get("response_id")?,
-            phone: r.get("phone")?,
+            phone: crate::pii::open("questionnaire_responses.phone", r.get("phone")?)?,
             submitted_at: r.get("submitted_at")?,
             question_id: r.get("question_id")?,
             choice: r.get("choice")?,

@@ -33,8 +33,14 @@ fn unique_name() -> String {
 /// The audit key of every test process (a deployment's comes from its configuration).
 pub const AUDIT_KEY: &[u8] = b"roundtable-tests-audit-key-32-bytes!";
 
+/// The data key of every test process (`pii`).
+pub const DATA_KEY: &str = "k1:7465737473206f6620726f756e647461626c653a2064617461206b6579203332";
+
 fn test_key() {
     crate::audit::set_key(AUDIT_KEY);
+    if let Ok(k) = crate::pii::Keyring::parse(DATA_KEY) {
+        crate::pii::set_keyring(k);
+    }
 }
 
 /// An empty, migrated database of the configured backend.

@@ -67,10 +67,10 @@ impl FromRow for Topic {
             collector_person_id: r.get("collector_person_id")?,
             collector_name: r.get("collector_name")?,
             submitter_name: r.get("submitter_name")?,
-            submitter_phone: r.get("submitter_phone")?,
+            submitter_phone: crate::pii::open("topics.submitter_phone", r.get("submitter_phone")?)?,
             contact_consent: r.get("contact_consent")?,
             consent_version: r.get("consent_version")?,
-            location: r.get("location")?,
+            location: crate::pii::open("topics.location", r.get("location")?)?,
             collected_on: r.get("collected_on")?,
             level: r.get("level")?,
             terms: r.get("terms")?,
@@ -146,7 +146,7 @@ pub async fn insert(
     status: &str,
     created_by: Option<i64>,
 ) -> Result<i64, StoreError> {
-    let sql = "INSERT INTO topics (tracking_code, org_id, title, description, category, category_reason, channel, direction, collector_person_id, submitter_name, submitter_phone, contact_consent, location, level, terms, status, created_by, created_at, updated_at, collected_on, consent_version) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $18, $19, $20) RETURNING id";
+    let sql = "INSERT INTO topics (tracking_code, org_id, title, description, category, category_reason, channel, direction, collector_person_id, submitter_name, submitter_phone, contact_consent, location, level, terms, status, created_by, created_at, updated_at, collected_on, consent_version, submitter_phone_idx) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $18, $19, $20, $21) RETURNING id";
     insert_row(e, sql, tracking_code, f, status, created_by)
         .await?
         .ok_or_else(|| StoreError::Config("insert returned no row".into()))
@@ -162,7 +162,7 @@ pub async fn insert_if_code_free(
     status: &str,
     created_by: Option<i64>,
 ) -> Result<Option<i64>, StoreError> {
-    let sql = "INSERT INTO topics (tracking_code, org_id, title, description, category, category_reason, channel, direction, collector_person_id, submitter_name, submitter_phone, contact_consent, location, level, terms, status, created_by, created_at, updated_at, collected_on, consent_version) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $18, $19, $20) ON CONFLICT (tracking_code) DO NOTHING RETURNING id";
+    let sql = "INSERT INTO topics (tracking_code, org_id, title, description, category, category_reason, channel, direction, collector_person_id, submitter_name, submitter_phone, contact_consent, location, level, terms, status, created_by, created_at, updated_at, collected_on, consent_version, submitter_phone_idx) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $18, $19, $20, $21) ON CONFLICT (tracking_code) DO NOTHING RETURNING id";
     insert_row(e, sql, tracking_code, f, status, created_by).await
 }
 
@@ -189,9 +189,9 @@ async fn insert_row(
                 &f.direction,
                 f.collector_person_id,
                 f.submitter_name.clone(),
-                f.submitter_phone.clone(),
+                crate::pii::seal("topics.submitter_phone", f.submitter_phone.as_deref())?,
                 f.contact_consent,
-                f.location.clone(),
+                crate::pii::seal("topics.location", f.location.as_deref())?,
                 &f.level,
                 &f.terms,
                 status,
@@ -200,7 +200,8 @@ async fn insert_row(
                 f.collected_on,
                 // The notice the submitter agreed to, when they did (PIPL).
                 f.contact_consent
-                    .then_some(roundtable_core::privacy::CONSENT_VERSION)
+                    .then_some(roundtable_core::privacy::CONSENT_VERSION),
+                crate::pii::index(f.submitter_phone.as_deref())?
             ],
         ))
         .await?;
@@ -492,8 +493,8 @@ pub async fn count_by_phone_since(
     since: DateTime<Utc>,
 ) -> Result<i64, StoreError> {
     e.fetch_one(Sql::with(
-        "SELECT COUNT(*) FROM topics WHERE submitter_phone = $1 AND created_at >= $2",
-        args![phone, since],
+        "SELECT COUNT(*) FROM topics WHERE submitter_phone_idx = $1 AND created_at >= $2",
+        args![crate::pii::index(Some(phone))?, since],
     ))
     .await
 }

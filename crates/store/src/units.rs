@@ -33,7 +33,7 @@ impl FromRow for Unit {
             org_name: r.get("org_name")?,
             org_path: r.get("org_path")?,
             contact_name: r.get("contact_name")?,
-            contact_phone: r.get("contact_phone")?,
+            contact_phone: crate::pii::open("units.contact_phone", r.get("contact_phone")?)?,
             note: r.get("note")?,
             created_at: r.get("created_at")?,
             updated_at: r.get("updated_at")?,
@@ -82,16 +82,16 @@ pub async fn by_name(e: &mut impl Exec, name: &str) -> Result<Option<Unit>, Stor
 
 pub async fn insert(e: &mut impl Exec, f: &UnitFields) -> Result<i64, StoreError> {
     e.fetch_one(Sql::with(
-        "INSERT INTO units (name, unit_type, org_id, contact_name, contact_phone, note, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7) RETURNING id",
-        args![&f.name, &f.unit_type, f.org_id, f.contact_name.clone(), f.contact_phone.clone(), f.note.clone(), crate::now()],
+        "INSERT INTO units (name, unit_type, org_id, contact_name, contact_phone, contact_phone_idx, note, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) RETURNING id",
+        args![&f.name, &f.unit_type, f.org_id, f.contact_name.clone(), crate::pii::seal("units.contact_phone", f.contact_phone.as_deref())?, crate::pii::index(f.contact_phone.as_deref())?, f.note.clone(), crate::now()],
     ))
     .await
 }
 
 pub async fn update(e: &mut impl Exec, id: i64, f: &UnitFields) -> Result<(), StoreError> {
     e.execute(Sql::with(
-        "UPDATE units SET name = $1, unit_type = $2, org_id = $3, contact_name = $4, contact_phone = $5, note = $6, updated_at = $7 WHERE id = $8",
-        args![&f.name, &f.unit_type, f.org_id, f.contact_name.clone(), f.contact_phone.clone(), f.note.clone(), crate::now(), id],
+        "UPDATE units SET name = $1, unit_type = $2, org_id = $3, contact_name = $4, contact_phone = $5, contact_phone_idx = $6, note = $7, updated_at = $8 WHERE id = $9",
+        args![&f.name, &f.unit_type, f.org_id, f.contact_name.clone(), crate::pii::seal("units.contact_phone", f.contact_phone.as_deref())?, crate::pii::index(f.contact_phone.as_deref())?, f.note.clone(), crate::now(), id],
     ))
     .await?;
     Ok(())

@@ -20,6 +20,13 @@ pub struct User {
     pub password_changed_at: DateTime<Utc>,
     pub last_login_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
+    /// The second factor's secret (base32), opened from its sealed column.
+    #[serde(skip)]
+    pub totp_secret: Option<String>,
+    #[serde(skip)]
+    pub totp_last_step: Option<i64>,
+    /// When the second factor was switched on (none: the account has none).
+    pub totp_enabled_at: Option<DateTime<Utc>>,
 }
 
 impl FromRow for User {
@@ -36,6 +43,9 @@ impl FromRow for User {
             password_changed_at: r.get("password_changed_at")?,
             last_login_at: r.get("last_login_at")?,
             created_at: r.get("created_at")?,
+            totp_secret: crate::pii::open("users.totp_secret", r.get("totp_secret")?)?,
+            totp_last_step: r.get("totp_last_step")?,
+            totp_enabled_at: r.get("totp_enabled_at")?,
         })
     }
 }
@@ -64,7 +74,7 @@ impl FromRow for UserRole {
     }
 }
 
-const COLS: &str = "SELECT u.id, u.username, u.password_hash, u.display_name, u.person_id, u.must_change_password, u.disabled, u.locked_until, u.password_changed_at, u.last_login_at, u.created_at FROM users u";
+const COLS: &str = "SELECT u.id, u.username, u.password_hash, u.display_name, u.person_id, u.must_change_password, u.disabled, u.locked_until, u.password_changed_at, u.last_login_at, u.created_at, u.totp_secret, u.totp_last_step, u.totp_enabled_at FROM users u";
 
 pub async fn get(e: &mut impl Exec, id: i64) -> Result<Option<User>, StoreError> {
     e.fetch_optional(Sql::with(&format!("{COLS} WHERE u.id = $1"), args![id]))
@@ -388,4 +398,64 @@ pub async fn auth_events_for(
         args![username, limit],
     ))
     .await
+}
+
+/// The secret being enrolled (base32), shown until a first code confirms it; `None` drops it.
+pub async fn totp_set_pending(
+    e: &mut impl Exec,
+    id: i64,
+    secret: Option<&str>,
+) -> Result<(), StoreError> {
+    e.execute(Sql::with(
+        "UPDATE users SET totp_pending = $1 WHERE id = $2",
+        args![crate::pii::seal("users.totp_pending", secret)?, id],
+    ))
+    .await?;
+    Ok(())
+}
+
+pub async fn totp_pending(e: &mut impl Exec, id: i64) -> Result<Option<String>, StoreError> {
+    let stored: Option<String> = e
+        .fetch_optional(Sql::with(
+            "SELECT totp_pending FROM users WHERE id = $1 AND totp_pending IS NOT NULL",
+            args![id],
+        ))
+        .await?;
+    crate::pii::open("users.totp_pending", stored)
+}
+
+/// Switches the second factor on with the enrolled secret and the step its first code matched.
+pub async fn totp_enable(
+    e: &mut impl Exec,
+    id: i64,
+    secret: &str,
+    step: i64,
+) -> Result<(), StoreError> {
+    e.execute(Sql::with(
+        "UPDATE users SET totp_secret = $1, totp_pending = NULL, totp_last_step = $2, totp_enabled_at = $3 WHERE id = $4",
+        args![crate::pii::seal("users.totp_secret", Some(secret))?, step, crate::now(), id],
+    ))
+    .await?;
+    Ok(())
+}
+
+/// Records the step of an accepted code; `false` when that step (or a later one) was already
+/// used — two logins racing with one code: only one wins.
+pub async fn totp_use_step(e: &mut impl Exec, id: i64, step: i64) -> Result<bool, StoreError> {
+    Ok(e
+        .execute(Sql::with(
+            "UPDATE users SET totp_last_step = $1 WHERE id = $2 AND (totp_last_step IS NULL OR totp_last_step < $1)",
+            args![step, id],
+        ))
+        .await?
+        == 1)
+}
+
+pub async fn totp_disable(e: &mut impl Exec, id: i64) -> Result<(), StoreError> {
+    e.execute(Sql::with(
+        "UPDATE users SET totp_secret = NULL, totp_pending = NULL, totp_last_step = NULL, totp_enabled_at = NULL WHERE id = $1",
+        args![id],
+    ))
+    .await?;
+    Ok(())
 }

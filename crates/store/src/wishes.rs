@@ -44,7 +44,7 @@ impl FromRow for Wish {
             title: r.get("title")?,
             detail: r.get("detail")?,
             household_name: r.get("household_name")?,
-            household_phone: r.get("household_phone")?,
+            household_phone: crate::pii::open("wishes.household_phone", r.get("household_phone")?)?,
             status: r.get("status")?,
             claimed_by: r.get("claimed_by")?,
             claimed_by_name: r.get("claimed_by_name")?,
@@ -69,8 +69,8 @@ pub async fn insert(
     posted_by: Option<i64>,
 ) -> Result<i64, StoreError> {
     e.fetch_one(Sql::with(
-        "INSERT INTO wishes (public_code, org_id, title, detail, household_name, household_phone, status, posted_by, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, 'open', $7, $8, $8) RETURNING id",
-        args![code, org_id, &f.title, f.detail.clone(), &f.household_name, f.household_phone.clone(), posted_by, crate::now()],
+        "INSERT INTO wishes (public_code, org_id, title, detail, household_name, household_phone, household_phone_idx, status, posted_by, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, 'open', $8, $9, $9) RETURNING id",
+        args![code, org_id, &f.title, f.detail.clone(), &f.household_name, crate::pii::seal("wishes.household_phone", f.household_phone.as_deref())?, crate::pii::index(f.household_phone.as_deref())?, posted_by, crate::now()],
     ))
     .await
 }

@@ -95,11 +95,14 @@ pub struct LoggedIn {
     pub token: String,
 }
 
-/// Checks the credentials and opens a session. Every outcome is recorded.
+/// Checks the credentials — the password, and the one-time code of an account with a second
+/// factor — and opens a session. Every outcome is recorded; a wrong code counts towards the
+/// lockout like a wrong password.
 pub async fn login(
     state: &AppState,
     username: &str,
     password: &str,
+    second_factor: Option<&str>,
     ip: Option<&str>,
 ) -> Result<LoggedIn, AppError> {
     let mut db = state.db.pool();
@@ -146,38 +149,91 @@ pub async fn login(
         return Err(AppError::Locked(locked_message(until)));
     }
     if !verify_password(&user.password_hash, password) {
-        let mut tx = state.db.begin().await?;
-        users::auth_event(&mut tx, "login_failed", username, Some(user.id), ip, None).await?;
-        let window_start = now - Duration::minutes(LOCKOUT_WINDOW_MINUTES);
-        let since = user
-            .last_login_at
-            .map_or(window_start, |l| l.max(window_start));
-        let failures = users::failures_since(&mut tx, username, since).await?;
-        if failures >= LOCKOUT_THRESHOLD {
-            let until = now + Duration::minutes(LOCKOUT_MINUTES);
-            users::set_locked_until(&mut tx, user.id, Some(until)).await?;
+        return Err(failed(state, &user, ip, None, AppError::BadCredentials).await?);
+    }
+    // The second factor (issue 6): the step of the accepted code, kept so it works once.
+    let mut accepted_step = None;
+    if let Some(secret) = user.totp_secret.as_deref() {
+        let Some(code) = second_factor.map(str::trim).filter(|c| !c.is_empty()) else {
             users::auth_event(
-                &mut tx,
-                "locked",
+                &mut db,
+                "login_refused",
                 username,
                 Some(user.id),
                 ip,
-                Some(&format!("{failures} failures")),
+                Some("second factor missing"),
             )
             .await?;
-            tx.commit().await?;
-            return Err(AppError::Locked(locked_message(until)));
+            return Err(AppError::SecondFactorRequired);
+        };
+        let secret = roundtable_core::second_factor::secret_from_text(secret)
+            .ok_or_else(|| AppError::Internal("the stored TOTP secret is unreadable".into()))?;
+        match roundtable_core::second_factor::check(
+            &secret,
+            code,
+            now.timestamp(),
+            user.totp_last_step,
+        ) {
+            Ok(step) => accepted_step = Some(step),
+            Err(problem) => {
+                let wrong = AppError::SecondFactorWrong(problem.message().into());
+                return Err(failed(state, &user, ip, Some("second factor"), wrong).await?);
+            }
         }
-        tx.commit().await?;
-        return Err(AppError::BadCredentials);
     }
     let token = random_token();
     let mut tx = state.db.begin().await?;
+    if let Some(step) = accepted_step
+        && !users::totp_use_step(&mut tx, user.id, step).await?
+    {
+        // Another login took this code first.
+        drop(tx);
+        let reused = roundtable_core::second_factor::CodeProblem::Reused;
+        let wrong = AppError::SecondFactorWrong(reused.message().into());
+        return Err(failed(state, &user, ip, Some("second factor"), wrong).await?);
+    }
     users::set_last_login(&mut tx, user.id).await?;
     users::session_create(&mut tx, &hash_token(&token), user.id, &random_token()).await?;
     users::auth_event(&mut tx, "login_ok", username, Some(user.id), ip, None).await?;
     tx.commit().await?;
     Ok(LoggedIn { user, token })
+}
+
+/// Records a failed login of `user` and locks the account after too many; the error to answer
+/// (`error`, or the lockout).
+async fn failed(
+    state: &AppState,
+    user: &User,
+    ip: Option<&str>,
+    detail: Option<&str>,
+    error: AppError,
+) -> Result<AppError, AppError> {
+    let now = roundtable_store::now();
+    let username = user.username.as_str();
+    let mut tx = state.db.begin().await?;
+    users::auth_event(&mut tx, "login_failed", username, Some(user.id), ip, detail).await?;
+    let window_start = now - Duration::minutes(LOCKOUT_WINDOW_MINUTES);
+    let since = user
+        .last_login_at
+        .map_or(window_start, |l| l.max(window_start));
+    let failures = users::failures_since(&mut tx, username, since).await?;
+    if failures >= LOCKOUT_THRESHOLD {
+        let until = now + Duration::minutes(LOCKOUT_MINUTES);
+        users::set_locked_until(&mut tx, user.id, Some(until)).await?;
+        users::auth_event(
+            &mut tx,
+            "locked",
+            username,
+            Some(user.id),
+            ip,
+            Some(&format!("{failures} failures")),
+        )
+        .await?;
+        tx.commit().await?;
+        return Ok(AppError::Locked(locked_message(until)));
+    }
+    tx.commit().await?;
+    Ok(error)
 }
 
 fn locked_message(until: chrono::DateTime<Utc>) -> String {
@@ -271,6 +327,21 @@ pub fn must_change_password(state: &AppState, user: &User) -> bool {
             roundtable_store::now(),
             state.config.password_max_age_days,
         )
+}
+
+/// Whether the account must set up its second factor before anything else: the deployment
+/// requires one for the account's roles and it has none yet.
+pub fn must_set_up_second_factor(state: &AppState, session: &Session) -> bool {
+    let roles: Vec<&str> = session.actor.grants.iter().map(|g| g.role.code()).collect();
+    session.user.totp_enabled_at.is_none()
+        && roundtable_core::second_factor::required(state.config.second_factor_required, &roles)
+}
+
+/// Paths an account without its required second factor may still reach.
+fn allowed_before_second_factor(path: &str) -> bool {
+    allowed_before_password_change(path)
+        || path.starts_with("/account/second-factor")
+        || path.starts_with("/api/v1/me/second-factor")
 }
 
 /// Paths a user who must change the password may still reach.
@@ -514,6 +585,9 @@ impl FromRequestParts<AppState> for Session {
         if must_change_password(state, &session.user) && !allowed_before_password_change(uri.path())
         {
             return Err(reject(AppError::PasswordChangeRequired));
+        }
+        if must_set_up_second_factor(state, &session) && !allowed_before_second_factor(uri.path()) {
+            return Err(reject(AppError::SecondFactorEnrolmentRequired));
         }
         Ok(session)
     }

@@ -30,6 +30,13 @@ pub enum AppError {
     Locked(String),
     #[error("用户名或密码错误")]
     BadCredentials,
+    #[error("本账户已启用双因素认证，请输入验证器中的 6 位动态验证码")]
+    SecondFactorRequired,
+    /// A wrong, malformed or reused code: the message says which.
+    #[error("{0}")]
+    SecondFactorWrong(String),
+    #[error("本账户须先设置双因素认证（动态验证码）后才能继续使用")]
+    SecondFactorEnrolmentRequired,
     #[error("表单已过期，请刷新页面后重试")]
     Csrf,
     #[error("上传内容过大，上限为 20 MB")]
@@ -64,10 +71,14 @@ impl AppError {
 
     pub fn status(&self) -> StatusCode {
         match self {
-            AppError::Unauthenticated | AppError::BadCredentials => StatusCode::UNAUTHORIZED,
-            AppError::PasswordChangeRequired | AppError::Forbidden | AppError::Csrf => {
-                StatusCode::FORBIDDEN
-            }
+            AppError::Unauthenticated
+            | AppError::BadCredentials
+            | AppError::SecondFactorRequired
+            | AppError::SecondFactorWrong(_) => StatusCode::UNAUTHORIZED,
+            AppError::PasswordChangeRequired
+            | AppError::SecondFactorEnrolmentRequired
+            | AppError::Forbidden
+            | AppError::Csrf => StatusCode::FORBIDDEN,
             AppError::NotFound => StatusCode::NOT_FOUND,
             AppError::Validation(_) | AppError::Rule { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
@@ -90,6 +101,9 @@ impl AppError {
             AppError::BadRequest(_) => "bad_request",
             AppError::Locked(_) => "account_locked",
             AppError::BadCredentials => "bad_credentials",
+            AppError::SecondFactorRequired => "second_factor_required",
+            AppError::SecondFactorWrong(_) => "second_factor_invalid",
+            AppError::SecondFactorEnrolmentRequired => "second_factor_enrolment_required",
             AppError::Csrf => "csrf_failed",
             AppError::TooLarge => "payload_too_large",
             AppError::TooMany => "rate_limited",

@@ -60,6 +60,9 @@ pub struct WebConfig {
     pub contact_retention_days: u32,
     /// 等保 2.0: days a password is valid before it must be changed (0: no expiry).
     pub password_max_age_days: u32,
+    /// 等保 2.0: administrators and district leaders must sign in with a second factor (TOTP);
+    /// until they have one, they are sent to set it up.
+    pub second_factor_required: bool,
     /// The daily backup (issue 6), when configured.
     pub backup: Option<services::backup::BackupConfig>,
 }
@@ -80,6 +83,7 @@ impl Default for WebConfig {
             holiday_saturday_rule: Default::default(),
             backup: None,
             password_max_age_days: 90,
+            second_factor_required: false,
             contact_retention_days: 365,
             public_per_minute: 120,
             login_per_hour: 100,
@@ -164,6 +168,9 @@ impl IntoResponse for Rejection {
                 Redirect::to(&format!("/login?{next}")).into_response()
             }
             AppError::PasswordChangeRequired => Redirect::to("/account/password").into_response(),
+            AppError::SecondFactorEnrolmentRequired => {
+                Redirect::to("/account/second-factor").into_response()
+            }
             e => PageError(e).into_response(),
         }
     }

@@ -92,6 +92,7 @@ pub const TEMPLATES: &[(&str, &str)] = embedded![
     "wish_public.html",
     "account_calendar.html",
     "account_tokens.html",
+    "account_second_factor.html",
     "privacy.html",
     "periodic_bulletin.html",
     "notifications.html",

@@ -31,7 +31,7 @@ async fn a_persons_data_is_exported_and_erased_on_request_and_by_retention() {
     }
     // Consent is recorded with the version of the notice the resident saw.
     assert_eq!(
-        n(&app, &format!("SELECT COUNT(*) FROM topics WHERE submitter_phone = '{phone}' AND consent_version = '{}'", roundtable_core::privacy::CONSENT_VERSION)).await,
+        n(&app, &format!("SELECT COUNT(*) FROM topics WHERE submitter_phone_idx = '{}' AND consent_version = '{}'", phone_index(phone), roundtable_core::privacy::CONSENT_VERSION)).await,
         2
     );
     let admin = app.login("admin").await;
@@ -103,7 +103,10 @@ async fn a_persons_data_is_exported_and_erased_on_request_and_by_retention() {
     assert_eq!(
         n(
             &app,
-            &format!("SELECT COUNT(*) FROM topics WHERE submitter_phone = '{phone}'")
+            &format!(
+                "SELECT COUNT(*) FROM topics WHERE submitter_phone_idx = '{}'",
+                phone_index(phone)
+            )
         )
         .await,
         1,
@@ -143,7 +146,10 @@ async fn a_persons_data_is_exported_and_erased_on_request_and_by_retention() {
     assert_eq!(
         n(
             &app,
-            &format!("SELECT COUNT(*) FROM topics WHERE submitter_phone = '{phone}'")
+            &format!(
+                "SELECT COUNT(*) FROM topics WHERE submitter_phone_idx = '{}'",
+                phone_index(phone)
+            )
         )
         .await,
         1,
@@ -198,4 +204,9 @@ async fn a_persons_data_is_exported_and_erased_on_request_and_by_retention() {
         0,
         "the audit keeps the number masked"
     );
+}
+
+/// Numbers are sealed at rest: a test finds one by its keyed index (`pii`).
+fn phone_index(phone: &str) -> String {
+    roundtable_store::pii::index(Some(phone)).unwrap().unwrap()
 }

@@ -55,6 +55,9 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(change_password))
         .routes(routes!(token_list, token_issue))
         .routes(routes!(token_revoke))
+        .routes(routes!(second_factor_status, second_factor_start))
+        .routes(routes!(second_factor_confirm))
+        .routes(routes!(second_factor_disable))
         .routes(routes!(privacy_subject))
         .routes(routes!(privacy_erase))
         .routes(routes!(org_tree, org_create))
@@ -131,6 +134,10 @@ type ApiResult<T> = Result<Json<T>, ApiError>;
 struct LoginBody {
     username: String,
     password: String,
+    /// The 6-digit code of the authenticator app, for an account with a second factor
+    /// (otherwise the answer is 401 `second_factor_required`).
+    #[serde(default)]
+    second_factor: Option<String>,
 }
 
 #[derive(serde::Serialize, utoipa::ToSchema)]
@@ -141,6 +148,9 @@ struct Me {
     /// A new password must be set (POST /auth/password) before anything else: the account's
     /// was reset, or it is older than the deployment allows (等保 2.0).
     password_change_required: bool,
+    /// A second factor must be set up (`/me/second-factor`) before anything else: the
+    /// deployment requires one for the account's roles (等保 2.0).
+    second_factor_setup_required: bool,
 }
 
 /// Starts a session (cookie `rt_session`) for an API client.
@@ -155,9 +165,28 @@ async fn login(
         .get("x-forwarded-for")
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
-    let done = auth::login(&state, &b.username, &b.password, ip.as_deref()).await?;
+    let done = auth::login(
+        &state,
+        &b.username,
+        &b.password,
+        b.second_factor.as_deref(),
+        ip.as_deref(),
+    )
+    .await?;
     let grants = roundtable_store::users::roles(&mut state.db.pool(), done.user.id).await?;
+    let second_factor_setup_required = {
+        let actor = auth::actor_for(&mut state.db.pool(), &done.user).await?;
+        roundtable_core::second_factor::required(
+            state.config.second_factor_required,
+            &actor
+                .grants
+                .iter()
+                .map(|g| g.role.code())
+                .collect::<Vec<_>>(),
+        ) && done.user.totp_enabled_at.is_none()
+    };
     let mut r = Json(Me {
+        second_factor_setup_required,
         password_change_required: auth::must_change_password(&state, &done.user),
         user: done.user,
         grants,
@@ -179,10 +208,60 @@ async fn logout(State(state): State<AppState>, session: Session) -> Result<Statu
 async fn me(State(state): State<AppState>, session: Session) -> ApiResult<Me> {
     let grants = roundtable_store::users::roles(&mut state.db.pool(), session.user.id).await?;
     Ok(Json(Me {
+        second_factor_setup_required: auth::must_set_up_second_factor(&state, &session),
         password_change_required: auth::must_change_password(&state, &session.user),
         user: session.user,
         grants,
     }))
+}
+
+/// The account's second factor (issue 6): whether logins ask for a code, and whether the
+/// deployment requires one for its roles.
+#[utoipa::path(get, path = "/me/second-factor", tag = "auth",
+    responses((status = 200, body = services::second_factor::Status), (status = 401, body = ErrorEnvelope)))]
+async fn second_factor_status(
+    State(state): State<AppState>,
+    session: Session,
+) -> ApiResult<services::second_factor::Status> {
+    Ok(Json(services::second_factor::status(&state, &session)))
+}
+
+/// Begins setting up a second factor: a new secret (base32) and its `otpauth://` address for
+/// the authenticator app; confirmed by `/me/second-factor/confirm` with the app's first code.
+#[utoipa::path(post, path = "/me/second-factor", tag = "auth",
+    responses((status = 201, body = services::second_factor::Enrolment), (status = 401, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
+async fn second_factor_start(
+    State(state): State<AppState>,
+    session: Session,
+) -> Result<Response, ApiError> {
+    let e = services::second_factor::start(&state, &session).await?;
+    Ok((StatusCode::CREATED, Json(e)).into_response())
+}
+
+/// Switches the second factor on with the app's current code for the secret being set up.
+#[utoipa::path(post, path = "/me/second-factor/confirm", tag = "auth", request_body = services::second_factor::CodeInput,
+    responses((status = 200, body = services::second_factor::Status), (status = 400, body = ErrorEnvelope), (status = 401, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
+async fn second_factor_confirm(
+    State(state): State<AppState>,
+    session: Session,
+    ApiJson(b): ApiJson<services::second_factor::CodeInput>,
+) -> ApiResult<services::second_factor::Status> {
+    Ok(Json(
+        services::second_factor::confirm(&state, &session, &b).await?,
+    ))
+}
+
+/// Switches it off with a current code; refused where the deployment requires it.
+#[utoipa::path(post, path = "/me/second-factor/disable", tag = "auth", request_body = services::second_factor::CodeInput,
+    responses((status = 200, body = services::second_factor::Status), (status = 400, body = ErrorEnvelope), (status = 401, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
+async fn second_factor_disable(
+    State(state): State<AppState>,
+    session: Session,
+    ApiJson(b): ApiJson<services::second_factor::CodeInput>,
+) -> ApiResult<services::second_factor::Status> {
+    Ok(Json(
+        services::second_factor::disable(&state, &session, &b).await?,
+    ))
 }
 
 /// The signed-in account's API tokens (issue 6), the newest first; never their secrets.

@@ -11,6 +11,7 @@ mod privacy;
 mod questionnaires;
 mod reports;
 mod resources;
+mod second_factor;
 mod tokens;
 mod topics;
 mod users;
@@ -51,6 +52,7 @@ pub fn router() -> Router<AppState> {
         .merge(feeds::router())
         .merge(notify::router())
         .merge(tokens::router())
+        .merge(second_factor::router())
         .merge(privacy::router())
 }
 
@@ -101,12 +103,18 @@ pub(crate) fn public_link(
         }
     };
     let url = format!("{base}{path}");
-    let qr = qrcode::QrCode::with_error_correction_level(url.as_bytes(), qrcode::EcLevel::M)
+    let qr = qr_svg(&url)?;
+    Ok((url, qr))
+}
+
+/// `text` as an SVG QR code, ready for a template.
+pub(crate) fn qr_svg(text: &str) -> Result<minijinja::Value, AppError> {
+    let qr = qrcode::QrCode::with_error_correction_level(text.as_bytes(), qrcode::EcLevel::M)
         .map_err(|e| AppError::Internal(format!("qr: {e}")))?
         .render::<qrcode::render::svg::Color<'_>>()
         .min_dimensions(280, 280)
         .build();
-    Ok((url, minijinja::Value::from_safe_string(qr)))
+    Ok(minijinja::Value::from_safe_string(qr))
 }
 
 /// Form bodies: `serde_html_form` reads repeated keys (check boxes) into lists and empty
@@ -280,6 +288,7 @@ async fn login_form(
 struct LoginForm {
     username: String,
     password: String,
+    second_factor: String,
     next: String,
 }
 
@@ -293,6 +302,7 @@ async fn login(
         &state,
         &f.username,
         &f.password,
+        Some(f.second_factor.as_str()),
         client_ip(&headers).as_deref(),
     )
     .await

@@ -22,6 +22,7 @@ pub mod privacy;
 pub mod projects;
 pub mod questionnaires;
 pub mod resources;
+pub mod second_factor;
 pub mod similar;
 pub mod six_ones;
 pub mod timeline;
