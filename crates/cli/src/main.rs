@@ -520,18 +520,7 @@ fn audit_key(cfg: &Effective) -> Result<Vec<u8>> {
     }
     let path = &cfg.audit_key_file;
     if !path.exists() {
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir)
-                .with_context(|| format!("cannot create {}", dir.display()))?;
-        }
-        let key = roundtable_web::auth::random_token();
-        std::fs::write(path, &key)
-            .with_context(|| format!("cannot write the audit key file {}", path.display()))?;
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
-        }
+        write_key_file(path, &roundtable_web::auth::random_token())?;
         tracing::info!(file = %path.display(), "audit key created");
     }
     let key = std::fs::read_to_string(path)

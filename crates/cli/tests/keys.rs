@@ -10,7 +10,6 @@ mod common;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::time::Duration;
 
 use common::{command, connect, demo_password, free_port, login, send, wait_listening};
 use hyper::StatusCode;
@@ -232,5 +231,4 @@ async fn sealed_at_rest_wrong_keys_stop_and_rotation_reencrypts() {
     assert_eq!(json["total"], 1, "{body}");
     assert_eq!(json["items"][0]["id"].to_string(), person, "{body}");
     let _ = std::fs::remove_dir_all(&dir);
-    tokio::time::sleep(Duration::from_millis(10)).await;
 }

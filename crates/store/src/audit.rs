@@ -15,7 +15,8 @@ use hmac::{KeyInit, Mac};
 use crate::db::{Exec, FromRow, Row, Sql};
 use crate::{StoreError, args};
 
-type HmacSm3 = hmac::Hmac<sm3::Sm3>;
+/// HMAC-SM3, the keyed hash of the chain and of the personal-data index (`pii`).
+pub(crate) type HmacSm3 = hmac::Hmac<sm3::Sm3>;
 
 static KEY: RwLock<Option<Arc<Vec<u8>>>> = RwLock::new(None);
 

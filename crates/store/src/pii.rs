@@ -17,11 +17,11 @@ use aes_gcm::aead::consts::U12;
 use aes_gcm::aead::{Aead, KeyInit, Payload};
 use hmac::Mac;
 
+use crate::audit::HmacSm3;
 use crate::db::{Db, Exec, FromRow, Row, Sql};
 use crate::{StoreError, args};
 
 type Sm4Gcm = aes_gcm::AesGcm<sm4::Sm4, U12>;
-type HmacSm3 = hmac::Hmac<sm3::Sm3>;
 
 const PREFIX: &str = "sm4gcm:";
 const NONCE_LEN: usize = 12;

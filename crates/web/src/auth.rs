@@ -332,9 +332,13 @@ pub fn must_change_password(state: &AppState, user: &User) -> bool {
 /// Whether the account must set up its second factor before anything else: the deployment
 /// requires one for the account's roles and it has none yet.
 pub fn must_set_up_second_factor(state: &AppState, session: &Session) -> bool {
+    session.user.totp_enabled_at.is_none() && second_factor_required(state, session)
+}
+
+/// Whether the deployment requires a second factor of the session's account (its roles).
+pub fn second_factor_required(state: &AppState, session: &Session) -> bool {
     let roles: Vec<&str> = session.actor.grants.iter().map(|g| g.role.code()).collect();
-    session.user.totp_enabled_at.is_none()
-        && roundtable_core::second_factor::required(state.config.second_factor_required, &roles)
+    roundtable_core::second_factor::required(state.config.second_factor_required, &roles)
 }
 
 /// Paths an account without its required second factor may still reach.

@@ -174,17 +174,9 @@ async fn login(
     )
     .await?;
     let grants = roundtable_store::users::roles(&mut state.db.pool(), done.user.id).await?;
-    let second_factor_setup_required = {
-        let actor = auth::actor_for(&mut state.db.pool(), &done.user).await?;
-        roundtable_core::second_factor::required(
-            state.config.second_factor_required,
-            &actor
-                .grants
-                .iter()
-                .map(|g| g.role.code())
-                .collect::<Vec<_>>(),
-        ) && done.user.totp_enabled_at.is_none()
-    };
+    let roles: Vec<&str> = grants.iter().map(|g| g.role.as_str()).collect();
+    let second_factor_setup_required = done.user.totp_enabled_at.is_none()
+        && roundtable_core::second_factor::required(state.config.second_factor_required, &roles);
     let mut r = Json(Me {
         second_factor_setup_required,
         password_change_required: auth::must_change_password(&state, &done.user),

@@ -40,11 +40,18 @@ pub struct CodeInput {
 }
 
 pub fn status(state: &AppState, session: &Session) -> Status {
-    let roles: Vec<&str> = session.actor.grants.iter().map(|g| g.role.code()).collect();
+    status_of(state, session, session.user.totp_enabled_at)
+}
+
+fn status_of(
+    state: &AppState,
+    session: &Session,
+    enabled_at: Option<chrono::DateTime<chrono::Utc>>,
+) -> Status {
     Status {
-        enabled: session.user.totp_enabled_at.is_some(),
-        enabled_at: session.user.totp_enabled_at,
-        required: rule::required(state.config.second_factor_required, &roles),
+        enabled: enabled_at.is_some(),
+        enabled_at,
+        required: crate::auth::second_factor_required(state, session),
     }
 }
 
@@ -95,32 +102,11 @@ pub async fn confirm(
     let Some(text) = users::totp_pending(&mut state.db.pool(), session.user.id).await? else {
         return Err(AppError::field("code", "请先开始设置双因素认证"));
     };
-    let secret = rule::secret_from_text(&text)
-        .ok_or_else(|| AppError::Internal("the pending TOTP secret is unreadable".into()))?;
-    let step = rule::check(
-        &secret,
-        &input.code,
-        roundtable_store::now().timestamp(),
-        None,
-    )
-    .map_err(|p| code_error(&p))?;
+    let step = current_step(&text, &input.code)?;
     let mut tx = state.db.begin().await?;
     users::totp_enable(&mut tx, session.user.id, &text, step).await?;
-    audit_event(
-        &mut tx,
-        &session.actor,
-        "second_factor.enable",
-        "user",
-        session.user.id,
-        serde_json::json!({"username": session.user.username}),
-    )
-    .await?;
-    tx.commit().await?;
-    state.sessions.forget(&session.token_hash);
-    let mut s = status(state, session);
-    s.enabled = true;
-    s.enabled_at = Some(roundtable_store::now());
-    Ok(s)
+    let enabled_at = Some(roundtable_store::now());
+    changed(state, session, tx, "second_factor.enable", enabled_at).await
 }
 
 /// Switches it off, with a current code as proof the app is at hand; refused where the
@@ -131,7 +117,7 @@ pub async fn disable(
     input: &CodeInput,
 ) -> Result<Status, AppError> {
     only_with_password(session)?;
-    if status(state, session).required {
+    if crate::auth::second_factor_required(state, session) {
         return Err(AppError::field(
             "code",
             "本系统要求管理员和区级领导使用双因素认证，不能停用；更换验证器请联系系统管理员重置",
@@ -140,23 +126,35 @@ pub async fn disable(
     let Some(text) = session.user.totp_secret.as_deref() else {
         return Err(AppError::field("code", "本账户没有启用双因素认证"));
     };
-    let secret = rule::secret_from_text(text)
-        .ok_or_else(|| AppError::Internal("the stored TOTP secret is unreadable".into()))?;
-    rule::check(
-        &secret,
-        &input.code,
-        roundtable_store::now().timestamp(),
-        // Proof the app is at hand inside a signed-in session: the code the login just used
-        // is as good (replays matter at the login).
-        None,
-    )
-    .map_err(|p| code_error(&p))?;
+    current_step(text, &input.code)?;
     let mut tx = state.db.begin().await?;
     users::totp_disable(&mut tx, session.user.id).await?;
+    changed(state, session, tx, "second_factor.disable", None).await
+}
+
+/// The step `code` matches now for the secret `text`. No replay check: inside a signed-in
+/// session the code the login just used is as good a proof the app is at hand (replays
+/// matter at the login).
+fn current_step(text: &str, code: &str) -> Result<i64, AppError> {
+    let secret = rule::secret_from_text(text)
+        .ok_or_else(|| AppError::Internal("the stored TOTP secret is unreadable".into()))?;
+    rule::check(&secret, code, roundtable_store::now().timestamp(), None)
+        .map_err(|p| code_error(&p))
+}
+
+/// Audits the change made in `tx`, commits it and forgets the cached session (it holds the
+/// account as it was).
+async fn changed(
+    state: &AppState,
+    session: &Session,
+    mut tx: roundtable_store::Tx,
+    action: &str,
+    enabled_at: Option<chrono::DateTime<chrono::Utc>>,
+) -> Result<Status, AppError> {
     audit_event(
         &mut tx,
         &session.actor,
-        "second_factor.disable",
+        action,
         "user",
         session.user.id,
         serde_json::json!({"username": session.user.username}),
@@ -164,10 +162,7 @@ pub async fn disable(
     .await?;
     tx.commit().await?;
     state.sessions.forget(&session.token_hash);
-    let mut s = status(state, session);
-    s.enabled = false;
-    s.enabled_at = None;
-    Ok(s)
+    Ok(status_of(state, session, enabled_at))
 }
 
 /// A machine client's API token does not manage the account's credentials.
