@@ -18,6 +18,10 @@ domain_enum! {
         /// 三员分立 (等保 2.0): reads and exports the audit record, nothing else; the system
         /// administrator does not read it.
         AuditAdmin = ("audit_admin", "审计管理员"),
+        /// 三员分立's third: keeps the accounts secure — resets another account's second factor,
+        /// lifts a failed-login lockout, ends an account's sessions, reads the login record —
+        /// and nothing else; the system administrator does none of it from the pages.
+        SecurityAdmin = ("security_admin", "安全管理员"),
     }
 }
 
@@ -61,19 +65,25 @@ domain_enum! {
         Resource = ("resource", "资源清单"),
         /// The audit record (issue 6): for the audit administrator only.
         Audit = ("audit", "审计记录"),
+        /// The security of accounts (second factors, lockouts, sessions, the login record): for
+        /// the security administrator only.
+        Security = ("security", "账号安全"),
     }
 }
 
 impl Role {
     /// Whether the role is granted for a node of the tree (all but the system administrator).
     pub fn needs_scope(self) -> bool {
-        !matches!(self, Role::SystemAdmin | Role::AuditAdmin)
+        !matches!(
+            self,
+            Role::SystemAdmin | Role::AuditAdmin | Role::SecurityAdmin
+        )
     }
 
     /// The level of node a grant of this role points at: 1 district, 2 street, 3 community.
     pub fn scope_level(self) -> Option<u8> {
         match self {
-            Role::SystemAdmin | Role::AuditAdmin => None,
+            Role::SystemAdmin | Role::AuditAdmin | Role::SecurityAdmin => None,
             Role::DistrictAdmin | Role::DistrictLeader => Some(1),
             Role::StreetAdmin => Some(2),
             Role::CommunitySecretary
@@ -125,6 +135,12 @@ fn reach(role: Role, action: Action, kind: ResourceKind) -> Reach {
             _ => Nothing,
         };
     }
+    if kind == K::Security {
+        return match (role, action) {
+            (Role::SecurityAdmin, View | Edit) => Everywhere,
+            _ => Nothing,
+        };
+    }
     if kind == K::Calendar {
         // National facts: everyone reads them; the district's administrators enter a new year.
         return match (role, action) {
@@ -135,7 +151,7 @@ fn reach(role: Role, action: Action, kind: ResourceKind) -> Reach {
     }
     match role {
         Role::SystemAdmin => Everywhere,
-        Role::AuditAdmin => Nothing,
+        Role::AuditAdmin | Role::SecurityAdmin => Nothing,
         Role::DistrictAdmin => GrantSubtree,
         Role::StreetAdmin => match (action, kind) {
             (View | Export, _) => GrantSubtree,
@@ -358,7 +374,7 @@ mod tests {
 
     fn actor(role: Role) -> Actor {
         let org_id = match role {
-            Role::SystemAdmin | Role::AuditAdmin => None,
+            Role::SystemAdmin | Role::AuditAdmin | Role::SecurityAdmin => None,
             Role::DistrictAdmin | Role::DistrictLeader => Some(1),
             Role::StreetAdmin => Some(10),
             _ => Some(100),
@@ -381,6 +397,10 @@ mod tests {
             let v = role == Role::AuditAdmin && matches!(action, View | Export);
             return (v, v);
         }
+        if kind == K::Security {
+            let v = role == Role::SecurityAdmin && matches!(action, View | Edit);
+            return (v, v);
+        }
         if kind == K::Calendar {
             let v = action == View
                 || (action == Edit && matches!(role, Role::SystemAdmin | Role::DistrictAdmin));
@@ -388,7 +408,7 @@ mod tests {
         }
         let inside = match role {
             Role::SystemAdmin | Role::DistrictAdmin => true,
-            Role::AuditAdmin => false,
+            Role::AuditAdmin | Role::SecurityAdmin => false,
             Role::StreetAdmin => match action {
                 View | Export => true,
                 Edit => kind != K::User,

@@ -11,6 +11,7 @@ pub const ROLES_REQUIRING: &[&str] = &[
     "system_admin",
     "district_admin",
     "audit_admin",
+    "security_admin",
     "district_leader",
 ];
 

@@ -358,8 +358,11 @@ pub async fn failures_since(
     username: &str,
     since: DateTime<Utc>,
 ) -> Result<i64, StoreError> {
+    // Failures before the security administrator lifted a lockout (or the account was
+    // unlocked) no longer count towards the next one.
     e.fetch_one(Sql::with(
-        "SELECT COUNT(*) FROM auth_events WHERE username = $1 AND event = 'login_failed' AND at >= $2",
+        "SELECT COUNT(*) FROM auth_events WHERE username = $1 AND event = 'login_failed' AND at >= $2 \
+         AND id > COALESCE((SELECT MAX(id) FROM auth_events WHERE username = $1 AND event IN ('account_unlocked', 'lockout_lifted')), 0)",
         args![username, since],
     ))
     .await
@@ -398,6 +401,97 @@ pub async fn auth_events_for(
         args![username, limit],
     ))
     .await
+}
+
+/// The login record of every account, newest first (the security administrator's page):
+/// optionally of one account and of one kind of event; one row more than `limit` says another
+/// page follows.
+pub async fn auth_events_page(
+    e: &mut impl Exec,
+    username: Option<&str>,
+    event: Option<&str>,
+    limit: i64,
+    offset: i64,
+) -> Result<Vec<AuthEvent>, StoreError> {
+    let mut sql = Sql::new("SELECT id, at, event, username, ip, detail FROM auth_events WHERE 1=1");
+    if let Some(u) = username {
+        sql.push(" AND username = ").arg(u.to_string());
+    }
+    if let Some(ev) = event {
+        sql.push(" AND event = ").arg(ev.to_string());
+    }
+    sql.push(" ORDER BY id DESC LIMIT ")
+        .arg(limit)
+        .push(" OFFSET ")
+        .arg(offset);
+    e.fetch_all(sql).await
+}
+
+fn push_ids(sql: &mut Sql, ids: &[i64]) {
+    for (i, id) in ids.iter().enumerate() {
+        if i > 0 {
+            sql.push(", ");
+        }
+        sql.arg(*id);
+    }
+}
+
+/// How many sessions each of `user_ids` holds now.
+pub async fn session_counts(
+    e: &mut impl Exec,
+    user_ids: &[i64],
+) -> Result<Vec<(i64, i64)>, StoreError> {
+    if user_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut sql = Sql::new("SELECT user_id, COUNT(*) AS n FROM sessions WHERE user_id IN (");
+    push_ids(&mut sql, user_ids);
+    sql.push(") GROUP BY user_id");
+    let rows: Vec<SessionCount> = e.fetch_all(sql).await?;
+    Ok(rows.into_iter().map(|r| (r.user_id, r.n)).collect())
+}
+
+struct SessionCount {
+    user_id: i64,
+    n: i64,
+}
+
+impl FromRow for SessionCount {
+    fn from_row(r: &Row<'_>) -> Result<Self, StoreError> {
+        Ok(SessionCount {
+            user_id: r.get("user_id")?,
+            n: r.get("n")?,
+        })
+    }
+}
+
+/// The roles of each of `user_ids` (codes), in one statement.
+pub async fn role_codes(
+    e: &mut impl Exec,
+    user_ids: &[i64],
+) -> Result<Vec<(i64, String)>, StoreError> {
+    if user_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut sql = Sql::new("SELECT DISTINCT user_id, role FROM user_roles WHERE user_id IN (");
+    push_ids(&mut sql, user_ids);
+    sql.push(") ORDER BY user_id, role");
+    let rows: Vec<RoleCode> = e.fetch_all(sql).await?;
+    Ok(rows.into_iter().map(|r| (r.user_id, r.role)).collect())
+}
+
+struct RoleCode {
+    user_id: i64,
+    role: String,
+}
+
+impl FromRow for RoleCode {
+    fn from_row(r: &Row<'_>) -> Result<Self, StoreError> {
+        Ok(RoleCode {
+            user_id: r.get("user_id")?,
+            role: r.get("role")?,
+        })
+    }
 }
 
 /// The secret being enrolled (base32), shown until a first code confirms it; `None` drops it.

@@ -406,6 +406,13 @@ impl SessionCache {
             entries.remove(token_hash);
         }
     }
+
+    /// Forgets every cached session of an account (its sessions were ended or its factor reset).
+    pub fn forget_user(&self, user_id: i64) {
+        if let Ok(mut entries) = self.entries.lock() {
+            entries.retain(|_, (_, s)| s.user.id != user_id);
+        }
+    }
 }
 
 pub async fn load_session(state: &AppState, headers: &HeaderMap) -> Result<Session, AppError> {

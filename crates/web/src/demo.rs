@@ -486,6 +486,7 @@ pub async fn seed(db: &Db) -> Result<Option<Vec<DemoLogin>>, AppError> {
     let roles: Vec<DemoAccount> = vec![
         ("系统管理员", "admin", "system_admin", None, None),
         ("审计管理员", "auditor", "audit_admin", None, None),
+        ("安全管理员", "security", "security_admin", None, None),
         ("区级管理员", "zzb", "district_admin", Some(district), None),
         (
             "区级领导",

@@ -103,6 +103,8 @@ pub const TEMPLATES: &[(&str, &str)] = embedded![
     "case_resources.html",
     "verify.html",
     "audit.html",
+    "security.html",
+    "security_events.html",
 ];
 
 pub struct Templates {
@@ -241,6 +243,7 @@ pub fn base(session: Option<&Session>, csrf: &str) -> Value {
             wishes => permit_somewhere(a, Action::View, ResourceKind::Wish),
             resources => permit_somewhere(a, Action::View, ResourceKind::Resource),
             audit => permit_somewhere(a, Action::View, ResourceKind::Audit),
+            security => permit_somewhere(a, Action::View, ResourceKind::Security),
             calendar => crate::services::calendar::may_edit(a),
             excel => crate::services::excel::may_import(a) || crate::services::excel::may_export(a),
             admin => a.has_role(Role::SystemAdmin) || a.has_role(Role::DistrictAdmin),
@@ -307,7 +310,7 @@ mod tests {
         let signed_in = minijinja::context! {
             csrf => "token",
             me => minijinja::context! { username => "admin", display_name => "管理员", roles => vec!["系统管理员"], id => 1 },
-            nav => minijinja::context! { orgs => true, units => true, people => true, users => true, excel => true, admin => true, topics => true, cases => true, reports => true, wishes => true, resources => true, audit => true, calendar => true },
+            nav => minijinja::context! { orgs => true, units => true, people => true, users => true, excel => true, admin => true, topics => true, cases => true, reports => true, wishes => true, resources => true, audit => true, security => true, calendar => true },
         };
         for (name, _) in TEMPLATES {
             // Partials (macros, `_name.html`) are rendered inside pages.

@@ -6,6 +6,7 @@ mod projects;
 mod questionnaires;
 mod reports;
 mod resources;
+mod security;
 mod wishes;
 
 use axum::Json;
@@ -95,6 +96,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(reports::router())
         .merge(wishes::router())
         .merge(resources::router())
+        .merge(security::router())
 }
 
 /// The OpenAPI document, served at /api/v1/openapi.json.

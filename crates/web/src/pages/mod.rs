@@ -12,6 +12,7 @@ mod questionnaires;
 mod reports;
 mod resources;
 mod second_factor;
+mod security;
 mod tokens;
 mod topics;
 mod users;
@@ -53,6 +54,7 @@ pub fn router() -> Router<AppState> {
         .merge(notify::router())
         .merge(tokens::router())
         .merge(second_factor::router())
+        .merge(security::router())
         .merge(privacy::router())
 }
 

@@ -23,6 +23,7 @@ pub mod projects;
 pub mod questionnaires;
 pub mod resources;
 pub mod second_factor;
+pub mod security;
 pub mod similar;
 pub mod six_ones;
 pub mod timeline;

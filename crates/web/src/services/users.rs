@@ -15,10 +15,10 @@ use crate::error::AppError;
 #[derive(Debug, Clone, Default, serde::Deserialize, serde::Serialize, utoipa::ToSchema)]
 #[serde(default)]
 pub struct RoleInput {
-    /// system_admin, district_admin, district_leader, street_admin, community_secretary,
-    /// community_staff, council_member, party_member
+    /// system_admin, audit_admin, security_admin, district_admin, district_leader, street_admin,
+    /// community_secretary, community_staff, council_member, party_member
     pub role: String,
-    /// The node the role is held for (none for system_admin).
+    /// The node the role is held for (none for the system, audit and security administrators).
     #[serde(deserialize_with = "super::opt_id::deserialize")]
     pub org_id: Option<i64>,
 }
