@@ -216,6 +216,8 @@ struct FileConfig {
     public_per_minute: Option<usize>,
     login_per_hour: Option<usize>,
     contact_retention_days: Option<u32>,
+    tls_cert_file: Option<PathBuf>,
+    tls_key_file: Option<PathBuf>,
 }
 
 #[derive(Debug, serde::Serialize)]
@@ -273,6 +275,9 @@ struct Effective {
     login_per_hour: usize,
     /// PIPL: days a submitter's contact data is kept after the matter is finished.
     contact_retention_days: u32,
+    /// Built-in TLS: the certificate chain and its key (PEM), both or neither.
+    tls_cert_file: Option<PathBuf>,
+    tls_key_file: Option<PathBuf>,
     config_file: Option<PathBuf>,
 }
 
@@ -457,6 +462,16 @@ fn load(cli: &Cli, listen_flag: Option<&String>, default_db: &str) -> Result<Eff
             }
             d
         },
+        tls_cert_file: std::env::var("ROUNDTABLE_TLS_CERT_FILE")
+            .ok()
+            .map(PathBuf::from)
+            .or(file.tls_cert_file)
+            .filter(|p| !p.as_os_str().is_empty()),
+        tls_key_file: std::env::var("ROUNDTABLE_TLS_KEY_FILE")
+            .ok()
+            .map(PathBuf::from)
+            .or(file.tls_key_file)
+            .filter(|p| !p.as_os_str().is_empty()),
         config_file: path,
     })
     .and_then(|mut cfg| {
@@ -705,7 +720,8 @@ async fn write_history(
 }
 
 /// `ROUNDTABLE_TODAY=YYYY-MM-DD` moves a demo or training server to another day (the time of
-/// day runs on); every record it writes is stamped on that day. Never set it in production.
+/// day runs on); every record it writes is stamped on that day, and the demo's history ends
+/// on it. Never set it in production.
 fn apply_today_override() -> Result<()> {
     let Ok(v) = std::env::var("ROUNDTABLE_TODAY") else {
         return Ok(());
@@ -768,15 +784,33 @@ async fn serve(cfg: &Effective, db: Db) -> Result<()> {
             }),
         ..WebConfig::default()
     };
+    // Read before anything listens: a certificate that cannot be served stops the start.
+    let tls = match (&cfg.tls_cert_file, &cfg.tls_key_file) {
+        (Some(cert), Some(key)) => Some(roundtable_web::tls::server_config(cert, key)?),
+        (None, None) => None,
+        _ => bail!("tls_cert_file and tls_key_file go together: set both or neither"),
+    };
+    let web = WebConfig {
+        // Over TLS, cookies are Secure and HSTS is sent.
+        secure_cookies: web.secure_cookies || tls.is_some(),
+        ..web
+    };
     let state = AppState::new(db, web).map_err(|e| anyhow::anyhow!("{e}"))?;
     let listener = tokio::net::TcpListener::bind(&cfg.listen)
         .await
         .with_context(|| format!("cannot listen on {}", cfg.listen))?;
-    tracing::info!(listen = %cfg.listen, "serving");
-    println!("圆桌 is ready at http://{}/", cfg.listen);
+    tracing::info!(listen = %cfg.listen, tls = tls.is_some(), "serving");
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    println!("圆桌 is ready at {scheme}://{}/", cfg.listen);
     // Reminders and the outbox run inside the server (each run claimed once per database).
     roundtable_web::services::notify::spawn(state.clone());
-    roundtable_web::serve(state, listener).await?;
+    match tls {
+        Some(config) => {
+            let listener = roundtable_web::tls::TlsListener::new(listener, config)?;
+            roundtable_web::serve_tls(state, listener).await?
+        }
+        None => roundtable_web::serve(state, listener).await?,
+    }
     Ok(())
 }
 
@@ -841,6 +875,8 @@ async fn main() -> Result<()> {
         } => {
             let cfg = load(&cli, listen.as_ref(), "sqlite://data/demo.db")?;
             init_logs(&cfg.log_format);
+            // Before the history: it ends on the (possibly shifted) today.
+            apply_today_override()?;
             let db = open(&cfg).await?;
             let created = roundtable_web::demo::seed(&db)
                 .await
