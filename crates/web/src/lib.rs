@@ -12,6 +12,7 @@ pub mod limits;
 pub mod pages;
 pub mod render;
 pub mod services;
+pub mod tls;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -208,7 +209,7 @@ impl IntoResponse for PageError {
 /// The whole application: pages, API, static files, health, with the security headers.
 pub fn router(state: AppState) -> Router {
     let limit = state.config.body_limit;
-    // Served over TLS (directly or behind the district's proxy): browsers keep to HTTPS.
+    // Served over TLS (built in, or behind the district's proxy): browsers keep to HTTPS.
     let hsts = state.config.secure_cookies.then(|| {
         SetResponseHeaderLayer::overriding(
             header::STRICT_TRANSPORT_SECURITY,
@@ -279,6 +280,20 @@ async fn static_js() -> Response {
 /// Serves until SIGTERM or Ctrl-C, then finishes the requests in flight.
 pub async fn serve(state: AppState, listener: tokio::net::TcpListener) -> std::io::Result<()> {
     let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+}
+
+/// `serve` over built-in TLS. Every response carries HSTS (the state's `secure_cookies` is
+/// set for a TLS server: its cookies are Secure too).
+pub async fn serve_tls(state: AppState, listener: tls::TlsListener) -> std::io::Result<()> {
+    use axum::serve::ListenerExt;
+    let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    // Small request/response exchanges: no Nagle delay (what axum does for plain TCP).
+    let listener = listener.tap_io(|tls| {
+        let _ = tls.get_ref().0.set_nodelay(true);
+    });
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await
