@@ -1333,8 +1333,16 @@ async fn user_command(db: &Db, action: &UserCommand) -> Result<()> {
         UserCommand::ResetSecondFactor { username } => {
             let u = find(username).await?;
             let mut tx = db.begin().await?;
-            users::totp_disable(&mut tx, u.id).await?;
-            users::sessions_delete_for_user(&mut tx, u.id).await?;
+            users::reset_second_factor(&mut tx, u.id).await?;
+            users::auth_event(
+                &mut tx,
+                "second_factor_reset",
+                username,
+                Some(u.id),
+                None,
+                Some("via cli"),
+            )
+            .await?;
             roundtable_store::audit::record(
                 &mut tx,
                 None,

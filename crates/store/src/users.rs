@@ -553,3 +553,10 @@ pub async fn totp_disable(e: &mut impl Exec, id: i64) -> Result<(), StoreError> 
     .await?;
     Ok(())
 }
+
+/// Another's reset of an account's second factor (the security administrator, or the command
+/// line for a locked-out administrator): the factor goes and so do the sessions it opened.
+pub async fn reset_second_factor(e: &mut impl Exec, id: i64) -> Result<(), StoreError> {
+    totp_disable(e, id).await?;
+    sessions_delete_for_user(e, id).await
+}

@@ -4,11 +4,12 @@
 //! record is never purged by the application.
 
 use roundtable_core::FieldErrors;
-use roundtable_core::access::{Action, Actor, ResourceKind, permit_somewhere};
+use roundtable_core::access::{Action, Actor, ResourceKind};
 use roundtable_core::validate::optional_date;
 use roundtable_store::audit::{self as store, AuditFilter, AuditRow};
 use roundtable_store::{Db, china_day_start, users};
 
+use super::filled;
 use crate::error::AppError;
 
 #[derive(Debug, Clone, Default, serde::Deserialize, serde::Serialize, utoipa::IntoParams)]
@@ -42,15 +43,7 @@ const PER_PAGE: i64 = 50;
 pub const EXPORT_MAX: i64 = 100_000;
 
 fn allowed(actor: &Actor, action: Action) -> Result<(), AppError> {
-    if permit_somewhere(actor, action, ResourceKind::Audit) {
-        Ok(())
-    } else {
-        Err(AppError::Forbidden)
-    }
-}
-
-fn text(v: &Option<String>) -> Option<&str> {
-    v.as_deref().map(str::trim).filter(|s| !s.is_empty())
+    super::require_somewhere(actor, action, ResourceKind::Audit)
 }
 
 async fn filter(db: &Db, q: &AuditQuery) -> Result<AuditFilter, AppError> {
@@ -62,7 +55,7 @@ async fn filter(db: &Db, q: &AuditQuery) -> Result<AuditFilter, AppError> {
     {
         e.add("to", "结束日期不能早于开始日期");
     }
-    let object_id = match text(&q.object_id) {
+    let object_id = match filled(&q.object_id) {
         None => None,
         Some(v) => match v.parse::<i64>() {
             Ok(n) => Some(n),
@@ -72,7 +65,7 @@ async fn filter(db: &Db, q: &AuditQuery) -> Result<AuditFilter, AppError> {
             }
         },
     };
-    let actor_user_id = match text(&q.actor) {
+    let actor_user_id = match filled(&q.actor) {
         None => None,
         Some(name) => match users::by_username(&mut db.pool(), name).await? {
             Some(u) => Some(u.id),
@@ -85,8 +78,8 @@ async fn filter(db: &Db, q: &AuditQuery) -> Result<AuditFilter, AppError> {
     e.into_result().map_err(AppError::Validation)?;
     Ok(AuditFilter {
         actor_user_id,
-        action: text(&q.action).map(str::to_string),
-        object_type: text(&q.object_type).map(str::to_string),
+        action: filled(&q.action).map(str::to_string),
+        object_type: filled(&q.object_type).map(str::to_string),
         object_id,
         from: from.map(china_day_start),
         to: to.map(|d| china_day_start(d + chrono::Duration::days(1))),

@@ -102,6 +102,25 @@ pub fn require(
     }
 }
 
+/// `require` for what is not held in the tree (the audit record, the accounts' security): the
+/// role reaches it somewhere.
+pub fn require_somewhere(
+    actor: &Actor,
+    action: Action,
+    kind: ResourceKind,
+) -> Result<(), AppError> {
+    if roundtable_core::access::permit_somewhere(actor, action, kind) {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden)
+    }
+}
+
+/// A query field as typed: trimmed, `None` when empty.
+pub(crate) fn filled(v: &Option<String>) -> Option<&str> {
+    v.as_deref().map(str::trim).filter(|s| !s.is_empty())
+}
+
 /// The code of a public link (12 hex characters, 48 random bits): not the id, so that public
 /// pages cannot be walked by counting.
 pub(crate) fn new_public_code() -> String {

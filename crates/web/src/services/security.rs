@@ -6,11 +6,11 @@
 //! audited and written to the login record in the same transaction.
 
 use chrono::{DateTime, Utc};
-use roundtable_core::access::{Action, Actor, ResourceKind, Role, Scope, permit_somewhere};
+use roundtable_core::access::{Action, Actor, ResourceKind, Role, Scope};
 use roundtable_store::users::{self, AuthEvent, User};
 use roundtable_store::{Db, Exec, PageReq, Tx};
 
-use super::audit_event;
+use super::{audit_event, filled};
 use crate::AppState;
 use crate::error::AppError;
 
@@ -77,15 +77,7 @@ pub struct EventPage {
 const PER_PAGE: i64 = 50;
 
 fn allowed(actor: &Actor, action: Action) -> Result<(), AppError> {
-    if permit_somewhere(actor, action, ResourceKind::Security) {
-        Ok(())
-    } else {
-        Err(AppError::Forbidden)
-    }
-}
-
-fn text(v: &Option<String>) -> Option<&str> {
-    v.as_deref().map(str::trim).filter(|s| !s.is_empty())
+    super::require_somewhere(actor, action, ResourceKind::Security)
 }
 
 fn page_number(p: Option<i64>) -> i64 {
@@ -107,7 +99,7 @@ pub async fn accounts(
     let found = users::list(
         &mut e,
         &everywhere,
-        text(&q.q),
+        filled(&q.q),
         PageReq {
             page,
             per_page: PER_PAGE,
@@ -185,8 +177,8 @@ pub async fn events(db: &Db, actor: &Actor, q: &EventQuery) -> Result<EventPage,
     let page = page_number(q.page);
     let mut rows = users::auth_events_page(
         &mut db.pool(),
-        text(&q.username),
-        text(&q.event),
+        filled(&q.username),
+        filled(&q.event),
         PER_PAGE + 1,
         (page - 1) * PER_PAGE,
     )
@@ -256,15 +248,12 @@ pub async fn act(
                 user.username
             )));
         }
-        users::totp_disable(&mut tx, id).await?;
+        users::reset_second_factor(&mut tx, id).await?;
     }
     if what == AccountAction::LiftLockout {
         users::set_locked_until(&mut tx, id, None).await?;
     }
-    if matches!(
-        what,
-        AccountAction::ResetSecondFactor | AccountAction::EndSessions
-    ) {
+    if what == AccountAction::EndSessions {
         users::sessions_delete_for_user(&mut tx, id).await?;
     }
     let (audit_action, event) = what.codes();
