@@ -4,6 +4,7 @@
 pub mod access;
 pub mod calendar;
 pub mod cases;
+pub mod exchange;
 pub mod links;
 pub mod meeting;
 pub mod obligations;
