@@ -208,6 +208,14 @@ pub async fn record(
         ],
     ))
     .await?;
+    // The exchange follows the audit record (issue 7): every audited change of an exchanged
+    // record is queued for other systems in the same transaction.
+    if let (Some(kind), Some(id)) = (
+        roundtable_core::exchange::kind_of_audit(object_type),
+        object_id,
+    ) {
+        crate::exchange::queue_audited(e, kind, id).await?;
+    }
     Ok(())
 }
 

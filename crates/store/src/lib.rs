@@ -7,6 +7,7 @@ pub mod calendar;
 pub mod cases;
 pub mod dashboard;
 pub mod db;
+pub mod exchange;
 pub mod feeds;
 pub mod fingerprints;
 pub mod links;

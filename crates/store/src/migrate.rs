@@ -126,6 +126,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0019_second_factor.sql"),
         postgres: include_str!("../migrations/postgres/0019_second_factor.sql"),
     },
+    Migration {
+        version: 20,
+        name: "exchange",
+        sqlite: include_str!("../migrations/sqlite/0020_exchange.sql"),
+        postgres: include_str!("../migrations/postgres/0020_exchange.sql"),
+    },
 ];
 
 /// Applies the migrations not yet applied; returns how many were. Safe with several instances

@@ -361,6 +361,13 @@ pub const SEALED: &[SealedColumn] = &[
         column: "totp_pending",
         index: None,
     },
+    // Not personal data, but a secret the server must read back (signing deliveries).
+    SealedColumn {
+        table: "exchange_targets",
+        key: "id",
+        column: "secret",
+        index: None,
+    },
 ];
 
 struct Stored {

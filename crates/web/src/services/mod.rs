@@ -15,6 +15,7 @@ pub mod meetings;
 pub mod notify;
 pub mod obligations;
 pub mod orgs;
+pub mod outbound;
 pub mod people;
 pub mod periodic;
 pub mod photos;

@@ -248,48 +248,22 @@ pub fn signature(secret: &str, timestamp: i64, body: &str) -> String {
 
 /// One signed POST of the JSON `body`; an error names what went wrong.
 async fn post_webhook(w: &WebhookConfig, body: &str, timeout: StdDuration) -> Result<(), String> {
-    use http_body_util::{BodyExt, Full};
-    let uri: axum::http::Uri = w
-        .url
-        .parse()
-        .map_err(|e| format!("webhook 地址无效：{e}"))?;
-    if uri.scheme_str() != Some("http") {
-        return Err("webhook 地址应为 http://（HTTPS 由网关前的代理提供）".into());
-    }
-    let host = uri.host().ok_or("webhook 地址缺少主机")?.to_string();
-    let port = uri.port_u16().unwrap_or(80);
     let ts = Utc::now().timestamp();
-    let call = async {
-        let stream = tokio::net::TcpStream::connect((host.as_str(), port))
-            .await
-            .map_err(|e| format!("无法连接 {host}:{port}：{e}"))?;
-        let (mut sender, conn) =
-            hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
-                .await
-                .map_err(|e| format!("HTTP 握手失败：{e}"))?;
-        tokio::spawn(conn);
-        let req = axum::http::Request::post(uri.path_and_query().map_or("/", |p| p.as_str()))
-            .header("host", format!("{host}:{port}"))
-            .header("content-type", "application/json")
-            .header("x-roundtable-timestamp", ts.to_string())
-            .header("x-roundtable-signature", signature(&w.secret, ts, body))
-            .body(Full::new(hyper::body::Bytes::from(body.to_string())))
-            .map_err(|e| e.to_string())?;
-        let resp = sender
-            .send_request(req)
-            .await
-            .map_err(|e| format!("请求失败：{e}"))?;
-        let status = resp.status();
-        let _ = resp.into_body().collect().await;
-        if status.is_success() {
-            Ok(())
-        } else {
-            Err(format!("对方返回 {status}"))
-        }
-    };
-    match tokio::time::timeout(timeout, call).await {
-        Ok(r) => r,
-        Err(_) => Err(format!("超时（{} 秒）", timeout.as_secs())),
+    let answer = super::outbound::post(
+        &w.url,
+        &[
+            ("content-type", "application/json".into()),
+            ("x-roundtable-timestamp", ts.to_string()),
+            ("x-roundtable-signature", signature(&w.secret, ts, body)),
+        ],
+        hyper::body::Bytes::from(body.to_string()),
+        timeout,
+    )
+    .await?;
+    if answer.status.is_success() {
+        Ok(())
+    } else {
+        Err(format!("对方返回 {}", answer.status))
     }
 }
 

@@ -1174,6 +1174,7 @@ pub(crate) async fn facts(e: &mut impl Exec, case_id: i64) -> Result<ProjectFact
 
 /// Entering 项目实施 generates the ledger from the plan's tasks (R-PROC-6).
 pub(crate) async fn generate_ledger(tx: &mut Tx, case_id: i64) -> Result<(), AppError> {
+    // Queued for other systems with the case's audited move (exchange::queue).
     store::generate_ledger(tx, case_id).await?;
     Ok(())
 }
