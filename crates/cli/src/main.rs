@@ -218,6 +218,9 @@ struct FileConfig {
     contact_retention_days: Option<u32>,
     tls_cert_file: Option<PathBuf>,
     tls_key_file: Option<PathBuf>,
+    exchange_first_retry_seconds: Option<i64>,
+    exchange_timeout_seconds: Option<u64>,
+    exchange_targets: Option<Vec<roundtable_web::services::exchange::ConfigTarget>>,
 }
 
 #[derive(Debug, serde::Serialize)]
@@ -278,6 +281,12 @@ struct Effective {
     /// Built-in TLS: the certificate chain and its key (PEM), both or neither.
     tls_cert_file: Option<PathBuf>,
     tls_key_file: Option<PathBuf>,
+    /// Delivery to other systems: the first wait after a failed attempt (doubling).
+    exchange_first_retry_seconds: i64,
+    /// How long a receiver has to answer.
+    exchange_timeout_seconds: u64,
+    /// The configuration file's delivery targets (written at start-up; secrets not shown).
+    exchange_targets: Vec<roundtable_web::services::exchange::ConfigTarget>,
     config_file: Option<PathBuf>,
 }
 
@@ -472,6 +481,27 @@ fn load(cli: &Cli, listen_flag: Option<&String>, default_db: &str) -> Result<Eff
             .map(PathBuf::from)
             .or(file.tls_key_file)
             .filter(|p| !p.as_os_str().is_empty()),
+        exchange_first_retry_seconds: {
+            let n = env_number("ROUNDTABLE_EXCHANGE_FIRST_RETRY_SECONDS")?
+                .map(|n| n as i64)
+                .or(file.exchange_first_retry_seconds)
+                .unwrap_or(roundtable_core::exchange::FIRST_RETRY_SECONDS);
+            if !(1..=3600).contains(&n) {
+                bail!("exchange_first_retry_seconds must be between 1 and 3600, got {n}");
+            }
+            n
+        },
+        exchange_timeout_seconds: {
+            let n = env_number("ROUNDTABLE_EXCHANGE_TIMEOUT_SECONDS")?
+                .map(|n| n as u64)
+                .or(file.exchange_timeout_seconds)
+                .unwrap_or(10);
+            if !(1..=120).contains(&n) {
+                bail!("exchange_timeout_seconds must be between 1 and 120, got {n}");
+            }
+            n
+        },
+        exchange_targets: file.exchange_targets.unwrap_or_default(),
         config_file: path,
     })
     .and_then(|mut cfg| {
@@ -782,6 +812,12 @@ async fn serve(cfg: &Effective, db: Db) -> Result<()> {
                 hour,
                 keep: cfg.backup_keep,
             }),
+        exchange: roundtable_web::services::exchange::ExchangeConfig {
+            first_retry_seconds: cfg.exchange_first_retry_seconds,
+            timeout: std::time::Duration::from_secs(cfg.exchange_timeout_seconds),
+            targets: cfg.exchange_targets.clone(),
+            ..Default::default()
+        },
         ..WebConfig::default()
     };
     // Read before anything listens: a certificate that cannot be served stops the start.
@@ -795,6 +831,9 @@ async fn serve(cfg: &Effective, db: Db) -> Result<()> {
         secure_cookies: web.secure_cookies || tls.is_some(),
         ..web
     };
+    roundtable_web::services::exchange::sync_config_targets(&db, &web.exchange.targets)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
     let state = AppState::new(db, web).map_err(|e| anyhow::anyhow!("{e}"))?;
     let listener = tokio::net::TcpListener::bind(&cfg.listen)
         .await
@@ -804,6 +843,7 @@ async fn serve(cfg: &Effective, db: Db) -> Result<()> {
     println!("圆桌 is ready at {scheme}://{}/", cfg.listen);
     // Reminders and the outbox run inside the server (each run claimed once per database).
     roundtable_web::services::notify::spawn(state.clone());
+    roundtable_web::services::exchange::spawn(state.clone());
     match tls {
         Some(config) => {
             let listener = roundtable_web::tls::TlsListener::new(listener, config)?;

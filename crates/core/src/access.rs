@@ -68,6 +68,9 @@ domain_enum! {
         /// The security of accounts (second factors, lockouts, sessions, the login record): for
         /// the security administrator only.
         Security = ("security", "账号安全"),
+        /// Delivery to other systems (R-INT-1): targets, batches, dead letters — the
+        /// deployment's, set up by its administrators.
+        Exchange = ("exchange", "数据对接"),
     }
 }
 
@@ -138,6 +141,12 @@ fn reach(role: Role, action: Action, kind: ResourceKind) -> Reach {
     if kind == K::Security {
         return match (role, action) {
             (Role::SecurityAdmin, View | Edit) => Everywhere,
+            _ => Nothing,
+        };
+    }
+    if kind == K::Exchange {
+        return match (role, action) {
+            (Role::SystemAdmin | Role::DistrictAdmin, View | Edit) => Everywhere,
             _ => Nothing,
         };
     }
@@ -399,6 +408,11 @@ mod tests {
         }
         if kind == K::Security {
             let v = role == Role::SecurityAdmin && matches!(action, View | Edit);
+            return (v, v);
+        }
+        if kind == K::Exchange {
+            let v = matches!(role, Role::SystemAdmin | Role::DistrictAdmin)
+                && matches!(action, View | Edit);
             return (v, v);
         }
         if kind == K::Calendar {

@@ -45,9 +45,15 @@ pub fn kind_of_audit(object_type: &str) -> Option<RecordKind> {
 /// retries with `backoff`).
 pub const MAX_ATTEMPTS: u32 = 16;
 
-/// The wait after the `attempt`-th failed attempt (1-based): 30 s doubling, at most 6 hours.
-pub fn backoff(attempt: u32) -> Duration {
-    let doubled = 30i64.saturating_mul(1i64 << attempt.saturating_sub(1).min(20));
+/// The first wait after a failed attempt, by default.
+pub const FIRST_RETRY_SECONDS: i64 = 30;
+
+/// The wait after the `attempt`-th failed attempt (1-based): `first` seconds doubling each
+/// time, at most 6 hours.
+pub fn backoff(first: i64, attempt: u32) -> Duration {
+    let doubled = first
+        .max(1)
+        .saturating_mul(1i64 << attempt.saturating_sub(1).min(20));
     Duration::seconds(doubled.min(6 * 3600))
 }
 
@@ -214,11 +220,17 @@ mod tests {
 
     #[test]
     fn backoff_doubles_and_stops_at_six_hours() {
+        let backoff = |a| backoff(FIRST_RETRY_SECONDS, a);
         assert_eq!(backoff(1), Duration::seconds(30));
         assert_eq!(backoff(2), Duration::seconds(60));
         assert_eq!(backoff(5), Duration::seconds(480));
         assert_eq!(backoff(11), Duration::hours(6));
         assert_eq!(backoff(u32::MAX), Duration::hours(6));
+        assert_eq!(
+            super::backoff(0, 1),
+            Duration::seconds(1),
+            "never a busy loop"
+        );
         let total: i64 = (1..MAX_ATTEMPTS).map(|a| backoff(a).num_seconds()).sum();
         assert!(total > 24 * 3600 && total < 48 * 3600, "{total}");
     }

@@ -136,6 +136,18 @@ pub async fn changes(
     e.fetch_all(sql).await
 }
 
+/// How many changes `filter` lets through after `after_seq` (a target's backlog).
+pub async fn count_after(
+    e: &mut impl Exec,
+    filter: &Filter,
+    after_seq: i64,
+) -> Result<i64, StoreError> {
+    let mut sql = Sql::new("SELECT CAST(COUNT(*) AS BIGINT) FROM exchange_changes WHERE seq > ");
+    sql.arg(after_seq);
+    filter.push(&mut sql);
+    e.fetch_one(sql).await
+}
+
 /// The last number handed out (what is visible now).
 pub async fn last_seq(e: &mut impl Exec) -> Result<i64, StoreError> {
     e.fetch_one(Sql::new(

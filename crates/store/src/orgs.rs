@@ -162,7 +162,11 @@ pub async fn children(e: &mut impl Exec, parent_id: i64) -> Result<Vec<Org>, Sto
 
 /// The nodes named by the ids on a path, root first (for breadcrumbs).
 pub async fn ancestors(e: &mut impl Exec, path: &str) -> Result<Vec<Org>, StoreError> {
-    let ids = roundtable_core::org::path_ids(path);
+    by_ids(e, &roundtable_core::org::path_ids(path)).await
+}
+
+/// The nodes of `ids`, the highest first.
+pub async fn by_ids(e: &mut impl Exec, ids: &[i64]) -> Result<Vec<Org>, StoreError> {
     if ids.is_empty() {
         return Ok(vec![]);
     }
@@ -173,7 +177,7 @@ pub async fn ancestors(e: &mut impl Exec, path: &str) -> Result<Vec<Org>, StoreE
         }
         sql.arg(*id);
     }
-    sql.push(") ORDER BY length(path)");
+    sql.push(") ORDER BY length(path), id");
     e.fetch_all(sql).await
 }
 

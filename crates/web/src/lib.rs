@@ -66,6 +66,8 @@ pub struct WebConfig {
     pub second_factor_required: bool,
     /// The daily backup (issue 6), when configured.
     pub backup: Option<services::backup::BackupConfig>,
+    /// Delivery to other systems (issue 7): retries, batch size, the configured targets.
+    pub exchange: services::exchange::ExchangeConfig,
 }
 
 impl Default for WebConfig {
@@ -89,6 +91,7 @@ impl Default for WebConfig {
             public_per_minute: 120,
             login_per_hour: 100,
             notify: Default::default(),
+            exchange: Default::default(),
         }
     }
 }

@@ -2,6 +2,7 @@
 //! `error::ApiError`, and an OpenAPI document generated from these handlers (utoipa).
 
 mod cases;
+mod exchange;
 mod projects;
 mod questionnaires;
 mod reports;
@@ -96,6 +97,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(reports::router())
         .merge(wishes::router())
         .merge(resources::router())
+        .merge(exchange::router())
         .merge(security::router())
 }
 

@@ -9,6 +9,7 @@ pub mod cases;
 pub mod dashboard;
 pub mod evidence;
 pub mod excel;
+pub mod exchange;
 pub mod feeds;
 pub mod links;
 pub mod meetings;

@@ -1,0 +1,141 @@
+//! Delivery to other systems in the API (issue 7): the targets (administrators), their
+//! batches and dead letters with replay, and the delivery state of a case's records.
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use roundtable_core::exchange::TargetInput;
+use roundtable_store::exchange::Batch;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::{ApiJson, ApiResult};
+use crate::AppState;
+use crate::auth::Session;
+use crate::error::ErrorEnvelope;
+use crate::services::exchange::{self as service, BatchQuery, RecordDeliveries, TargetView};
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(targets, create_target))
+        .routes(routes!(target, update_target))
+        .routes(routes!(batches))
+        .routes(routes!(replay))
+        .routes(routes!(case_deliveries))
+}
+
+/// A target as sent in the API: the fields of the page's form, kinds as a list, the subtree
+/// as an org id (none: everything), the secret only when it is set or changed.
+#[derive(Debug, Clone, Default, serde::Deserialize, utoipa::ToSchema)]
+pub struct TargetBody {
+    pub name: String,
+    pub endpoint: String,
+    #[serde(default)]
+    pub kinds: Vec<String>,
+    #[serde(default)]
+    pub org_id: Option<i64>,
+    #[serde(default)]
+    pub secret: Option<String>,
+    #[serde(default)]
+    pub enabled: Option<bool>,
+}
+
+impl TargetBody {
+    fn input(&self) -> (TargetInput, Option<String>) {
+        (
+            TargetInput {
+                name: self.name.clone(),
+                endpoint: self.endpoint.clone(),
+                kinds: self.kinds.clone(),
+                secret: self.secret.clone(),
+                enabled: Some(
+                    if self.enabled.unwrap_or(true) {
+                        "1"
+                    } else {
+                        "0"
+                    }
+                    .into(),
+                ),
+            },
+            self.org_id.map(|id| id.to_string()),
+        )
+    }
+}
+
+/// The delivery targets with their backlog, retrying batch and dead letters.
+#[utoipa::path(get, path = "/exchange/targets", tag = "exchange",
+    responses((status = 200, body = [TargetView]), (status = 403, body = ErrorEnvelope)))]
+async fn targets(State(state): State<AppState>, session: Session) -> ApiResult<Vec<TargetView>> {
+    Ok(Json(service::targets(&state, &session.actor).await?))
+}
+
+/// A new target; it receives everything queued in its kinds and subtree, history included.
+#[utoipa::path(post, path = "/exchange/targets", tag = "exchange", request_body = TargetBody,
+    responses((status = 200, body = TargetView), (status = 422, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope)))]
+async fn create_target(
+    State(state): State<AppState>,
+    session: Session,
+    ApiJson(b): ApiJson<TargetBody>,
+) -> ApiResult<TargetView> {
+    let (input, org) = b.input();
+    let id = service::create(&state, &session.actor, &input, org.as_deref()).await?;
+    Ok(Json(service::target(&state, &session.actor, id).await?))
+}
+
+#[utoipa::path(get, path = "/exchange/targets/{id}", tag = "exchange", params(("id" = i64, Path)),
+    responses((status = 200, body = TargetView), (status = 404, body = ErrorEnvelope)))]
+async fn target(
+    State(state): State<AppState>,
+    session: Session,
+    Path(id): Path<i64>,
+) -> ApiResult<TargetView> {
+    Ok(Json(service::target(&state, &session.actor, id).await?))
+}
+
+/// An edit; leave `secret` out to keep it. Targets of the configuration file are refused.
+#[utoipa::path(put, path = "/exchange/targets/{id}", tag = "exchange", params(("id" = i64, Path)),
+    request_body = TargetBody,
+    responses((status = 200, body = TargetView), (status = 422, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)))]
+async fn update_target(
+    State(state): State<AppState>,
+    session: Session,
+    Path(id): Path<i64>,
+    ApiJson(b): ApiJson<TargetBody>,
+) -> ApiResult<TargetView> {
+    let (input, org) = b.input();
+    service::update(&state, &session.actor, id, &input, org.as_deref()).await?;
+    Ok(Json(service::target(&state, &session.actor, id).await?))
+}
+
+/// Batches, newest first; `status=dead` is the dead-letter list.
+#[utoipa::path(get, path = "/exchange/batches", tag = "exchange", params(BatchQuery),
+    responses((status = 200, body = [Batch]), (status = 422, body = ErrorEnvelope)))]
+async fn batches(
+    State(state): State<AppState>,
+    session: Session,
+    Query(q): Query<BatchQuery>,
+) -> ApiResult<Vec<Batch>> {
+    Ok(Json(service::batches(&state, &session.actor, &q).await?))
+}
+
+/// A dead letter sent again (the same range and key, so the receiver can drop what it has).
+#[utoipa::path(post, path = "/exchange/batches/{id}/replay", tag = "exchange", params(("id" = i64, Path)),
+    responses((status = 200, body = Batch), (status = 400, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)))]
+async fn replay(
+    State(state): State<AppState>,
+    session: Session,
+    Path(id): Path<i64>,
+) -> ApiResult<Batch> {
+    Ok(Json(service::replay(&state, &session.actor, id).await?))
+}
+
+/// Each exchanged record of a case and its state at each target: 待上传, 已上传 with the
+/// time, 失败 with the error.
+#[utoipa::path(get, path = "/cases/{id}/deliveries", tag = "exchange", params(("id" = i64, Path)),
+    responses((status = 200, body = [RecordDeliveries]), (status = 404, body = ErrorEnvelope)))]
+async fn case_deliveries(
+    State(state): State<AppState>,
+    session: Session,
+    Path(id): Path<i64>,
+) -> ApiResult<Vec<RecordDeliveries>> {
+    Ok(Json(service::of_case(&state.db, &session.actor, id).await?))
+}
