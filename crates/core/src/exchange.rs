@@ -27,6 +27,16 @@ crate::domain_enum! {
     }
 }
 
+crate::domain_enum! {
+    /// A batch's life: pending (being sent or retried), sent (confirmed by the receiver), dead
+    /// (given up on after the last attempt; an administrator may replay it).
+    BatchStatus {
+        Pending = ("pending", "发送中"),
+        Sent = ("sent", "已送达"),
+        Dead = ("dead", "未送达"),
+    }
+}
+
 /// The record a recorded change touches, read off its audit entry (every decision-bearing
 /// change is audited in its transaction, so the queue misses none). `None`: not exchanged.
 pub fn kind_of_audit(object_type: &str) -> Option<RecordKind> {

@@ -105,6 +105,9 @@ pub const TEMPLATES: &[(&str, &str)] = embedded![
     "audit.html",
     "security.html",
     "security_events.html",
+    "exchange.html",
+    "exchange_target.html",
+    "_exchange_target_form.html",
 ];
 
 pub struct Templates {
@@ -152,8 +155,8 @@ impl Templates {
 /// `{{ code | label("org_kind") }}`: the Chinese name of a stored code.
 fn label(code: Option<String>, set: &str) -> String {
     use roundtable_core::{
-        access, cases, links, meeting, obligations, org, people, project, questionnaire, resources,
-        topics, wishes,
+        access, cases, exchange, links, meeting, obligations, org, people, project, questionnaire,
+        resources, topics, wishes,
     };
     let Some(code) = code else {
         return String::new();
@@ -191,6 +194,8 @@ fn label(code: Option<String>, set: &str) -> String {
         "holiday_saturday_rule" => {
             obligations::HolidaySaturdayRule::parse(&code).map(|v| v.label())
         }
+        "exchange_kind" => exchange::RecordKind::parse(&code).map(|v| v.label()),
+        "batch_status" => exchange::BatchStatus::parse(&code).map(|v| v.label()),
         "opinion_source" => Some(crate::services::cases::opinion_source_label(&code)),
         _ => None,
     };
@@ -244,6 +249,7 @@ pub fn base(session: Option<&Session>, csrf: &str) -> Value {
             resources => permit_somewhere(a, Action::View, ResourceKind::Resource),
             audit => permit_somewhere(a, Action::View, ResourceKind::Audit),
             security => permit_somewhere(a, Action::View, ResourceKind::Security),
+            exchange => permit_somewhere(a, Action::View, ResourceKind::Exchange),
             calendar => crate::services::calendar::may_edit(a),
             excel => crate::services::excel::may_import(a) || crate::services::excel::may_export(a),
             admin => a.has_role(Role::SystemAdmin) || a.has_role(Role::DistrictAdmin),
@@ -283,7 +289,14 @@ pub fn page_with_status(
     match state.templates.render(name, ctx) {
         Ok(html) => (status, Html(html)).into_response(),
         Err(e) => {
-            tracing::error!(template = name, error = %e, "template error");
+            // MiniJinja puts the failing line of an included template in the error's source.
+            let mut causes = String::new();
+            let mut cause = std::error::Error::source(&e);
+            while let Some(c) = cause {
+                causes.push_str(&format!("; {c}"));
+                cause = c.source();
+            }
+            tracing::error!(template = name, error = %e, %causes, "template error");
             (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 Html("<h1>页面渲染失败</h1>".to_string()),
@@ -310,7 +323,7 @@ mod tests {
         let signed_in = minijinja::context! {
             csrf => "token",
             me => minijinja::context! { username => "admin", display_name => "管理员", roles => vec!["系统管理员"], id => 1 },
-            nav => minijinja::context! { orgs => true, units => true, people => true, users => true, excel => true, admin => true, topics => true, cases => true, reports => true, wishes => true, resources => true, audit => true, security => true, calendar => true },
+            nav => minijinja::context! { orgs => true, units => true, people => true, users => true, excel => true, admin => true, topics => true, cases => true, reports => true, wishes => true, resources => true, audit => true, security => true, exchange => true, calendar => true },
         };
         for (name, _) in TEMPLATES {
             // Partials (macros, `_name.html`) are rendered inside pages.

@@ -226,7 +226,17 @@ async fn case_page(
     let v = service::view_in(&mut e, a, id).await?;
     let meeting = meetings::view_of(&mut e, &v.case).await?;
     let project = projects::view_in(&mut e, id).await?;
+    // R-INT-1: what each record's delivery to the platforms is (only targets that take it).
+    let deliveries: Vec<_> = crate::services::exchange::case_deliveries(&mut e, id)
+        .await?
+        .into_iter()
+        .filter(|r| !r.targets.is_empty())
+        .collect();
     drop(e);
+    let delivery_of: BTreeMap<String, Vec<crate::services::exchange::DeliveryState>> = deliveries
+        .iter()
+        .map(|r| (format!("{}:{}", r.kind, r.record_id), r.targets.clone()))
+        .collect();
     let c = &v.case;
     let at = Step::parse(&c.step).unwrap_or(Step::Topic);
     let can_edit = permit(a, Action::Edit, ResourceKind::Case, &c.org_path, None);
@@ -351,7 +361,7 @@ async fn case_page(
             sources => OPINION_SOURCES.iter().map(|(c, l)| context! { code => c, label => l }).collect::<Vec<_>>(),
             posted => posted,
             today => crate::render::today().to_string(),
-            meeting, plan_doc, project, can_supervise,
+            meeting, plan_doc, project, can_supervise, deliveries, delivery_of,
             me_person => a.person_id,
             funding_sources => options(FundingSource::ALL, FundingSource::code, FundingSource::label),
             party_kinds => options(PartyKind::ALL, PartyKind::code, PartyKind::label),

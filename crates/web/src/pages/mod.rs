@@ -5,6 +5,7 @@ mod audit;
 mod cases;
 mod directory;
 pub mod excel;
+mod exchange;
 mod feeds;
 mod notify;
 mod privacy;
@@ -54,6 +55,7 @@ pub fn router() -> Router<AppState> {
         .merge(notify::router())
         .merge(tokens::router())
         .merge(second_factor::router())
+        .merge(exchange::router())
         .merge(security::router())
         .merge(privacy::router())
 }
