@@ -100,6 +100,13 @@ enum Command {
         /// Export what this account may see (phone numbers masked where it may not see them).
         #[arg(long = "as")]
         as_user: Option<String>,
+        /// `excel` (the directory's sheets, default) or `exchange` (issue 7: a .zip of the
+        /// exchange format's JSON Lines and the same as .xlsx, docs/exchange-format.md).
+        #[arg(long, default_value = "excel")]
+        format: String,
+        /// With `--format exchange`: only records changed on or after this day (YYYY-MM-DD).
+        #[arg(long)]
+        since: Option<String>,
     },
     /// The audit chain (issue 6): `verify` walks it and names the first entry altered,
     /// deleted or inserted; exit status 1 when one is found.
@@ -976,9 +983,35 @@ async fn main() -> Result<()> {
             sheet,
             template,
             as_user,
+            format,
+            since,
         } => {
             let cfg = load(&cli, None, "sqlite://data/roundtable.db")?;
             init_logs(&cfg.log_format);
+            match format.as_str() {
+                "excel" => {}
+                "exchange" => {
+                    let db = open(&cfg).await?;
+                    let actor = actor(&db, as_user.as_deref()).await?;
+                    let since = roundtable_web::services::exchange::ExportQuery {
+                        since: since.clone(),
+                    }
+                    .since()
+                    .map_err(|e| anyhow::anyhow!("--since: {e}"))?;
+                    let who = as_user.clone().unwrap_or_else(|| "命令行".into());
+                    let state = AppState::new(db, WebConfig::default())
+                        .map_err(|e| anyhow::anyhow!("{e}"))?;
+                    let bytes =
+                        roundtable_web::services::exchange::export(&state, &actor, &who, since)
+                            .await
+                            .map_err(|e| anyhow::anyhow!("{e}"))?;
+                    std::fs::write(file, &bytes)
+                        .with_context(|| format!("cannot write {}", file.display()))?;
+                    println!("已导出 {}（{} 字节）", file.display(), bytes.len());
+                    return Ok(());
+                }
+                other => bail!("--format must be excel or exchange, got {other}"),
+            }
             let sheets = sheet
                 .iter()
                 .map(|s| {

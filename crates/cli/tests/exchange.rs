@@ -262,5 +262,42 @@ async fn ledgers_reach_the_platform_exactly_once_across_failures_and_a_restart()
         }
     }
     common::stop(server);
+
+    // The same records as a file, for a platform that takes uploads by hand.
+    let out = command(&dir, &url)
+        .env("ROUNDTABLE_AUDIT_KEY", AUDIT_KEY)
+        .args([
+            "export",
+            "--format",
+            "exchange",
+            "--since",
+            "2026-01-01",
+            "exchange.zip",
+        ])
+        .status()
+        .unwrap();
+    assert!(out.success(), "roundtable export --format exchange");
+    let zip = std::fs::read(dir.join("exchange.zip")).unwrap();
+    assert!(zip.starts_with(b"PK"), "a zip file");
+    let (failed, _) = {
+        let o = command(&dir, &url)
+            .env("ROUNDTABLE_AUDIT_KEY", AUDIT_KEY)
+            .args([
+                "export",
+                "--format",
+                "exchange",
+                "--since",
+                "yesterday",
+                "x.zip",
+            ])
+            .stderr(std::process::Stdio::piped())
+            .output()
+            .unwrap();
+        (
+            !o.status.success(),
+            String::from_utf8_lossy(&o.stderr).to_string(),
+        )
+    };
+    assert!(failed, "a bad --since is refused");
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -89,11 +89,13 @@ impl FromRow for Change {
     }
 }
 
-/// Which changes a reader receives: some kinds, within a subtree (a path prefix).
+/// Which changes a reader receives: some kinds, within a subtree (a path prefix) and, for a
+/// person or a token reading them, within an access scope.
 #[derive(Debug, Clone, Default)]
 pub struct Filter {
     pub kinds: Vec<RecordKind>,
     pub org_path: Option<String>,
+    pub scope: Option<roundtable_core::access::Scope>,
 }
 
 impl Filter {
@@ -112,6 +114,10 @@ impl Filter {
         if let Some(p) = &self.org_path {
             sql.push(" AND org_path LIKE ");
             sql.arg(format!("{p}%"));
+        }
+        if let Some(scope) = &self.scope {
+            sql.push(" AND ");
+            crate::push_scope(sql, scope, "org_path", None);
         }
     }
 }
@@ -133,6 +139,28 @@ pub async fn changes(
     }
     filter.push(&mut sql);
     sql.push(" ORDER BY seq LIMIT ").arg(limit);
+    e.fetch_all(sql).await
+}
+
+/// The changes after `after_seq` that are each record's latest (a record changed again is
+/// read once, at its last change), recorded on or after `since`, the oldest first: what a
+/// reader that wants records as they stand pages through.
+pub async fn latest_changes(
+    e: &mut impl Exec,
+    filter: &Filter,
+    after_seq: i64,
+    since: Option<DateTime<Utc>>,
+    limit: i64,
+) -> Result<Vec<Change>, StoreError> {
+    let mut sql =
+        Sql::new("SELECT seq, kind, record_id, case_id, at FROM exchange_changes x WHERE seq > ");
+    sql.arg(after_seq);
+    if let Some(t) = since {
+        sql.push(" AND at >= ").arg(t);
+    }
+    filter.push(&mut sql);
+    sql.push(" AND NOT EXISTS (SELECT 1 FROM exchange_changes y WHERE y.kind = x.kind AND y.record_id = x.record_id AND y.seq > x.seq) ORDER BY seq LIMIT ")
+        .arg(limit);
     e.fetch_all(sql).await
 }
 
@@ -217,6 +245,7 @@ impl Target {
                 .filter_map(|k| RecordKind::parse(k))
                 .collect(),
             org_path: self.org_path.clone(),
+            scope: None,
         }
     }
 }

@@ -215,3 +215,272 @@ async fn administrators_set_up_targets_and_workers_see_what_failed() {
         1
     );
 }
+
+/// The schemas of docs/exchange/v1, by kind, compiled once.
+fn schemas() -> (
+    boon::Schemas,
+    std::collections::HashMap<String, boon::SchemaIndex>,
+) {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/exchange/v1");
+    let mut compiler = boon::Compiler::new();
+    compiler.enable_format_assertions();
+    let mut ids = Vec::new();
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let schema: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let id = schema["$id"].as_str().unwrap().to_string();
+        let name = path
+            .file_name()
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .trim_end_matches(".schema.json")
+            .to_string();
+        compiler.add_resource(&id, schema).unwrap();
+        ids.push((name, id));
+    }
+    let mut schemas = boon::Schemas::new();
+    let mut by = std::collections::HashMap::new();
+    for (name, id) in ids {
+        by.insert(name, compiler.compile(&id, &mut schemas).unwrap());
+    }
+    (schemas, by)
+}
+
+#[tokio::test]
+async fn the_export_and_the_pull_api_produce_what_the_schemas_describe() {
+    let app = app().await;
+    let calendar = roundtable_web::services::calendar::CalendarCache::default();
+    roundtable_web::history::generate(
+        &app.db,
+        &calendar,
+        &roundtable_web::history::Options {
+            months: 3,
+            communities: Some(3),
+            seed: 9,
+            parallel: 1,
+        },
+        &|_, _| {},
+    )
+    .await
+    .unwrap();
+    let (schemas, by_kind) = schemas();
+    assert_eq!(by_kind.len(), 7, "six kinds and the batch");
+    let admin = app.login("zzb").await;
+
+    // The file export: every record valid, one per record, counts in the manifest.
+    let (status, headers, bytes) = app.call_raw(get("/api/v1/exchange/export", &admin)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        headers
+            .iter()
+            .any(|(k, v)| k == "content-type" && v == "application/zip")
+    );
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes.to_vec())).unwrap();
+    let mut read = |name: &str| -> Vec<u8> {
+        use std::io::Read;
+        let mut f = zip.by_name(name).unwrap();
+        let mut v = Vec::new();
+        f.read_to_end(&mut v).unwrap();
+        v
+    };
+    let manifest: serde_json::Value = serde_json::from_slice(&read("manifest.json")).unwrap();
+    assert_eq!(manifest["exported_by"], "zzb");
+    let mut total = 0;
+    for kind in [
+        "case",
+        "meeting",
+        "notice",
+        "ledger_item",
+        "inspection",
+        "bulletin",
+    ] {
+        let text = String::from_utf8(read(&format!("{kind}.jsonl"))).unwrap();
+        let mut seen = std::collections::BTreeSet::new();
+        for line in text.lines() {
+            let record: serde_json::Value = serde_json::from_str(line).unwrap();
+            if let Err(e) = schemas.validate(&record, by_kind[kind]) {
+                panic!("{kind} record does not match its schema: {e:#}\n{record}");
+            }
+            assert!(
+                seen.insert(record["id"].as_i64().unwrap()),
+                "one line per record"
+            );
+            // The schemas do check: a record without its change number, or with a field of
+            // another type, is refused.
+            let mut broken = record.clone();
+            broken.as_object_mut().unwrap().remove("change");
+            assert!(schemas.validate(&broken, by_kind[kind]).is_err());
+            let mut broken = record.clone();
+            broken["changed_at"] = json!("2026-13-45");
+            assert!(schemas.validate(&broken, by_kind[kind]).is_err());
+        }
+        assert_eq!(manifest["records"][kind], seen.len() as i64, "{kind}");
+        let stored = count(
+            &app,
+            &format!(
+                "SELECT COUNT(DISTINCT record_id) FROM exchange_changes WHERE kind = '{kind}'"
+            ),
+        )
+        .await;
+        assert_eq!(seen.len() as i64, stored, "every {kind} of the district");
+        total += seen.len();
+    }
+    assert!(total > 20, "{total}");
+    // The same as one workbook, a sheet per kind under Chinese headers, with the watermark.
+    let book = read("台帐.xlsx");
+    let mut wb: calamine::Xlsx<_> =
+        calamine::open_workbook_from_rs(std::io::Cursor::new(book)).unwrap();
+    use calamine::Reader;
+    assert_eq!(
+        wb.sheet_names(),
+        [
+            "案例",
+            "圆桌会议",
+            "项目公示",
+            "台帐事项",
+            "监督检查",
+            "项目通报"
+        ]
+    );
+    let ledger = wb.worksheet_range("台帐事项").unwrap();
+    assert!(
+        ledger
+            .get((0, 0))
+            .unwrap()
+            .to_string()
+            .contains("导出人：zzb")
+    );
+    assert_eq!(ledger.get((1, 5)).unwrap().to_string(), "事项");
+    assert_eq!(
+        ledger.height() - 2,
+        manifest["records"]["ledger_item"].as_u64().unwrap() as usize
+    );
+
+    // The pull API: pages that never skip or repeat, every record valid.
+    let mut since = 0;
+    let mut got = Vec::new();
+    loop {
+        let (status, page, _) = app
+            .json(
+                "GET",
+                &format!("/api/v1/exchange/ledger_item?since={since}&limit=7"),
+                Some(&admin),
+                None,
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        for r in page["records"].as_array().unwrap() {
+            schemas.validate(r, by_kind["ledger_item"]).unwrap();
+            assert!(r["change"].as_i64().unwrap() > since);
+            got.push((r["id"].as_i64().unwrap(), r["change"].as_i64().unwrap()));
+        }
+        since = page["next"].as_i64().unwrap();
+        if !page["more"].as_bool().unwrap() {
+            break;
+        }
+    }
+    // A pushed batch of them matches the batch schema too.
+    let (_, page, _) = app
+        .json(
+            "GET",
+            "/api/v1/exchange/ledger_item?limit=20",
+            Some(&admin),
+            None,
+        )
+        .await;
+    let now = chrono::Utc::now();
+    let target = roundtable_store::exchange::Target {
+        id: 1,
+        name: "党群服务365".into(),
+        endpoint: "http://h/".into(),
+        kinds: vec![],
+        org_id: None,
+        org_path: None,
+        secret: String::new(),
+        enabled: true,
+        from_config: false,
+        cursor_seq: 0,
+        created_at: now,
+        updated_at: now,
+    };
+    let batch = roundtable_store::exchange::Batch {
+        id: 1,
+        target_id: 1,
+        after_seq: 0,
+        last_seq: 20,
+        batch_key: "rt-1-0-20".into(),
+        records: 20,
+        status: "pending".into(),
+        attempts: 0,
+        next_attempt_at: now,
+        last_error: None,
+        created_at: now,
+        sent_at: None,
+    };
+    let body = roundtable_web::services::exchange::batch_body(
+        &target,
+        &batch,
+        page["records"].as_array().unwrap(),
+        now,
+    );
+    let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    if let Err(e) = schemas.validate(&body, by_kind["batch"]) {
+        panic!("the batch does not match its schema: {e:#}");
+    }
+
+    let ids: std::collections::BTreeSet<i64> = got.iter().map(|(id, _)| *id).collect();
+    assert_eq!(ids.len(), got.len(), "no record twice");
+    assert_eq!(
+        ids.len() as u64,
+        manifest["records"]["ledger_item"].as_u64().unwrap()
+    );
+    let (_, page, _) = app
+        .json(
+            "GET",
+            &format!("/api/v1/exchange/ledger_item?since={since}"),
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(page["records"], json!([]), "nothing after the last page");
+
+    // A community's secretary pulls only the community's records.
+    let secretary = app.login("secretary").await;
+    let (status, page, _) = app
+        .json(
+            "GET",
+            "/api/v1/exchange/case?limit=1000",
+            Some(&secretary),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let theirs = page["records"].as_array().unwrap();
+    let all = manifest["records"]["case"].as_u64().unwrap() as usize;
+    assert!(theirs.len() < all, "{} of {all}", theirs.len());
+    let community = theirs.first().map(|r| r["org"]["id"].clone());
+    assert!(
+        theirs
+            .iter()
+            .all(|r| Some(r["org"]["id"].clone()) == community)
+    );
+
+    // Bad input names the field; nobody signed out gets anything.
+    for (uri, field) in [
+        ("/api/v1/exchange/case?since=abc", "since"),
+        ("/api/v1/exchange/case?limit=5000", "limit"),
+        ("/api/v1/exchange/export?since=2026-13-01", "since"),
+    ] {
+        let (status, e, _) = app.json("GET", uri, Some(&admin), None).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{uri}: {e}");
+        assert!(e["error"]["fields"][field].is_string(), "{uri}: {e}");
+    }
+    let (status, _, _) = app
+        .json("GET", "/api/v1/exchange/votes", Some(&admin), None)
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "an unknown kind");
+    let (status, _, _) = app.json("GET", "/api/v1/exchange/case", None, None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+}

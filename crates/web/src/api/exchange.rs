@@ -12,7 +12,9 @@ use super::{ApiJson, ApiResult};
 use crate::AppState;
 use crate::auth::Session;
 use crate::error::ErrorEnvelope;
-use crate::services::exchange::{self as service, BatchQuery, RecordDeliveries, TargetView};
+use crate::services::exchange::{
+    self as service, BatchQuery, ExportQuery, PullPage, PullQuery, RecordDeliveries, TargetView,
+};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -21,6 +23,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(batches))
         .routes(routes!(replay))
         .routes(routes!(case_deliveries))
+        .routes(routes!(export))
+        .routes(routes!(pull))
 }
 
 /// A target as sent in the API: the fields of the page's form, kinds as a list, the subtree
@@ -94,7 +98,7 @@ async fn target(
 /// An edit; leave `secret` out to keep it. Targets of the configuration file are refused.
 #[utoipa::path(put, path = "/exchange/targets/{id}", tag = "exchange", params(("id" = i64, Path)),
     request_body = TargetBody,
-    responses((status = 200, body = TargetView), (status = 422, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)))]
+    responses((status = 200, body = TargetView), (status = 400, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)))]
 async fn update_target(
     State(state): State<AppState>,
     session: Session,
@@ -138,4 +142,35 @@ async fn case_deliveries(
     Path(id): Path<i64>,
 ) -> ApiResult<Vec<RecordDeliveries>> {
     Ok(Json(service::of_case(&state.db, &session.actor, id).await?))
+}
+
+/// The records of one kind as they stand, a page after the cursor `since` (the previous
+/// page's `next`), within what the caller may see (an API token's subtree). A record changed
+/// again comes again at its new change; none is skipped or repeated.
+#[utoipa::path(get, path = "/exchange/{kind}", tag = "exchange",
+    params(("kind" = String, Path, description = "case, meeting, notice, ledger_item, inspection, bulletin"), PullQuery),
+    responses((status = 200, body = PullPage), (status = 404, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope)))]
+async fn pull(
+    State(state): State<AppState>,
+    session: Session,
+    Path(kind): Path<String>,
+    Query(q): Query<PullQuery>,
+) -> ApiResult<PullPage> {
+    Ok(Json(
+        service::pull(&state, &session.actor, &kind, &q).await?,
+    ))
+}
+
+/// The file export: a .zip of JSON Lines per kind, the same as an .xlsx, and a manifest.
+#[utoipa::path(get, path = "/exchange/export", tag = "exchange", params(ExportQuery),
+    responses((status = 200, description = "JSON Lines and Excel", content_type = "application/zip", body = Vec<u8>),
+        (status = 422, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope)))]
+async fn export(
+    State(state): State<AppState>,
+    session: Session,
+    Query(q): Query<ExportQuery>,
+) -> Result<axum::response::Response, crate::error::ApiError> {
+    let since = q.since()?;
+    let bytes = service::export(&state, &session.actor, &session.user.username, since).await?;
+    Ok(service::zip_download(bytes))
 }

@@ -24,6 +24,18 @@ pub fn router() -> Router<AppState> {
         .route("/admin/exchange/targets", post(create))
         .route("/admin/exchange/targets/{id}", get(edit).post(update))
         .route("/admin/exchange/batches/{id}/replay", post(replay))
+        .route("/exchange/export.zip", get(export))
+}
+
+/// The file for platforms that take uploads by hand: what the worker may see.
+async fn export(
+    State(state): State<AppState>,
+    session: Session,
+    axum::extract::Query(q): axum::extract::Query<service::ExportQuery>,
+) -> PageResult {
+    let since = q.since()?;
+    let bytes = service::export(&state, &session.actor, &session.user.username, since).await?;
+    Ok(service::zip_download(bytes))
 }
 
 type PageResult = Result<Response, PageError>;

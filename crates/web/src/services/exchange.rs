@@ -843,3 +843,330 @@ mod tests {
         );
     }
 }
+
+// ---- pull and file export ----
+
+/// `GET /api/v1/exchange/{kind}`: a page of records of one kind as they stand, after a cursor.
+#[derive(Debug, Clone, Default, serde::Deserialize, utoipa::IntoParams)]
+pub struct PullQuery {
+    /// The `next` of the previous page (a change number); none or 0 from the beginning.
+    pub since: Option<String>,
+    /// Records per page, 1–1000 (default 500).
+    pub limit: Option<String>,
+}
+
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct PullPage {
+    pub format: &'static str,
+    pub version: u32,
+    pub kind: String,
+    /// Records in the exchange format (docs/exchange-format.md).
+    #[schema(value_type = Vec<Object>)]
+    pub records: Vec<Value>,
+    /// The cursor of the next page: pass it as `since`. Never skips or repeats a change; a
+    /// record changed again comes again, at its new change.
+    pub next: i64,
+    /// Whether more records were waiting when this page was read.
+    pub more: bool,
+}
+
+fn number(
+    field: &str,
+    v: Option<&str>,
+    default: i64,
+    range: std::ops::RangeInclusive<i64>,
+    message: &str,
+) -> Result<i64, AppError> {
+    match v.map(str::trim).filter(|s| !s.is_empty()) {
+        None => Ok(default),
+        Some(s) => s
+            .parse::<i64>()
+            .ok()
+            .filter(|n| range.contains(n))
+            .ok_or_else(|| AppError::field(field, message)),
+    }
+}
+
+/// What `actor` may pull: the cases it may see, in the subtree its token carries.
+fn readable(actor: &Actor, kinds: Vec<RecordKind>) -> Result<store::Filter, AppError> {
+    let scope = roundtable_core::access::scope(actor, Action::View, ResourceKind::Case);
+    if scope.is_empty() {
+        return Err(AppError::Forbidden);
+    }
+    Ok(store::Filter {
+        kinds,
+        org_path: None,
+        scope: Some(scope),
+    })
+}
+
+pub async fn pull(
+    state: &AppState,
+    actor: &Actor,
+    kind: &str,
+    q: &PullQuery,
+) -> Result<PullPage, AppError> {
+    // Who may read comes first; an unknown kind is no collection (404).
+    let mut filter = readable(actor, Vec::new())?;
+    let kind = RecordKind::parse(kind).ok_or(AppError::NotFound)?;
+    filter.kinds = vec![kind];
+    let since = number(
+        "since",
+        q.since.as_deref(),
+        0,
+        0..=i64::MAX / 2,
+        "since 应为上一页返回的 next（非负整数）",
+    )?;
+    let limit = number(
+        "limit",
+        q.limit.as_deref(),
+        500,
+        1..=1000,
+        "limit 应为 1 到 1000 的整数",
+    )?;
+    let mut e = state.db.conn().await?;
+    let mut changes = store::latest_changes(&mut e, &filter, since, None, limit + 1).await?;
+    let more = changes.len() as i64 > limit;
+    changes.truncate(limit as usize);
+    let next = changes.last().map_or(since, |c| c.seq);
+    let records = records(&mut e, &changes).await?;
+    Ok(PullPage {
+        format: FORMAT,
+        version: VERSION,
+        kind: kind.code().into(),
+        records,
+        next,
+        more,
+    })
+}
+
+/// Chinese column headers of each kind's sheet: (header, path in the record).
+fn columns(kind: RecordKind) -> &'static [(&'static str, &'static str)] {
+    match kind {
+        RecordKind::Case => &[
+            ("案例名称", "data.title"),
+            ("议题类别", "data.category.label"),
+            ("层级", "data.level.label"),
+            ("所处步骤", "data.step.label"),
+            ("终止原因", "data.stop_reason"),
+            ("公开查询码", "data.public_code"),
+            ("创建时间", "data.created_at"),
+            ("办结时间", "data.finished_at"),
+        ],
+        RecordKind::Meeting => &[
+            ("会议日期", "data.held_on"),
+            ("时间", "data.start_time"),
+            ("地点", "data.place"),
+            ("主持人", "data.chair_name"),
+            ("协商决议", "data.resolution"),
+            ("赞成", "data.votes.for"),
+            ("反对", "data.votes.against"),
+            ("弃权", "data.votes.abstain"),
+            ("备案登记号", "data.filing_number"),
+            ("决议指纹", "data.fingerprint"),
+        ],
+        RecordKind::Notice => &[
+            ("版本", "data.version"),
+            ("发布日期", "data.published_on"),
+            ("公示开始", "data.starts_on"),
+            ("公示结束", "data.ends_on"),
+            ("工作日", "data.working_days"),
+            ("公示指纹", "data.fingerprint"),
+        ],
+        RecordKind::LedgerItem => &[
+            ("事项", "data.title"),
+            ("责任人", "data.owner_name"),
+            ("责任单位", "data.unit_name"),
+            ("完成时限", "data.due_on"),
+            ("销号状态", "data.status.label"),
+            ("完成情况（佐证）", "data.evidence"),
+            ("佐证照片数", "data.evidence_photos.#"),
+            ("销号时间", "data.closed_at"),
+            ("确认时间", "data.confirmed_at"),
+        ],
+        RecordKind::Inspection => &[
+            ("检查日期", "data.inspected_on"),
+            ("检查人", "data.inspectors"),
+            ("进度", "data.progress"),
+            ("质量", "data.quality"),
+            ("时限", "data.deadline"),
+            ("照片数", "data.evidence_photos.#"),
+        ],
+        RecordKind::Bulletin => &[
+            ("通报序号", "data.seq"),
+            ("通报日期", "data.published_on"),
+            ("通报内容", "data.content"),
+        ],
+    }
+}
+
+fn at_path(v: &Value, path: &str) -> Value {
+    let mut cur = v;
+    for part in path.split('.') {
+        if part == "#" {
+            return Value::from(cur.as_array().map_or(0, Vec::len));
+        }
+        cur = match cur.get(part) {
+            Some(x) => x,
+            None => return Value::Null,
+        };
+    }
+    cur.clone()
+}
+
+/// `roundtable export --format exchange` and the page's download: a .zip of one JSON Lines
+/// file per kind (records as they stand, changed on or after `since`), the same as one .xlsx
+/// with a sheet per kind under Chinese headers (the layout community workers send by hand),
+/// and a manifest; both carry who exported and when.
+pub async fn export(
+    state: &AppState,
+    actor: &Actor,
+    username: &str,
+    since: Option<chrono::NaiveDate>,
+) -> Result<Vec<u8>, AppError> {
+    use std::io::Write;
+    let filter = readable(actor, RecordKind::ALL.to_vec())?;
+    let since_t = since.map(roundtable_store::china_day_start);
+    let mut e = state.db.conn().await?;
+    let mut by_kind: BTreeMap<RecordKind, Vec<Value>> = BTreeMap::new();
+    let mut cursor = 0;
+    loop {
+        let changes = store::latest_changes(&mut e, &filter, cursor, since_t, 2000).await?;
+        let Some(last) = changes.last() else { break };
+        cursor = last.seq;
+        for r in records(&mut e, &changes).await? {
+            if let Some(k) = r["kind"].as_str().and_then(RecordKind::parse) {
+                by_kind.entry(k).or_default().push(r);
+            }
+        }
+    }
+    let exported_at = crate::render::china_time(Utc::now());
+    let watermark = format!("导出人：{username}；导出时间：{exported_at}；仅供工作使用");
+
+    let mut book = rust_xlsxwriter::Workbook::new();
+    for kind in RecordKind::ALL {
+        let sheet = book.add_worksheet();
+        let xl = |e: rust_xlsxwriter::XlsxError| AppError::Internal(e.to_string());
+        sheet.set_name(kind.label()).map_err(xl)?;
+        sheet.write_string(0, 0, &watermark).map_err(xl)?;
+        let mut headers: Vec<(&str, &str)> = vec![
+            ("编号", "id"),
+            ("案例编号", "case_id"),
+            ("社区（村）", "org.path"),
+            ("变更序号", "change"),
+            ("变更时间", "changed_at"),
+        ];
+        headers.extend_from_slice(columns(*kind));
+        for (c, (h, _)) in headers.iter().enumerate() {
+            sheet.write_string(1, c as u16, *h).map_err(xl)?;
+        }
+        for (r, rec) in by_kind
+            .get(kind)
+            .map_or(&[][..], Vec::as_slice)
+            .iter()
+            .enumerate()
+        {
+            for (c, (_, path)) in headers.iter().enumerate() {
+                let v = if *path == "org.path" {
+                    Value::String(
+                        rec["org"]["path"]
+                            .as_array()
+                            .map(|p| {
+                                p.iter()
+                                    .filter_map(|n| n["name"].as_str())
+                                    .collect::<Vec<_>>()
+                                    .join("/")
+                            })
+                            .unwrap_or_default(),
+                    )
+                } else {
+                    at_path(rec, path)
+                };
+                let (row, col) = (r as u32 + 2, c as u16);
+                match v {
+                    Value::Null => {}
+                    Value::Number(n) => {
+                        sheet
+                            .write_number(row, col, n.as_f64().unwrap_or_default())
+                            .map_err(xl)?;
+                    }
+                    Value::String(s) => {
+                        sheet.write_string(row, col, &s).map_err(xl)?;
+                    }
+                    other => {
+                        sheet
+                            .write_string(row, col, other.to_string())
+                            .map_err(xl)?;
+                    }
+                }
+            }
+        }
+    }
+    let workbook = book
+        .save_to_buffer()
+        .map_err(|e| AppError::Internal(e.to_string()))?;
+
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let options = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
+    let io = |e: std::io::Error| AppError::Internal(e.to_string());
+    let zerr = |e: zip::result::ZipError| AppError::Internal(e.to_string());
+    let mut counts = serde_json::Map::new();
+    for kind in RecordKind::ALL {
+        let list = by_kind.get(kind).map_or(&[][..], Vec::as_slice);
+        counts.insert(kind.code().into(), Value::from(list.len()));
+        zip.start_file(format!("{}.jsonl", kind.code()), options)
+            .map_err(zerr)?;
+        for r in list {
+            zip.write_all(r.to_string().as_bytes()).map_err(io)?;
+            zip.write_all(b"\n").map_err(io)?;
+        }
+    }
+    zip.start_file("台帐.xlsx", options).map_err(zerr)?;
+    zip.write_all(&workbook).map_err(io)?;
+    zip.start_file("manifest.json", options).map_err(zerr)?;
+    let manifest = json!({
+        "format": FORMAT, "version": VERSION, "exported_by": username, "exported_at": time(Utc::now()),
+        "since": since.map(|d| d.to_string()), "records": counts, "watermark": watermark,
+    });
+    zip.write_all(manifest.to_string().as_bytes()).map_err(io)?;
+    let cursor = zip.finish().map_err(zerr)?;
+    Ok(cursor.into_inner())
+}
+
+#[derive(Debug, Clone, Default, serde::Deserialize, utoipa::IntoParams)]
+pub struct ExportQuery {
+    /// Only records changed on or after this day (YYYY-MM-DD); none for all.
+    pub since: Option<String>,
+}
+
+impl ExportQuery {
+    pub fn since(&self) -> Result<Option<chrono::NaiveDate>, AppError> {
+        match super::filled(&self.since) {
+            None => Ok(None),
+            Some(s) => s
+                .parse()
+                .map(Some)
+                .map_err(|_| AppError::field("since", "起始日期应为 YYYY-MM-DD")),
+        }
+    }
+}
+
+/// The export as a download (page and API).
+pub fn zip_download(bytes: Vec<u8>) -> axum::response::Response {
+    use axum::http::header;
+    use axum::response::IntoResponse;
+    let name = format!("exchange-{}.zip", crate::render::today());
+    (
+        [
+            (header::CONTENT_TYPE, "application/zip".to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{name}\""),
+            ),
+            (header::CACHE_CONTROL, "no-store".to_string()),
+        ],
+        bytes,
+    )
+        .into_response()
+}
