@@ -18,6 +18,20 @@ fn get(uri: &str, cookie: &str) -> Request<Body> {
         .unwrap()
 }
 
+/// Three months of cases of some communities, written through the services (and queued).
+async fn history(app: &common::App, communities: usize, seed: u64) {
+    let calendar = roundtable_web::services::calendar::CalendarCache::default();
+    let opts = roundtable_web::history::Options {
+        months: 3,
+        communities: Some(communities),
+        seed,
+        parallel: 1,
+    };
+    roundtable_web::history::generate(&app.db, &calendar, &opts, &|_, _| {})
+        .await
+        .unwrap();
+}
+
 async fn count(app: &common::App, sql: &str) -> i64 {
     app.db.pool().fetch_one(Sql::new(sql)).await.unwrap()
 }
@@ -25,20 +39,7 @@ async fn count(app: &common::App, sql: &str) -> i64 {
 #[tokio::test]
 async fn administrators_set_up_targets_and_workers_see_what_failed() {
     let app = app().await;
-    let calendar = roundtable_web::services::calendar::CalendarCache::default();
-    roundtable_web::history::generate(
-        &app.db,
-        &calendar,
-        &roundtable_web::history::Options {
-            months: 3,
-            communities: Some(2),
-            seed: 5,
-            parallel: 1,
-        },
-        &|_, _| {},
-    )
-    .await
-    .unwrap();
+    history(&app, 2, 5).await;
     let queued = count(&app, "SELECT COUNT(*) FROM exchange_changes").await;
     assert!(
         queued > 0,
@@ -251,20 +252,7 @@ fn schemas() -> (
 #[tokio::test]
 async fn the_export_and_the_pull_api_produce_what_the_schemas_describe() {
     let app = app().await;
-    let calendar = roundtable_web::services::calendar::CalendarCache::default();
-    roundtable_web::history::generate(
-        &app.db,
-        &calendar,
-        &roundtable_web::history::Options {
-            months: 3,
-            communities: Some(3),
-            seed: 9,
-            parallel: 1,
-        },
-        &|_, _| {},
-    )
-    .await
-    .unwrap();
+    history(&app, 3, 9).await;
     let (schemas, by_kind) = schemas();
     assert_eq!(by_kind.len(), 7, "six kinds and the batch");
     let admin = app.login("zzb").await;
