@@ -228,6 +228,7 @@ struct FileConfig {
     exchange_first_retry_seconds: Option<i64>,
     exchange_timeout_seconds: Option<u64>,
     exchange_targets: Option<Vec<roundtable_web::services::exchange::ConfigTarget>>,
+    exchange_partners: Option<Vec<roundtable_web::services::inbound::ConfigPartner>>,
 }
 
 #[derive(Debug, serde::Serialize)]
@@ -294,6 +295,8 @@ struct Effective {
     exchange_timeout_seconds: u64,
     /// The configuration file's delivery targets (written at start-up; secrets not shown).
     exchange_targets: Vec<roundtable_web::services::exchange::ConfigTarget>,
+    /// Partner systems that send matters (secrets not shown).
+    exchange_partners: Vec<roundtable_web::services::inbound::ConfigPartner>,
     config_file: Option<PathBuf>,
 }
 
@@ -509,6 +512,13 @@ fn load(cli: &Cli, listen_flag: Option<&String>, default_db: &str) -> Result<Eff
             n
         },
         exchange_targets: file.exchange_targets.unwrap_or_default(),
+        exchange_partners: {
+            let list = file.exchange_partners.unwrap_or_default();
+            for p in &list {
+                p.check().map_err(|e| anyhow::anyhow!(e))?;
+            }
+            list
+        },
         config_file: path,
     })
     .and_then(|mut cfg| {
@@ -823,6 +833,7 @@ async fn serve(cfg: &Effective, db: Db) -> Result<()> {
             first_retry_seconds: cfg.exchange_first_retry_seconds,
             timeout: std::time::Duration::from_secs(cfg.exchange_timeout_seconds),
             targets: cfg.exchange_targets.clone(),
+            partners: cfg.exchange_partners.clone(),
             ..Default::default()
         },
         ..WebConfig::default()

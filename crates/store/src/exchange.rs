@@ -674,3 +674,98 @@ pub async fn photos(
     sql.push(" ORDER BY id");
     e.fetch_all(sql).await
 }
+
+// ---- inbound: matters from partner systems ----
+
+/// The topic a partner's item became, with its tracking code, if it came before.
+pub async fn partner_topic(
+    e: &mut impl Exec,
+    partner: &str,
+    partner_ref: &str,
+) -> Result<Option<String>, StoreError> {
+    e.fetch_optional(Sql::with(
+        "SELECT t.tracking_code FROM partner_topics p JOIN topics t ON t.id = p.topic_id WHERE p.partner = $1 AND p.partner_ref = $2",
+        args![partner, partner_ref],
+    ))
+    .await
+}
+
+/// Remembers which topic a partner's item became; false when another request stored the same
+/// item first (nothing written then).
+pub async fn remember_partner_topic(
+    e: &mut impl Exec,
+    partner: &str,
+    partner_ref: &str,
+    topic_id: i64,
+) -> Result<bool, StoreError> {
+    let stored: Option<String> = e
+        .fetch_optional(Sql::with(
+            "INSERT INTO partner_topics (partner, partner_ref, topic_id, received_at) VALUES ($1, $2, $3, $4) ON CONFLICT (partner, partner_ref) DO NOTHING RETURNING partner",
+            args![partner, partner_ref, topic_id, crate::now()],
+        ))
+        .await?;
+    Ok(stored.is_some())
+}
+
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct Inbound {
+    pub id: i64,
+    pub partner: String,
+    pub at: DateTime<Utc>,
+    pub batch: Option<String>,
+    /// accepted or refused
+    pub outcome: String,
+    pub reason: Option<String>,
+    pub created: i64,
+    pub duplicates: i64,
+    pub refused: i64,
+    /// The refused items: JSON list of {ref, reason}.
+    pub detail: Option<String>,
+}
+
+impl FromRow for Inbound {
+    fn from_row(r: &Row<'_>) -> Result<Self, StoreError> {
+        Ok(Inbound {
+            id: r.get("id")?,
+            partner: r.get("partner")?,
+            at: r.get("at")?,
+            batch: r.get("batch")?,
+            outcome: r.get("outcome")?,
+            reason: r.get("reason")?,
+            created: r.get("created")?,
+            duplicates: r.get("duplicates")?,
+            refused: r.get("refused")?,
+            detail: r.get("detail")?,
+        })
+    }
+}
+
+/// What became of one request from a partner.
+#[derive(Debug, Clone, Default)]
+pub struct InboundRecord<'a> {
+    pub partner: &'a str,
+    pub batch: Option<&'a str>,
+    pub outcome: &'a str,
+    pub reason: Option<&'a str>,
+    pub created: i64,
+    pub duplicates: i64,
+    pub refused: i64,
+    pub detail: Option<String>,
+}
+
+pub async fn record_inbound(e: &mut impl Exec, r: &InboundRecord<'_>) -> Result<(), StoreError> {
+    e.execute(Sql::with(
+        "INSERT INTO exchange_inbound (partner, at, batch, outcome, reason, created, duplicates, refused, detail) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        args![r.partner, crate::now(), r.batch, r.outcome, r.reason, r.created, r.duplicates, r.refused, r.detail.clone()],
+    ))
+    .await?;
+    Ok(())
+}
+
+pub async fn recent_inbound(e: &mut impl Exec, limit: i64) -> Result<Vec<Inbound>, StoreError> {
+    e.fetch_all(Sql::with(
+        "SELECT id, partner, at, batch, outcome, reason, created, duplicates, refused, detail FROM exchange_inbound ORDER BY id DESC LIMIT $1",
+        args![limit],
+    ))
+    .await
+}

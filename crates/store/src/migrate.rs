@@ -132,6 +132,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0020_exchange.sql"),
         postgres: include_str!("../migrations/postgres/0020_exchange.sql"),
     },
+    Migration {
+        version: 21,
+        name: "partner_topics",
+        sqlite: include_str!("../migrations/sqlite/0021_partner_topics.sql"),
+        postgres: include_str!("../migrations/postgres/0021_partner_topics.sql"),
+    },
 ];
 
 /// Applies the migrations not yet applied; returns how many were. Safe with several instances

@@ -43,6 +43,9 @@ pub enum AppError {
     TooLarge,
     #[error("提交过于频繁，请稍后再试")]
     TooMany,
+    /// A partner system's request whose signature, timestamp or name does not check out.
+    #[error("{0}")]
+    SignatureRefused(String),
     #[error("服务器内部错误")]
     Internal(String),
 }
@@ -85,6 +88,7 @@ impl AppError {
             AppError::Locked(_) => StatusCode::LOCKED,
             AppError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::TooMany => StatusCode::TOO_MANY_REQUESTS,
+            AppError::SignatureRefused(_) => StatusCode::UNAUTHORIZED,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -107,6 +111,7 @@ impl AppError {
             AppError::Csrf => "csrf_failed",
             AppError::TooLarge => "payload_too_large",
             AppError::TooMany => "rate_limited",
+            AppError::SignatureRefused(_) => "signature_refused",
             AppError::Internal(_) => "internal",
         }
     }

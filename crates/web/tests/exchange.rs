@@ -472,3 +472,142 @@ async fn the_export_and_the_pull_api_produce_what_the_schemas_describe() {
     let (status, _, _) = app.json("GET", "/api/v1/exchange/case", None, None).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
 }
+
+/// A partner's signed request.
+fn partner_request(partner: &str, secret: &str, ts: i64, body: &str) -> Request<Body> {
+    Request::post("/api/v1/public/topics/batch")
+        .header(header::CONTENT_TYPE, "application/json")
+        .header("x-roundtable-partner", partner)
+        .header("x-roundtable-timestamp", ts.to_string())
+        .header(
+            "x-roundtable-signature",
+            format!(
+                "hmac-sm3={}",
+                roundtable_store::exchange::signature(secret, ts, body.as_bytes())
+            ),
+        )
+        .body(Body::from(body.to_string()))
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_partner_hands_matters_over_once_each_and_bad_batches_are_refused_with_a_reason() {
+    let secret = "12345-hotline-secret-of-the-district";
+    let mut config = roundtable_web::WebConfig::default();
+    config.exchange.partners = vec![roundtable_web::services::inbound::ConfigPartner {
+        name: "12345".into(),
+        secret: secret.into(),
+        channel: None,
+    }];
+    let app = common::app_with(config).await;
+    let community: String = app
+        .db
+        .pool()
+        .fetch_one(Sql::new(
+            "SELECT code FROM orgs WHERE kind = 'community' ORDER BY id LIMIT 1",
+        ))
+        .await
+        .unwrap();
+    let body = json!({"batch": "12345-20261204-01", "items": [
+        {"ref": "GD-0001", "org_code": community, "title": "小区路灯损坏", "description": "3 栋旁路灯连续一周不亮", "category": "safety", "submitter_phone": "13800001234", "contact_consent": true},
+        {"ref": "GD-0002", "org_code": "no-such-community", "title": "噪音扰民", "description": "夜间施工", "category": "environment"},
+        {"ref": "GD-0003", "org_code": community, "title": "", "description": "内容", "category": "天气"},
+    ]})
+    .to_string();
+    let now = chrono::Utc::now().timestamp();
+    let topics_before = count(&app, "SELECT COUNT(*) FROM topics").await;
+
+    // Refused whole: a wrong signature, an unknown partner, a replayed timestamp.
+    for (req, why) in [
+        (
+            partner_request("12345", "another-secret-of-16-chars", now, &body),
+            "签名不符",
+        ),
+        (partner_request("110", secret, now, &body), "未登记的对接方"),
+        (
+            partner_request("12345", secret, now - 3600, &body),
+            "疑似重放",
+        ),
+    ] {
+        let (status, _, text) = app.call(req).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{text}");
+        assert!(
+            text.contains("signature_refused") && text.contains(why),
+            "{text}"
+        );
+    }
+    assert_eq!(
+        count(&app, "SELECT COUNT(*) FROM topics").await,
+        topics_before,
+        "nothing stored"
+    );
+    assert_eq!(
+        count(
+            &app,
+            "SELECT COUNT(*) FROM exchange_inbound WHERE outcome = 'refused'"
+        )
+        .await,
+        3,
+        "each recorded"
+    );
+
+    // Accepted: the good item is a topic of the hotline channel, the bad ones say why.
+    let (status, _, text) = app.call(partner_request("12345", secret, now, &body)).await;
+    assert_eq!(status, StatusCode::OK, "{text}");
+    let r: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(
+        (r["created"].as_i64(), r["refused"].as_i64()),
+        (Some(1), Some(2)),
+        "{r}"
+    );
+    assert_eq!(r["results"][0]["outcome"], "created");
+    let code = r["results"][0]["tracking_code"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        r["results"][1]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("no-such-community"),
+        "{r}"
+    );
+    assert!(
+        r["results"][2]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("title"),
+        "{r}"
+    );
+    let channel: String = app
+        .db
+        .pool()
+        .fetch_one(Sql::new(&format!(
+            "SELECT channel FROM topics WHERE tracking_code = '{code}'"
+        )))
+        .await
+        .unwrap();
+    assert_eq!(channel, "hotline");
+
+    // Sent again (the partner never saw the answer): the same topic, nothing new.
+    let (status, _, text) = app
+        .call(partner_request("12345", secret, now + 1, &body))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let again: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(again["results"][0]["outcome"], "duplicate");
+    assert_eq!(again["results"][0]["tracking_code"], code.as_str());
+    assert_eq!(
+        count(&app, "SELECT COUNT(*) FROM topics").await,
+        topics_before + 1
+    );
+
+    // An administrator reads what came and what was refused.
+    let admin = app.login("zzb").await;
+    let (_, _, page) = app.call(get("/admin/exchange", &admin)).await;
+    assert!(
+        page.contains("整批拒收")
+            && page.contains("疑似重放")
+            && page.contains("12345-20261204-01")
+    );
+}

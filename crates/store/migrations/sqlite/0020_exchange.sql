@@ -26,6 +26,14 @@ FROM (
     UNION ALL SELECT 'bulletin', b.id, b.case_id, c.org_id, b.created_at FROM bulletins b JOIN cases c ON c.id = b.case_id
 ) x JOIN orgs o ON o.id = x.org_id;
 
+-- Kept in lockstep with PostgreSQL, where this row hands out the numbers; SQLite's
+-- AUTOINCREMENT does that here and the row is not used.
+CREATE TABLE exchange_head (
+    id INTEGER PRIMARY KEY,
+    seq INTEGER NOT NULL
+);
+INSERT INTO exchange_head (id, seq) SELECT 1, COALESCE(MAX(seq), 0) FROM exchange_changes;
+
 -- Where records go: one row per platform (more allowed). The subtree is org_id (none: the
 -- whole deployment); kinds are comma-separated codes; the signing secret is sealed under the
 -- data key like personal data. `cursor_seq` is the last change delivered or given up on.

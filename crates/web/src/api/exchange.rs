@@ -25,6 +25,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(case_deliveries))
         .routes(routes!(export))
         .routes(routes!(pull))
+        .routes(routes!(partner_batch))
 }
 
 /// A target as sent in the API: the fields of the page's form, kinds as a list, the subtree
@@ -173,4 +174,40 @@ async fn export(
     let since = q.since()?;
     let bytes = service::export(&state, &session.actor, &session.user.username, since).await?;
     Ok(service::zip_download(bytes))
+}
+
+/// Matters handed over by a partner system (the 12345 hotline's items for a street to consult
+/// on): a batch signed like Roundtable's own deliveries (`X-Roundtable-Partner`,
+/// `X-Roundtable-Timestamp`, `X-Roundtable-Signature: hmac-sm3=…` over `{timestamp}.{body}`).
+/// Each item becomes a topic, or is the topic it became when sent before (by `ref`), or is
+/// refused with its reason; a bad signature, an unknown partner or a stale timestamp refuses
+/// the batch (401). Every batch is recorded on 数据对接.
+#[utoipa::path(post, path = "/public/topics/batch", tag = "public",
+    request_body = crate::services::inbound::PartnerBatch,
+    params(
+        ("X-Roundtable-Partner" = String, Header, description = "the partner's name as configured"),
+        ("X-Roundtable-Timestamp" = String, Header, description = "Unix seconds"),
+        ("X-Roundtable-Signature" = String, Header, description = "hmac-sm3=<hex>"),
+    ),
+    responses((status = 200, body = crate::services::inbound::BatchResult), (status = 401, body = ErrorEnvelope),
+        (status = 422, body = ErrorEnvelope), (status = 429, body = ErrorEnvelope)))]
+async fn partner_batch(
+    State(state): State<AppState>,
+    headers: axum::http::HeaderMap,
+    body: axum::body::Bytes,
+) -> ApiResult<crate::services::inbound::BatchResult> {
+    let h = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+    };
+    let signed = crate::services::inbound::Signed {
+        partner: h("x-roundtable-partner"),
+        timestamp: h("x-roundtable-timestamp"),
+        signature: h("x-roundtable-signature"),
+    };
+    Ok(Json(
+        crate::services::inbound::receive(&state, &signed, &body).await?,
+    ))
 }

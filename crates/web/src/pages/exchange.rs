@@ -153,6 +153,7 @@ async fn list_with(
         .take(30)
         .map(|b| context! { target => name_of(b.target_id), ..Value::from_serialize(&b) })
         .collect();
+    let inbound = roundtable_store::exchange::recent_inbound(&mut state.db.pool(), 30).await?;
     Ok(page_with_status(
         state,
         status,
@@ -160,7 +161,7 @@ async fn list_with(
         Some(session),
         csrf,
         context! {
-            targets, dead, recent, errors, notice, problem,
+            targets, dead, recent, inbound, errors, notice, problem,
             form => Value::from_serialize(&form),
             kinds => kinds(),
             subtrees => subtrees(state).await?,

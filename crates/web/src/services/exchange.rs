@@ -32,6 +32,8 @@ pub struct ExchangeConfig {
     pub timeout: StdDuration,
     /// Targets of the configuration file, written at start-up.
     pub targets: Vec<ConfigTarget>,
+    /// Partner systems that may send matters (`services::inbound`).
+    pub partners: Vec<super::inbound::ConfigPartner>,
 }
 
 impl Default for ExchangeConfig {
@@ -41,6 +43,7 @@ impl Default for ExchangeConfig {
             batch_size: 500,
             timeout: StdDuration::from_secs(10),
             targets: Vec::new(),
+            partners: Vec::new(),
         }
     }
 }

@@ -11,6 +11,7 @@ pub mod evidence;
 pub mod excel;
 pub mod exchange;
 pub mod feeds;
+pub mod inbound;
 pub mod links;
 pub mod meetings;
 pub mod notify;

@@ -279,6 +279,31 @@ pub async fn create_in(
     Ok(id)
 }
 
+/// A matter handed over by a partner system (issue 7 point 5), inside the caller's
+/// transaction: checked like any other, stored with its first history entry and audited as the
+/// partner's (no account); returns the id and the tracking code.
+pub(crate) async fn create_from_partner(
+    tx: &mut roundtable_store::Tx,
+    partner: &str,
+    input: &TopicInput,
+) -> Result<(i64, String), AppError> {
+    let (fields, _) = validate(tx, input, None).await?;
+    let (id, code) = insert(tx, &fields, None).await?;
+    let t = topics::get(tx, id).await?.ok_or(AppError::NotFound)?;
+    let shown = masked_for(&Actor::default(), t);
+    roundtable_store::audit::record(
+        tx,
+        None,
+        "topic.partner",
+        "topic",
+        Some(id),
+        None,
+        Some(&serde_json::json!({"partner": partner, "topic": super::json(&shown)})),
+    )
+    .await?;
+    Ok((id, code))
+}
+
 /// Photos sent with a matter, and where they are kept.
 pub struct Uploads<'a> {
     pub data_dir: &'a std::path::Path,
