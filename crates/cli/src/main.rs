@@ -1012,10 +1012,15 @@ async fn main() -> Result<()> {
                     let who = as_user.clone().unwrap_or_else(|| "命令行".into());
                     let state = AppState::new(db, WebConfig::default())
                         .map_err(|e| anyhow::anyhow!("{e}"))?;
-                    let bytes =
-                        roundtable_web::services::exchange::export(&state, &actor, &who, since)
-                            .await
-                            .map_err(|e| anyhow::anyhow!("{e}"))?;
+                    let bytes = roundtable_web::services::exchange::export(
+                        &state,
+                        &actor,
+                        &[],
+                        &who,
+                        since,
+                    )
+                    .await
+                    .map_err(|e| anyhow::anyhow!("{e}"))?;
                     std::fs::write(file, &bytes)
                         .with_context(|| format!("cannot write {}", file.display()))?;
                     println!("已导出 {}（{} 字节）", file.display(), bytes.len());

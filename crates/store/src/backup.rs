@@ -34,9 +34,15 @@ use crate::{StoreError, args};
 pub const FORMAT: &str = "roundtable-backup";
 pub const FORMAT_VERSION: i64 = 1;
 
-/// Tables the migrations fill (the shipped holiday notices, the chain's head): their rows are
+/// Tables the migrations fill (the shipped holiday notices, the audit chain's and the exchange
+/// queue's heads): their rows are
 /// replaced by the backup's, and they do not make a database "not empty".
-pub const SEEDED: &[&str] = &["calendar_years", "calendar_days", "audit_chain_head"];
+pub const SEEDED: &[&str] = &[
+    "calendar_years",
+    "calendar_days",
+    "audit_chain_head",
+    "exchange_head",
+];
 /// The migrations' own bookkeeping: the restore migrates the target instead.
 const BOOKKEEPING: &[&str] = &["schema_migrations"];
 /// The folders of the data directory a backup carries (uploads; never `keys/`).

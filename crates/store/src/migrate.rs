@@ -138,6 +138,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0021_partner_topics.sql"),
         postgres: include_str!("../migrations/postgres/0021_partner_topics.sql"),
     },
+    Migration {
+        version: 22,
+        name: "token_kinds",
+        sqlite: include_str!("../migrations/sqlite/0022_token_kinds.sql"),
+        postgres: include_str!("../migrations/postgres/0022_token_kinds.sql"),
+    },
 ];
 
 /// Applies the migrations not yet applied; returns how many were. Safe with several instances

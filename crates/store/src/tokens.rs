@@ -15,6 +15,8 @@ pub struct ApiToken {
     pub roles: String,
     /// The subtree it is narrowed to (none: the account's whole scope).
     pub org_id: Option<i64>,
+    /// Exchange record kinds it may pull, comma-separated (empty: all).
+    pub kinds: String,
     pub org_name: Option<String>,
     pub org_path: Option<String>,
     pub created_at: DateTime<Utc>,
@@ -31,6 +33,7 @@ impl FromRow for ApiToken {
             name: r.get("name")?,
             roles: r.get("roles")?,
             org_id: r.get("org_id")?,
+            kinds: r.get("kinds")?,
             org_name: r.get("org_name")?,
             org_path: r.get("org_path")?,
             created_at: r.get("created_at")?,
@@ -41,7 +44,7 @@ impl FromRow for ApiToken {
     }
 }
 
-const COLS: &str = "SELECT t.id, t.user_id, t.name, t.roles, t.org_id, o.name AS org_name, o.path AS org_path, t.created_at, t.expires_at, t.revoked_at, t.last_used_at FROM api_tokens t LEFT JOIN orgs o ON o.id = t.org_id";
+const COLS: &str = "SELECT t.id, t.user_id, t.name, t.roles, t.org_id, t.kinds, o.name AS org_name, o.path AS org_path, t.created_at, t.expires_at, t.revoked_at, t.last_used_at FROM api_tokens t LEFT JOIN orgs o ON o.id = t.org_id";
 
 pub struct NewToken<'a> {
     pub user_id: i64,
@@ -49,13 +52,14 @@ pub struct NewToken<'a> {
     pub sha256: &'a str,
     pub roles: &'a str,
     pub org_id: Option<i64>,
+    pub kinds: &'a str,
     pub expires_at: DateTime<Utc>,
 }
 
 pub async fn insert(e: &mut impl Exec, t: &NewToken<'_>) -> Result<i64, StoreError> {
     e.fetch_one(Sql::with(
-        "INSERT INTO api_tokens (user_id, name, token_sha256, roles, org_id, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
-        args![t.user_id, t.name, t.sha256, t.roles, t.org_id, crate::now(), t.expires_at],
+        "INSERT INTO api_tokens (user_id, name, token_sha256, roles, org_id, kinds, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+        args![t.user_id, t.name, t.sha256, t.roles, t.org_id, t.kinds, crate::now(), t.expires_at],
     ))
     .await
 }

@@ -316,6 +316,15 @@ pub struct Session {
     pub token_hash: String,
     /// The API token the request came with (`Authorization: Bearer …`), instead of a session.
     pub via_token: Option<i64>,
+    /// The exchange record kinds such a token is limited to (empty: all).
+    pub token_kinds: Vec<roundtable_core::exchange::RecordKind>,
+}
+
+impl Session {
+    /// Whether the request may read exchange records of `kind` (a token may be limited).
+    pub fn may_pull(&self, kind: roundtable_core::exchange::RecordKind) -> bool {
+        self.token_kinds.is_empty() || self.token_kinds.contains(&kind)
+    }
 }
 
 /// Whether the account must set a new password before anything else: it was reset (or is new),
@@ -454,6 +463,7 @@ async fn load_session_from_db(state: &AppState, token_hash: String) -> Result<Se
         actor,
         token_hash,
         via_token: None,
+        token_kinds: Vec::new(),
     })
 }
 
@@ -537,6 +547,11 @@ async fn load_token_session(state: &AppState, token: &str) -> Result<Session, Ap
         user,
         token_hash,
         via_token: Some(t.id),
+        token_kinds: t
+            .kinds
+            .split(',')
+            .filter_map(roundtable_core::exchange::RecordKind::parse)
+            .collect(),
     };
     state.sessions.put(&session);
     Ok(session)

@@ -455,6 +455,57 @@ async fn the_export_and_the_pull_api_produce_what_the_schemas_describe() {
             .all(|r| Some(r["org"]["id"].clone()) == community)
     );
 
+    // An API token limited to ledger items pulls those and nothing else.
+    let (status, issued, _) = app
+        .json(
+            "POST",
+            "/api/v1/me/tokens",
+            Some(&admin),
+            Some(json!({"name": "党群服务365 拉取", "roles": ["district_admin"], "kinds": ["ledger_item"]})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{issued}");
+    let bearer = issued["secret"].as_str().unwrap().to_string();
+    let pull = |uri: &str| {
+        Request::get(uri)
+            .header(header::AUTHORIZATION, format!("Bearer {bearer}"))
+            .body(Body::empty())
+            .unwrap()
+    };
+    let (status, _, _) = app.call(pull("/api/v1/exchange/ledger_item?limit=3")).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _, _) = app.call(pull("/api/v1/exchange/case")).await;
+    assert_eq!(
+        status,
+        StatusCode::FORBIDDEN,
+        "a kind the token does not carry"
+    );
+    let (status, _, bytes) = app.call_raw(pull("/api/v1/exchange/export")).await;
+    assert_eq!(status, StatusCode::OK);
+    let mut limited = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
+    let manifest: serde_json::Value = {
+        use std::io::Read;
+        let mut text = String::new();
+        limited
+            .by_name("manifest.json")
+            .unwrap()
+            .read_to_string(&mut text)
+            .unwrap();
+        serde_json::from_str(&text).unwrap()
+    };
+    assert_eq!(manifest["records"]["case"], 0, "{manifest}");
+    assert!(manifest["records"]["ledger_item"].as_i64().unwrap() > 0);
+    let (status, e, _) = app
+        .json(
+            "POST",
+            "/api/v1/me/tokens",
+            Some(&admin),
+            Some(json!({"name": "x", "roles": ["district_admin"], "kinds": ["votes"]})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(e["error"]["fields"]["kinds"].is_string(), "{e}");
+
     // Bad input names the field; nobody signed out gets anything.
     for (uri, field) in [
         ("/api/v1/exchange/case?since=abc", "since"),

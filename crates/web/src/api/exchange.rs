@@ -158,7 +158,7 @@ async fn pull(
     Query(q): Query<PullQuery>,
 ) -> ApiResult<PullPage> {
     Ok(Json(
-        service::pull(&state, &session.actor, &kind, &q).await?,
+        service::pull(&state, &session.actor, &session.token_kinds, &kind, &q).await?,
     ))
 }
 
@@ -172,7 +172,14 @@ async fn export(
     Query(q): Query<ExportQuery>,
 ) -> Result<axum::response::Response, crate::error::ApiError> {
     let since = q.since()?;
-    let bytes = service::export(&state, &session.actor, &session.user.username, since).await?;
+    let bytes = service::export(
+        &state,
+        &session.actor,
+        &session.token_kinds,
+        &session.user.username,
+        since,
+    )
+    .await?;
     Ok(service::zip_download(bytes))
 }
 

@@ -34,7 +34,7 @@ async fn export(
     axum::extract::Query(q): axum::extract::Query<service::ExportQuery>,
 ) -> PageResult {
     let since = q.since()?;
-    let bytes = service::export(&state, &session.actor, &session.user.username, since).await?;
+    let bytes = service::export(&state, &session.actor, &[], &session.user.username, since).await?;
     Ok(service::zip_download(bytes))
 }
 

@@ -67,8 +67,13 @@ async fn list_with(
         csrf,
         context! {
             tokens => list, issued, roles, errors,
-            form => context! { name => form.name.clone(), org_id => form.org_id, days => form.days.unwrap_or(tokens::DEFAULT_DAYS) },
+            form => context! { name => form.name.clone(), org_id => form.org_id, days => form.days.unwrap_or(tokens::DEFAULT_DAYS), kinds => form.kinds.clone() },
             max_days => tokens::MAX_DAYS,
+            kinds => crate::render::options(
+                roundtable_core::exchange::RecordKind::ALL,
+                roundtable_core::exchange::RecordKind::code,
+                roundtable_core::exchange::RecordKind::label,
+            ),
         },
     ))
 }

@@ -903,15 +903,20 @@ fn readable(actor: &Actor, kinds: Vec<RecordKind>) -> Result<store::Filter, AppE
     })
 }
 
+/// `allowed`: the kinds an API token is limited to (empty: all).
 pub async fn pull(
     state: &AppState,
     actor: &Actor,
+    allowed: &[RecordKind],
     kind: &str,
     q: &PullQuery,
 ) -> Result<PullPage, AppError> {
     // Who may read comes first; an unknown kind is no collection (404).
     let mut filter = readable(actor, Vec::new())?;
     let kind = RecordKind::parse(kind).ok_or(AppError::NotFound)?;
+    if !allowed.is_empty() && !allowed.contains(&kind) {
+        return Err(AppError::Forbidden);
+    }
     filter.kinds = vec![kind];
     let since = number(
         "since",
@@ -1024,11 +1029,17 @@ fn at_path(v: &Value, path: &str) -> Value {
 pub async fn export(
     state: &AppState,
     actor: &Actor,
+    allowed: &[RecordKind],
     username: &str,
     since: Option<chrono::NaiveDate>,
 ) -> Result<Vec<u8>, AppError> {
     use std::io::Write;
-    let filter = readable(actor, RecordKind::ALL.to_vec())?;
+    let kinds: Vec<RecordKind> = RecordKind::ALL
+        .iter()
+        .copied()
+        .filter(|k| allowed.is_empty() || allowed.contains(k))
+        .collect();
+    let filter = readable(actor, kinds)?;
     let since_t = since.map(roundtable_store::china_day_start);
     let mut e = state.db.conn().await?;
     let mut by_kind: BTreeMap<RecordKind, Vec<Value>> = BTreeMap::new();

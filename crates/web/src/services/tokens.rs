@@ -5,6 +5,7 @@
 
 use chrono::Duration;
 use roundtable_core::access::{Action, Actor, Grant, ResourceKind, Role, narrow_grants, permit};
+use roundtable_core::exchange::RecordKind;
 use roundtable_core::validate::{FieldErrors, required_text};
 use roundtable_store::tokens::{self as store, ApiToken, NewToken};
 use roundtable_store::{Db, orgs, users};
@@ -30,6 +31,8 @@ pub struct TokenInput {
     /// Days until it expires: 1–365, default 90
     #[serde(deserialize_with = "super::opt_id::deserialize")]
     pub days: Option<i64>,
+    /// Exchange record kinds it may pull (`GET /api/v1/exchange/…`); empty: all
+    pub kinds: Vec<String>,
 }
 
 /// A token just issued: `secret` is shown this once.
@@ -71,6 +74,19 @@ pub async fn issue(db: &Db, session: &Session, input: &TokenInput) -> Result<Iss
     }
     if roles.is_empty() && errors.get("roles").is_none() {
         errors.add("roles", "请至少选择一个角色");
+    }
+    let mut kinds: Vec<RecordKind> = Vec::new();
+    for code in input
+        .kinds
+        .iter()
+        .map(|k| k.trim())
+        .filter(|k| !k.is_empty())
+    {
+        match RecordKind::parse(code) {
+            Some(k) if !kinds.contains(&k) => kinds.push(k),
+            Some(_) => {}
+            None => errors.add("kinds", format!("未知的记录类型 {code}")),
+        }
     }
     let days = input.days.unwrap_or(DEFAULT_DAYS);
     if !(1..=MAX_DAYS).contains(&days) {
@@ -129,6 +145,7 @@ pub async fn issue(db: &Db, session: &Session, input: &TokenInput) -> Result<Iss
             sha256: &hash_token(&secret),
             roles: &codes,
             org_id: input.org_id,
+            kinds: &kinds.iter().map(|k| k.code()).collect::<Vec<_>>().join(","),
             expires_at: roundtable_store::now() + Duration::days(days),
         },
     )
