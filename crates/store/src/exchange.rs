@@ -176,14 +176,6 @@ pub async fn count_after(
     e.fetch_one(sql).await
 }
 
-/// The last number handed out (what is visible now).
-pub async fn last_seq(e: &mut impl Exec) -> Result<i64, StoreError> {
-    e.fetch_one(Sql::new(
-        "SELECT CAST(COALESCE(MAX(seq), 0) AS BIGINT) FROM exchange_changes",
-    ))
-    .await
-}
-
 /// The latest change of each record of a case, for its delivery state.
 pub async fn latest_of_case(e: &mut impl Exec, case_id: i64) -> Result<Vec<Change>, StoreError> {
     e.fetch_all(Sql::with(
@@ -225,6 +217,7 @@ pub struct Target {
     /// The subtree's root (none: everything).
     pub org_id: Option<i64>,
     pub org_path: Option<String>,
+    /// As stored (sealed under the data key): `open_secret` when signing.
     #[serde(skip)]
     pub secret: String,
     pub enabled: bool,
@@ -237,6 +230,15 @@ pub struct Target {
 }
 
 impl Target {
+    /// The signing secret in the clear (only the sender needs it: lists and the case page do
+    /// not decrypt it).
+    pub fn open_secret(&self) -> Result<String, StoreError> {
+        Ok(
+            crate::pii::open("exchange_targets.secret", Some(self.secret.clone()))?
+                .unwrap_or_default(),
+        )
+    }
+
     pub fn filter(&self) -> Filter {
         Filter {
             kinds: self
@@ -253,7 +255,6 @@ impl Target {
 impl FromRow for Target {
     fn from_row(r: &Row<'_>) -> Result<Self, StoreError> {
         let kinds: String = r.get("kinds")?;
-        let secret: String = r.get("secret")?;
         Ok(Target {
             id: r.get("id")?,
             name: r.get("name")?,
@@ -265,7 +266,7 @@ impl FromRow for Target {
                 .collect(),
             org_id: r.get("org_id")?,
             org_path: r.get("org_path")?,
-            secret: crate::pii::open("exchange_targets.secret", Some(secret))?.unwrap_or_default(),
+            secret: r.get("secret")?,
             enabled: r.get("enabled")?,
             from_config: r.get("from_config")?,
             cursor_seq: r.get("cursor_seq")?,
@@ -521,6 +522,19 @@ pub async fn batches(
     e.fetch_all(sql).await
 }
 
+/// How many batches of a target are in `status`.
+pub async fn count_batches(
+    e: &mut impl Exec,
+    target_id: i64,
+    status: &str,
+) -> Result<i64, StoreError> {
+    e.fetch_one(Sql::with(
+        "SELECT CAST(COUNT(*) AS BIGINT) FROM exchange_batches WHERE target_id = $1 AND status = $2",
+        args![target_id, status],
+    ))
+    .await
+}
+
 /// The batch of a target whose range holds `seq` and that settled it (sent or dead; the
 /// latest such), and the pending one that holds it, if any.
 pub async fn batches_holding(
@@ -607,54 +621,43 @@ record! {
     PhotoRef { id: i64, record_kind: String, record_id: i64, sha256: String, mime: String }
 }
 
-fn in_list(sql: &mut Sql, ids: &[i64]) {
-    sql.push("(");
-    for (i, id) in ids.iter().enumerate() {
-        if i > 0 {
-            sql.push(", ");
-        }
-        sql.arg(*id);
-    }
-    if ids.is_empty() {
-        sql.push("NULL");
-    }
-    sql.push(")");
-}
-
+/// `select` (ending in `WHERE `) for the rows whose `col` is one of `ids`.
 async fn rows<T: FromRow + Send>(
     e: &mut impl Exec,
     select: &str,
+    col: &str,
     ids: &[i64],
 ) -> Result<Vec<T>, StoreError> {
     let mut sql = Sql::new(select);
-    in_list(&mut sql, ids);
+    crate::push_in(&mut sql, col, ids);
     e.fetch_all(sql).await
 }
 
 pub async fn cases(e: &mut impl Exec, ids: &[i64]) -> Result<Vec<CaseRow>, StoreError> {
-    rows(e, "SELECT c.id, c.public_code, c.title, c.category, c.level, c.step, c.stop_reason, c.org_id, o.path AS org_path, c.created_at, c.updated_at, c.finished_at FROM cases c JOIN orgs o ON o.id = c.org_id WHERE c.id IN ", ids).await
+    rows(e, "SELECT c.id, c.public_code, c.title, c.category, c.level, c.step, c.stop_reason, c.org_id, o.path AS org_path, c.created_at, c.updated_at, c.finished_at FROM cases c JOIN orgs o ON o.id = c.org_id WHERE ", "c.id", ids).await
 }
 
 pub async fn meetings(e: &mut impl Exec, ids: &[i64]) -> Result<Vec<MeetingRow>, StoreError> {
-    rows(e, "SELECT m.id, m.case_id, m.held_on, m.start_time, m.place, m.chair_name, m.status, m.resolution, m.votes_for, m.votes_against, m.votes_abstain, m.filing_number, m.filed_at, m.updated_at, (SELECT f.code FROM fingerprints f WHERE f.kind = 'resolution' AND f.record_id = m.id) AS fingerprint FROM meetings m WHERE m.id IN ", ids).await
+    rows(e, "SELECT m.id, m.case_id, m.held_on, m.start_time, m.place, m.chair_name, m.status, m.resolution, m.votes_for, m.votes_against, m.votes_abstain, m.filing_number, m.filed_at, m.updated_at, (SELECT f.code FROM fingerprints f WHERE f.kind = 'resolution' AND f.record_id = m.id) AS fingerprint FROM meetings m WHERE ", "m.id", ids).await
 }
 
 pub async fn notices(e: &mut impl Exec, ids: &[i64]) -> Result<Vec<NoticeRow>, StoreError> {
-    rows(e, "SELECT n.id, n.case_id, n.version, n.published_on, n.starts_on, n.ends_on, n.working_days, n.provisional, n.content, n.created_at, (SELECT f.code FROM fingerprints f WHERE f.kind = 'notice' AND f.record_id = n.id) AS fingerprint FROM notices n WHERE n.id IN ", ids).await
+    rows(e, "SELECT n.id, n.case_id, n.version, n.published_on, n.starts_on, n.ends_on, n.working_days, n.provisional, n.content, n.created_at, (SELECT f.code FROM fingerprints f WHERE f.kind = 'notice' AND f.record_id = n.id) AS fingerprint FROM notices n WHERE ", "n.id", ids).await
 }
 
 pub async fn ledger_items(e: &mut impl Exec, ids: &[i64]) -> Result<Vec<LedgerRow>, StoreError> {
-    rows(e, "SELECT id, case_id, title, owner_name, unit_name, due_on, status, evidence, closed_at, confirmed_at, created_at FROM ledger_items WHERE id IN ", ids).await
+    rows(e, "SELECT id, case_id, title, owner_name, unit_name, due_on, status, evidence, closed_at, confirmed_at, created_at FROM ledger_items WHERE ", "id", ids).await
 }
 
 pub async fn inspections(e: &mut impl Exec, ids: &[i64]) -> Result<Vec<InspectionRow>, StoreError> {
-    rows(e, "SELECT id, case_id, inspected_on, inspectors, progress, quality, deadline, created_at FROM inspections WHERE id IN ", ids).await
+    rows(e, "SELECT id, case_id, inspected_on, inspectors, progress, quality, deadline, created_at FROM inspections WHERE ", "id", ids).await
 }
 
 pub async fn bulletins(e: &mut impl Exec, ids: &[i64]) -> Result<Vec<BulletinRow>, StoreError> {
     rows(
         e,
-        "SELECT id, case_id, seq, published_on, content, created_at FROM bulletins WHERE id IN ",
+        "SELECT id, case_id, seq, published_on, content, created_at FROM bulletins WHERE ",
+        "id",
         ids,
     )
     .await
@@ -669,8 +672,8 @@ pub async fn photos(
     let mut sql = Sql::new(
         "SELECT id, record_kind, record_id, sha256, mime FROM case_photos WHERE record_kind = ",
     );
-    sql.arg(record_kind).push(" AND record_id IN ");
-    in_list(&mut sql, ids);
+    sql.arg(record_kind).push(" AND ");
+    crate::push_in(&mut sql, "record_id", ids);
     sql.push(" ORDER BY id");
     e.fetch_all(sql).await
 }

@@ -170,14 +170,9 @@ pub async fn by_ids(e: &mut impl Exec, ids: &[i64]) -> Result<Vec<Org>, StoreErr
     if ids.is_empty() {
         return Ok(vec![]);
     }
-    let mut sql = Sql::new(&format!("SELECT {COLS} FROM orgs WHERE id IN ("));
-    for (i, id) in ids.iter().enumerate() {
-        if i > 0 {
-            sql.push(", ");
-        }
-        sql.arg(*id);
-    }
-    sql.push(") ORDER BY length(path), id");
+    let mut sql = Sql::new(&format!("SELECT {COLS} FROM orgs WHERE "));
+    crate::push_in(&mut sql, "id", ids);
+    sql.push(" ORDER BY length(path), id");
     e.fetch_all(sql).await
 }
 

@@ -227,11 +227,12 @@ async fn case_page(
     let meeting = meetings::view_of(&mut e, &v.case).await?;
     let project = projects::view_in(&mut e, id).await?;
     // R-INT-1: what each record's delivery to the platforms is (only targets that take it).
-    let deliveries: Vec<_> = crate::services::exchange::case_deliveries(&mut e, id)
-        .await?
-        .into_iter()
-        .filter(|r| !r.targets.is_empty())
-        .collect();
+    let deliveries: Vec<_> =
+        crate::services::exchange::case_deliveries(&mut e, id, &v.case.org_path)
+            .await?
+            .into_iter()
+            .filter(|r| !r.targets.is_empty())
+            .collect();
     drop(e);
     let delivery_of: BTreeMap<String, Vec<crate::services::exchange::DeliveryState>> = deliveries
         .iter()

@@ -309,6 +309,7 @@ pub async fn deliver_target(state: &AppState, target: &Target) -> Result<usize, 
     )
     .await?;
     let records = records(&mut pool, &changes).await?;
+    let secret = target.open_secret()?;
     // Transport time is the real clock (a demo's shifted day would look like a replay).
     let sent_at = Utc::now();
     let body = batch_body(target, &batch, &records, sent_at);
@@ -322,7 +323,7 @@ pub async fn deliver_target(state: &AppState, target: &Target) -> Result<usize, 
             ("x-roundtable-timestamp", ts.to_string()),
             (
                 "x-roundtable-signature",
-                format!("hmac-sm3={}", store::signature(&target.secret, ts, &body)),
+                format!("hmac-sm3={}", store::signature(&secret, ts, &body)),
             ),
         ],
         body.into(),
@@ -699,7 +700,7 @@ pub async fn of_case(
         .await?
         .ok_or(AppError::NotFound)?;
     super::require(actor, Action::View, ResourceKind::Case, &c.org_path, None)?;
-    case_deliveries(&mut e, case_id).await
+    case_deliveries(&mut e, case_id, &c.org_path).await
 }
 
 /// Each exchanged record of a case with its state at every target that receives it (the
@@ -707,22 +708,19 @@ pub async fn of_case(
 pub async fn case_deliveries(
     e: &mut impl Exec,
     case_id: i64,
+    case_path: &str,
 ) -> Result<Vec<RecordDeliveries>, AppError> {
     let latest = store::latest_of_case(e, case_id).await?;
     if latest.is_empty() {
         return Ok(Vec::new());
     }
-    let path: Option<String> = store::cases(e, &[case_id])
-        .await?
-        .first()
-        .map(|c| c.org_path.clone());
     let targets: Vec<Target> = store::targets(e)
         .await?
         .into_iter()
         .filter(|t| {
             t.org_path
                 .as_deref()
-                .is_none_or(|p| path.as_deref().is_some_and(|cp| cp.starts_with(p)))
+                .is_none_or(|p| case_path.starts_with(p))
         })
         .collect();
     let seqs: Vec<i64> = latest.iter().map(|c| c.seq).collect();
